@@ -1,0 +1,84 @@
+import { redact, redactDeep } from './redact.ts';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'human' | 'json';
+
+export interface Logger {
+  debug(kind: string, message: string, fields?: Record<string, unknown>): void;
+  info(kind: string, message: string, fields?: Record<string, unknown>): void;
+  warn(kind: string, message: string, fields?: Record<string, unknown>): void;
+  error(kind: string, message: string, fields?: Record<string, unknown>): void;
+  /** a transient progress line, shown only on a TTY in human format */
+  progress(message: string): void;
+  /** every entry written so far (tests and reports read them) */
+  readonly entries: LogEntry[];
+}
+
+export interface LogEntry {
+  time: string;
+  level: Level;
+  task: string;
+  kind: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+export interface LoggerOptions {
+  task: string;
+  format?: LogFormat;
+  verbose?: boolean;
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+const colors: Record<Level, string> = { debug: '\x1b[2m', info: '', warn: '\x1b[33m', error: '\x1b[31m' };
+
+// Logs go to stderr: human-readable on a TTY, JSON lines otherwise; every entry redacted.
+export function createLogger(opts: LoggerOptions): Logger {
+  const stream = opts.stream ?? process.stderr;
+  const isTTY = Boolean(stream.isTTY);
+  const format: LogFormat = opts.format ?? (isTTY ? 'human' : 'json');
+  const color = isTTY && format === 'human' && !process.env.NO_COLOR;
+  const entries: LogEntry[] = [];
+  let progressShown = false;
+
+  const clearProgress = () => {
+    if (progressShown) {
+      stream.write('\r\x1b[K');
+      progressShown = false;
+    }
+  };
+
+  const write = (level: Level, kind: string, message: string, fields: Record<string, unknown> = {}) => {
+    const entry = redactDeep({ time: new Date().toISOString(), level, task: opts.task, kind, message, ...fields }) as LogEntry;
+    entries.push(entry);
+    if (level === 'debug' && !opts.verbose) return;
+    clearProgress();
+    if (format === 'json') {
+      stream.write(JSON.stringify(entry) + '\n');
+      return;
+    }
+    const prefix = level === 'info' || level === 'debug' ? '' : `${level.toUpperCase()}: `;
+    const line = `${prefix}${entry.message}`;
+    stream.write(color && colors[level] ? `${colors[level]}${line}\x1b[0m\n` : `${line}\n`);
+    if (typeof entry.hint === 'string') stream.write(`HINT: ${entry.hint}\n`);
+  };
+
+  return {
+    entries,
+    debug: (k, m, f) => write('debug', k, m, f),
+    info: (k, m, f) => write('info', k, m, f),
+    warn: (k, m, f) => write('warn', k, m, f),
+    error: (k, m, f) => write('error', k, m, f),
+    progress(message) {
+      if (!isTTY || format !== 'human') return;
+      stream.write(`\r\x1b[K${redact(message)}`);
+      progressShown = true;
+    },
+  };
+}
+
+// A logger that records entries and prints nothing (for handlers called from tests).
+export function silentLogger(task = 'test'): Logger {
+  const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
+  return createLogger({ task, format: 'json', stream: sink });
+}

@@ -1,0 +1,71 @@
+import { ExitCode, PgopsError } from './errors.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'pgops-backup-manifest';
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestFile {
+  /** relative to the set's folder: dump, globals.sql, dump/toc.dat, ... */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface TableFingerprint {
+  schema: string;
+  name: string;
+  /** r (table), p (partitioned parent, no rows of its own) or m (materialized view) */
+  kind: string;
+  rows: number;
+  /** order-independent content hash (fingerprint mode hash) */
+  hash?: string;
+}
+
+// The commit marker of a backup set: written last, and readers trust nothing it does not list.
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  manifestVersion: number;
+  backupId: string;
+  database: string;
+  tool: { name: 'pgops'; version: string };
+  server: { version: string; versionNum: number; systemIdentifier: string | null; inRecovery: boolean };
+  pgDump: { version: string; format: 'custom' | 'directory'; jobs: number; compress?: string };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  snapshot: { id: string; lsn: string; time: string };
+  files: ManifestFile[];
+  totalSize: number;
+  fingerprints: { mode: 'hash' | 'count' | 'none'; tables: TableFingerprint[] };
+  /** the catalogue inventory taken in the snapshot (restore drills), when recorded */
+  inventory?: Record<string, unknown>;
+}
+
+// Parses and checks a manifest's shape; a set whose manifest does not parse is treated as broken, never as complete.
+export function parseManifest(text: string | Buffer, where: string): Manifest {
+  let doc: Partial<Manifest>;
+  try {
+    doc = JSON.parse(String(text));
+  } catch {
+    throw new PgopsError(`manifest ${where} is not valid JSON`, { code: ExitCode.INTEGRITY, hint: 'the set is damaged: restore another backup id (pgops backups list)' });
+  }
+  const missing = ['backupId', 'database', 'files', 'snapshot', 'server', 'pgDump'].filter((k) => !(k in doc));
+  if (doc.format !== MANIFEST_FORMAT || missing.length > 0 || !Array.isArray(doc.files)) {
+    throw new PgopsError(`manifest ${where} is not a pgops manifest${missing.length ? ` (missing ${missing.join(', ')})` : ''}`, {
+      code: ExitCode.INTEGRITY,
+      hint: 'the set is damaged: restore another backup id (pgops backups list)',
+    });
+  }
+  if ((doc.manifestVersion ?? 0) > MANIFEST_VERSION) {
+    throw new PgopsError(`manifest ${where} has version ${doc.manifestVersion}, newer than this pgops reads (${MANIFEST_VERSION})`, {
+      code: ExitCode.UNKNOWN,
+      hint: 'upgrade pgops',
+    });
+  }
+  for (const f of doc.files) {
+    if (typeof f.path !== 'string' || typeof f.size !== 'number' || !/^[0-9a-f]{64}$/.test(String(f.sha256))) {
+      throw new PgopsError(`manifest ${where} lists a file without path, size or sha256`, { code: ExitCode.INTEGRITY });
+    }
+  }
+  return doc as Manifest;
+}

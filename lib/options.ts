@@ -1,0 +1,162 @@
+import { usageError } from './errors.ts';
+import { parseDuration, parseSize } from './units.ts';
+
+export type TaskName = 'backup' | 'restore' | 'backups-list' | 'prune';
+export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'size' | 'list' | 'choice';
+
+export interface OptionDef {
+  /** the flag, also the key in a config file target */
+  flag: string;
+  type: OptionType;
+  describe: string;
+  /** tasks that accept it; '*' for every task */
+  tasks: readonly TaskName[] | '*';
+  /** environment variables read in order when the flag is absent (PGOPS_* first) */
+  env?: readonly string[];
+  choices?: readonly string[];
+  default?: unknown;
+  /** lower bound for integers */
+  min?: number;
+  /** a short name for the flag */
+  alias?: string;
+  /** not read from a config file (a file must not decide a destructive act) */
+  noConfig?: boolean;
+  /** shown in help as the value's placeholder */
+  placeholder?: string;
+}
+
+const S3 = ['backup', 'restore', 'backups-list', 'prune'] as const;
+
+// The one table of options: help, environment variables, config keys and validation all come from here.
+export const OPTIONS: readonly OptionDef[] = [
+  { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, describe: 'a target named in the config file: fills db, repo and retention' },
+  { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, describe: 'config file (default: ./pgops.config.yml when it exists)' },
+  { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
+  { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
+  { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },
+
+  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune'], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
+  { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
+
+  { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
+  { flag: 's3-region', type: 'string', tasks: S3, env: ['PGOPS_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'], default: 'us-east-1', describe: 'S3 region' },
+  { flag: 's3-path-style', type: 'boolean', tasks: S3, env: ['PGOPS_S3_PATH_STYLE'], default: false, describe: 'path-style addressing (endpoint/bucket/key), as most S3-compatible servers need' },
+  { flag: 's3-checksum', type: 'choice', tasks: S3, env: ['PGOPS_S3_CHECKSUM'], choices: ['when-supported', 'when-required'], default: 'when-supported', describe: 'when-required for stores that reject or mis-store the newest SDK checksum headers' },
+  { flag: 's3-part-size', type: 'size', tasks: S3, env: ['PGOPS_S3_PART_SIZE'], default: '16MB', describe: 'multipart upload part size (memory used is about 4 parts)' },
+  { flag: 's3-max-attempts', type: 'integer', tasks: S3, env: ['PGOPS_S3_MAX_ATTEMPTS'], default: 5, min: 1, describe: 'attempts per S3 request; 5xx, throttling and connection resets are retried with backoff' },
+
+  { flag: 'format', type: 'choice', tasks: ['backup'], env: ['PGOPS_FORMAT'], choices: ['custom', 'directory'], default: 'custom', describe: 'pg_dump format: custom (streamed) or directory (parallel with --jobs)' },
+  { flag: 'jobs', type: 'integer', tasks: ['backup', 'restore'], env: ['PGOPS_JOBS'], default: 1, min: 1, alias: 'j', describe: 'parallel jobs (backup: directory format only; restore: pg_restore -j)' },
+  { flag: 'compress', type: 'string', tasks: ['backup'], env: ['PGOPS_COMPRESS'], describe: "pg_dump's --compress value (default: pg_dump's own)" },
+  { flag: 'fingerprint', type: 'choice', tasks: ['backup'], env: ['PGOPS_FINGERPRINT'], choices: ['hash', 'count', 'none'], default: 'count', describe: 'per-table fingerprints taken in the dump snapshot: row counts, counts plus a content hash, or none' },
+  { flag: 'lock-wait-timeout', type: 'duration', tasks: ['backup'], env: ['PGOPS_LOCK_WAIT_TIMEOUT'], default: '5m', describe: "how long pg_dump waits for a table's lock before failing" },
+  { flag: 'pg-bin', type: 'string', tasks: ['backup', 'restore'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding pg_dump, pg_restore, pg_dumpall and psql (default: the newest found)' },
+  { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files' },
+
+  { flag: 'backup', type: 'string', tasks: ['restore'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id to restore, or latest (the newest complete set)' },
+  { flag: 'from-db', type: 'string', tasks: ['restore'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
+  { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
+  { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'create the target database when it does not exist' },
+  { flag: 'clean', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'drop objects of the backup that already exist in the target before restoring them' },
+  { flag: 'force', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'allow restoring into the very database the backup came from' },
+  { flag: 'globals', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'restore roles (and tablespaces) first; roles that exist already are kept' },
+  { flag: 'no-owner', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'do not restore ownership (when the roles do not exist on the target)' },
+  { flag: 'table', type: 'list', tasks: ['restore'], noConfig: true, placeholder: 'SCHEMA.TABLE', describe: 'restore only this table (repeatable)' },
+  { flag: 'schema', type: 'list', tasks: ['restore'], noConfig: true, placeholder: 'NAME', describe: 'restore only this schema (repeatable)' },
+
+  { flag: 'keep-last', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_LAST'], min: 1, describe: 'keep the newest N complete sets' },
+  { flag: 'keep-daily', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_DAILY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N days that have one' },
+  { flag: 'keep-weekly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_WEEKLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N ISO weeks that have one' },
+  { flag: 'keep-monthly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_MONTHLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N months that have one' },
+  { flag: 'incomplete-grace', type: 'duration', tasks: ['prune'], env: ['PGOPS_INCOMPLETE_GRACE'], default: '24h', describe: 'incomplete sets (no manifest) younger than this are left alone: a backup may be writing them' },
+  { flag: 'execute', type: 'boolean', tasks: ['prune'], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
+];
+
+export type OptionValues = Record<string, unknown>;
+export type OptionSource = 'flag' | 'env' | 'config' | 'default';
+
+// The options a task accepts, in table order.
+export function optionsFor(task: TaskName): OptionDef[] {
+  return OPTIONS.filter((o) => o.tasks === '*' || o.tasks.includes(task));
+}
+
+// camelCase key of a flag: keep-last -> keepLast.
+export function keyOf(flag: string): string {
+  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+// Resolves every option of a task: flags > environment > config target > defaults; validates and converts.
+export function resolveOptions(
+  task: TaskName,
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  config: Record<string, unknown> = {},
+): { values: OptionValues; sources: Record<string, OptionSource> } {
+  const values: OptionValues = {};
+  const sources: Record<string, OptionSource> = {};
+  for (const def of optionsFor(task)) {
+    let raw: unknown;
+    let source: OptionSource | undefined;
+    let origin = '';
+    if (flags[def.flag] !== undefined && !(Array.isArray(flags[def.flag]) && (flags[def.flag] as unknown[]).length === 0)) {
+      raw = flags[def.flag];
+      source = 'flag';
+      origin = `--${def.flag}`;
+    } else if (def.env?.some((name) => env[name] !== undefined && env[name] !== '')) {
+      const name = def.env.find((n) => env[n] !== undefined && env[n] !== '')!;
+      raw = env[name];
+      source = 'env';
+      origin = `${name} (environment)`;
+    } else if (!def.noConfig && config[def.flag] !== undefined) {
+      raw = config[def.flag];
+      source = 'config';
+      origin = `${def.flag} (config file)`;
+    } else if (def.default !== undefined) {
+      raw = def.default;
+      source = 'default';
+      origin = `--${def.flag} (default)`;
+    }
+    if (source === undefined) continue;
+    values[keyOf(def.flag)] = convert(def, raw, origin);
+    sources[keyOf(def.flag)] = source;
+  }
+  return { values, sources };
+}
+
+// Converts one raw value (a string from env, anything from yargs or YAML) to the option's type.
+export function convert(def: OptionDef, raw: unknown, origin = `--${def.flag}`): unknown {
+  const text = Array.isArray(raw) ? raw.map(String) : String(raw);
+  switch (def.type) {
+    case 'string':
+      if (Array.isArray(raw)) throw usageError(`${origin} was given ${raw.length} times`, `give --${def.flag} once`);
+      return String(raw);
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw;
+      const t = String(raw).toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+      if (['0', 'false', 'no', 'off'].includes(t)) return false;
+      throw usageError(`invalid ${origin} "${raw}": expected true or false`);
+    }
+    case 'integer': {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < (def.min ?? 0)) {
+        throw usageError(`invalid ${origin} "${text}": expected a whole number of at least ${def.min ?? 0}`);
+      }
+      return n;
+    }
+    case 'duration':
+      return parseDuration(String(text), origin);
+    case 'size':
+      return parseSize(String(text), origin);
+    case 'choice': {
+      if (!def.choices!.includes(String(text))) {
+        throw usageError(`invalid ${origin} "${text}": expected one of ${def.choices!.join(', ')}`);
+      }
+      return String(text);
+    }
+    case 'list': {
+      const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',').map((s) => s.trim());
+      return items.filter((s) => s !== '');
+    }
+  }
+}

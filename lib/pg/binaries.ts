@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { $ } from 'zx';
+import { ExitCode, PgopsError } from '../errors.ts';
+
+export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
+
+export interface PgBinary {
+  path: string;
+  version: string;
+  major: number;
+}
+
+// Folders that may hold PostgreSQL client programs: --pg-bin alone when given, else PATH and Debian's versioned folders.
+function candidateDirs(pgBin?: string): string[] {
+  if (pgBin) return [pgBin];
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  try {
+    for (const v of fs.readdirSync('/usr/lib/postgresql')) dirs.push(`/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    // not a Debian layout
+  }
+  return [...new Set(dirs)];
+}
+
+const cache = new Map<string, PgBinary | null>();
+
+async function probe(file: string): Promise<PgBinary | null> {
+  if (cache.has(file)) return cache.get(file)!;
+  let result: PgBinary | null = null;
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    const out = (await $({ quiet: true })`${file} --version`).stdout;
+    const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(out);
+    if (m) result = { path: file, version: m[2] ? `${m[1]}.${m[2]}` : m[1], major: Number(m[1]) };
+  } catch {
+    result = null;
+  }
+  cache.set(file, result);
+  return result;
+}
+
+// Finds the newest `tool` whose major version is at least minMajor; says which package to install otherwise.
+export async function findPgTool(tool: PgTool, opts: { pgBin?: string; minMajor?: number } = {}): Promise<PgBinary> {
+  const found: PgBinary[] = [];
+  for (const dir of candidateDirs(opts.pgBin)) {
+    const bin = await probe(path.join(dir, tool));
+    if (bin && !found.some((f) => f.path === bin.path)) found.push(bin);
+  }
+  found.sort((a, b) => b.major - a.major || b.version.localeCompare(a.version, undefined, { numeric: true }));
+  const min = opts.minMajor ?? 0;
+  const best = found[0];
+  if (best && best.major >= min) return best;
+  const where = opts.pgBin ? ` in ${opts.pgBin}` : '';
+  const pkg = `postgresql-client-${min || 15}`;
+  if (!best) {
+    throw new PgopsError(`${tool} not found${where}`, {
+      code: ExitCode.UNKNOWN,
+      hint: `install the PostgreSQL client programs (Debian/Ubuntu: apt-get install ${pkg}) or pass --pg-bin DIR`,
+    });
+  }
+  throw new PgopsError(`${tool} ${best.version} (${best.path}) is older than the server's major version ${min}: ${tool} must be at least the server's version`, {
+    code: ExitCode.UNKNOWN,
+    hint: `install ${tool} ${min} or newer (Debian/Ubuntu: apt-get install ${pkg}, from apt.postgresql.org if your release lacks it) or pass --pg-bin /usr/lib/postgresql/${min}/bin`,
+  });
+}

@@ -1,0 +1,80 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
+import { ExitCode, PgopsError } from '../errors.ts';
+import { redact } from '../redact.ts';
+
+export interface ToolRun {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** what the run is, for messages: "pg_dump", "pg_restore of 20261122T031700Z" */
+  what: string;
+  hint?: string;
+  input?: string;
+}
+
+const STDERR_KEEP = 64 * 1024;
+
+function spawn(run: ToolRun, stdout: 'pipe' | 'ignore'): ResultPromise {
+  return execa(run.file, run.args, {
+    env: run.env,
+    extendEnv: false,
+    buffer: false,
+    stdout,
+    stderr: 'pipe',
+    stdin: run.input !== undefined ? 'pipe' : 'ignore',
+    input: run.input,
+    cancelSignal: run.signal,
+    forceKillAfterDelay: 5000,
+    reject: false,
+  } as Parameters<typeof execa>[2]) as unknown as ResultPromise;
+}
+
+// Keeps the tail of a child's stderr, for the error message.
+function collectStderr(child: ResultPromise): () => string {
+  let text = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    text = (text + d.toString('utf8')).slice(-STDERR_KEEP);
+  });
+  return () => text.trim();
+}
+
+async function outcome(child: ResultPromise, stderr: () => string, run: ToolRun): Promise<string> {
+  const result = (await child) as unknown as { exitCode?: number; signal?: string; isCanceled?: boolean; failed: boolean; message?: string };
+  if (!result.failed) return stderr();
+  if (run.signal?.aborted) throw run.signal.reason instanceof Error ? run.signal.reason : new PgopsError(`${run.what} interrupted`);
+  const why = result.signal ? `was killed by ${result.signal}` : result.exitCode !== undefined ? `exited with code ${result.exitCode}` : `could not run (${result.message})`;
+  const tail = stderr().split('\n').slice(-12).join('\n');
+  throw new PgopsError(redact(`${run.what} ${why}${tail ? `:\n${tail}` : ''}`), { code: ExitCode.FAILED, hint: run.hint });
+}
+
+// Runs a PostgreSQL program to its end; rejects with its stderr when it fails. Resolves with its stderr (warnings).
+export async function runPgTool(run: ToolRun): Promise<string> {
+  const child = spawn(run, 'ignore');
+  return outcome(child, collectStderr(child), run);
+}
+
+// Streams a program's stdout. The stream ends only once the program exited 0; any failure errors the stream,
+// so a consumer never commits output that a failed program cut short. `done` settles with the same outcome.
+export function streamPgTool(run: ToolRun): { stdout: Readable; done: Promise<void>; pid: number | undefined } {
+  const child = spawn(run, 'pipe');
+  const stderr = collectStderr(child);
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  child.stdout!.pipe(out, { end: false });
+  const done = outcome(child, stderr, run).then(
+    () => {
+      out.end();
+    },
+    (err: Error) => {
+      out.destroy(err);
+      throw err;
+    },
+  );
+  done.catch(() => {});
+  // the consumer gave up (storage failed): stop the program so it does not run on
+  out.on('close', () => {
+    if (child.exitCode === null && !child.killed) child.kill('SIGTERM');
+  });
+  return { stdout: out, done, pid: child.pid };
+}

@@ -1,0 +1,68 @@
+import type { Readable } from 'node:stream';
+import { ExitCode, PgopsError } from '../errors.ts';
+
+// One object as a listing returns it: key relative to the repository root.
+export interface StoredObject {
+  key: string;
+  size: number;
+  modified: Date;
+}
+
+// What a put wrote: computed while streaming, never by reading back.
+export interface PutResult {
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+export interface PutOptions {
+  /** aborting removes whatever was written and rejects */
+  signal?: AbortSignal;
+  /** called with the running byte count as data passes */
+  onProgress?: (bytes: number) => void;
+}
+
+// The storage a repository lives in. Implementations: file (lib/repo/file.ts) and s3 (lib/repo/s3.ts).
+export interface Repo {
+  /** the repository URL, safe to print */
+  readonly url: string;
+  readonly kind: 'file' | 's3';
+  /** Proves the repository can be reached and written; throws PgopsError (exit 3) with a hint otherwise. */
+  check(): Promise<void>;
+  /**
+   * Streams body into key, hashing and counting on the way. The object appears whole or not at all:
+   * on failure or abort the partial write is removed (s3: the multipart upload is aborted, or left to the
+   * bucket's lifecycle rule with a warning where the server cannot abort) and the promise rejects.
+   */
+  put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
+  /** put for small contents held in memory */
+  putBytes(key: string, data: string | Buffer): Promise<PutResult>;
+  /** Opens key for reading; rejects with NotFoundError when it does not exist. */
+  get(key: string): Promise<Readable>;
+  /** get for small objects; rejects with NotFoundError when key does not exist */
+  getBytes(key: string): Promise<Buffer>;
+  /** A local path for key where the repository is a local folder (pg_restore can seek it), else undefined. */
+  localPath(key: string): string | undefined;
+  exists(key: string): Promise<boolean>;
+  /** Every object below prefix, recursively, sorted by key. An absent prefix lists nothing. */
+  list(prefix: string): Promise<StoredObject[]>;
+  /** Deletes the keys one after another in the order given; a key that does not exist is not an error. */
+  delete(keys: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Thrown by get and getBytes when the key does not exist.
+export class NotFoundError extends PgopsError {
+  constructor(key: string, repoUrl: string) {
+    super(`${key} does not exist in repository ${repoUrl}`, { code: ExitCode.NOT_FOUND });
+    this.name = 'NotFoundError';
+  }
+}
+
+// Rejects keys that could escape the repository root.
+export function checkKey(key: string): string {
+  if (!key || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+    throw new PgopsError(`invalid repository key "${key}"`, { code: ExitCode.UNKNOWN });
+  }
+  return key;
+}

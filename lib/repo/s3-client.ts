@@ -1,0 +1,33 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { OptionValues } from '../options.ts';
+import { addSecret } from '../redact.ts';
+
+// How long to wait for a TCP connection: an unreachable endpoint fails in seconds, not minutes.
+const CONNECT_TIMEOUT_MS = 5_000;
+// A request whose socket stays silent this long is failed (and retried).
+const IDLE_TIMEOUT_MS = 120_000;
+
+// The endpoint the client talks to, for messages: the --s3-endpoint value or AWS's own for the region.
+export function endpointOf(options: OptionValues): string {
+  const endpoint = options.s3Endpoint as string | undefined;
+  return endpoint || `https://s3.${(options.s3Region as string | undefined) ?? 'us-east-1'}.amazonaws.com`;
+}
+
+// An S3 client from the s3-* options; credentials come from the SDK's default chain (env, profile, IMDS ...).
+export function createS3Client(options: OptionValues): S3Client {
+  addSecret(process.env.AWS_SECRET_ACCESS_KEY);
+  addSecret(process.env.AWS_SESSION_TOKEN);
+  const checksum = options.s3Checksum === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  return new S3Client({
+    region: (options.s3Region as string | undefined) ?? 'us-east-1',
+    ...(options.s3Endpoint ? { endpoint: options.s3Endpoint as string } : {}),
+    forcePathStyle: Boolean(options.s3PathStyle),
+    requestChecksumCalculation: checksum,
+    responseChecksumValidation: checksum,
+    // standard retries: 5xx, throttling, timeouts and connection resets/refusals are retried with
+    // exponential backoff and jitter, up to maxAttempts tries per request
+    retryMode: 'standard',
+    maxAttempts: (options.s3MaxAttempts as number | undefined) ?? 5,
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: IDLE_TIMEOUT_MS },
+  });
+}

@@ -1,0 +1,85 @@
+import { ExitCode, PgopsError, messageOf } from '../errors.ts';
+
+// What a failed request was doing, for the message.
+export interface S3ErrorContext {
+  action: string;
+  bucket: string;
+  endpoint: string;
+  key?: string;
+}
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  cause?: unknown;
+  errors?: unknown[];
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+const CREDENTIAL_ERRORS = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+]);
+
+// Turns an error of the S3 SDK (or of the network under it) into a PgopsError with a hint.
+export function s3Error(err: unknown, ctx: S3ErrorContext): PgopsError {
+  if (err instanceof PgopsError) return err;
+  const e = (err ?? {}) as SdkError;
+  const what = ctx.key ? `${ctx.action} ${ctx.key}` : ctx.action;
+  const network = networkReason(err);
+  if (network) {
+    return new PgopsError(`cannot reach S3 endpoint ${ctx.endpoint}: ${network}`, {
+      code: ExitCode.UNKNOWN,
+      hint: 'check --s3-endpoint / AWS_ENDPOINT_URL_S3 and the network; each request was tried --s3-max-attempts times with backoff',
+      cause: err,
+    });
+  }
+  if (e.name === 'NoSuchBucket') {
+    return new PgopsError(`bucket "${ctx.bucket}" does not exist at ${ctx.endpoint}`, {
+      code: ExitCode.UNKNOWN,
+      hint: `create it (aws s3 mb s3://${ctx.bucket}) or fix the bucket in --repo s3://bucket/prefix`,
+      cause: err,
+    });
+  }
+  if (CREDENTIAL_ERRORS.has(e.name ?? '') || e.$metadata?.httpStatusCode === 403) {
+    return new PgopsError(`access to s3://${ctx.bucket} was refused (${e.name}): ${messageOf(err)}`, {
+      code: ExitCode.UNKNOWN,
+      hint: 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and that they may read, write, list and delete in the bucket',
+      cause: err,
+    });
+  }
+  const status = e.$metadata?.httpStatusCode;
+  return new PgopsError(`s3 ${what} failed: ${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${messageOf(err)}`, {
+    code: ExitCode.FAILED,
+    hint: `the request went to ${ctx.endpoint}, bucket ${ctx.bucket}; retry, or check the S3 service's status and logs`,
+    cause: err,
+  });
+}
+
+// A 404 from S3: the key (or, for HEAD, possibly the bucket) does not exist.
+export function isNotFound(err: unknown): boolean {
+  const e = (err ?? {}) as SdkError;
+  if (e.name === 'NoSuchBucket') return false;
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+// The network failure inside an error (connection refused, no such host, timeout), or undefined.
+function networkReason(err: unknown, depth = 0): string | undefined {
+  if (!err || typeof err !== 'object' || depth > 5) return undefined;
+  const e = err as SdkError;
+  // an answer from the server is not a network failure, whatever it says
+  if (e.$metadata?.httpStatusCode) return undefined;
+  if (e.name === 'TimeoutError' || (e.code && NETWORK_CODES.has(e.code))) return e.message || e.code;
+  for (const inner of [e.cause, ...(e.errors ?? [])]) {
+    const reason = networkReason(inner, depth + 1);
+    if (reason) return reason;
+  }
+  return undefined;
+}

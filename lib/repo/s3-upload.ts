@@ -1,0 +1,131 @@
+import { AbortMultipartUploadCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { messageOf } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { HashCounter } from './hashing.ts';
+import { isNotFound } from './s3-errors.ts';
+
+// A put in progress, as the client middleware sees it.
+interface Watch {
+  signal?: AbortSignal;
+  /** a request of this upload failed for good (after the SDK's retries) */
+  failed(err: unknown): void;
+}
+
+// The requests that make an object visible: refused once the put was aborted.
+const FINISHING = new Set(['PutObjectCommand', 'CompleteMultipartUploadCommand']);
+
+// Installs a middleware that tells each put when one of its requests failed for good, and refuses to
+// finish an upload whose put was aborted; returns the puts in progress, by full key.
+export function watchUploads(client: S3Client): Map<string, Watch> {
+  const watches = new Map<string, Watch>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: string }).Key;
+      const watch = key === undefined ? undefined : watches.get(key);
+      if (!watch) return next(args);
+      if (watch.signal?.aborted && FINISHING.has(context.commandName ?? '')) throw abortError(watch.signal);
+      try {
+        return await next(args);
+      } catch (err) {
+        watch.failed(err);
+        throw err;
+      }
+    },
+    // initialize wraps the retry middleware: an error seen here is final
+    { step: 'initialize', name: 'pgopsUploadWatch' },
+  );
+  return watches;
+}
+
+export interface UploadRequest {
+  client: S3Client;
+  watches: Map<string, Watch>;
+  bucket: string;
+  key: string;
+  body: Readable;
+  partSize: number;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number) => void;
+}
+
+// Why an upload failed: the body (or the abort) is passed on as is, S3's errors get mapped by the caller.
+export class UploadFailure extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly fromS3: boolean,
+  ) {
+    super(messageOf(error));
+  }
+}
+
+// Streams body to bucket/key through a HashCounter, as one PutObject or a multipart upload; on any
+// failure the object never appears and the multipart upload is aborted (or left with a warning).
+export async function uploadStream(req: UploadRequest): Promise<{ size: number; sha256: string }> {
+  const { client, bucket, key, signal } = req;
+  const counter = new HashCounter(req.onProgress);
+  let failure: UploadFailure | undefined;
+  const stop = (err: unknown, fromS3: boolean) => {
+    failure ??= new UploadFailure(err, fromS3);
+    // Upload reads the counter: destroying it makes every part uploader stop at its next part, so
+    // done() settles only once the parts in flight have, and CompleteMultipartUpload is never sent.
+    counter.destroy(err instanceof Error ? err : new Error(messageOf(err)));
+  };
+  // An errored or aborted body errors the counter: Upload never sees its end and cannot complete.
+  const feed = pipeline(req.body, counter, { signal }).catch((err: unknown) => stop(err, false));
+  // leavePartsOnError: the abort is ours (below), so that a server without AbortMultipartUpload is handled
+  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter }, partSize: req.partSize, queueSize: 4, leavePartsOnError: true });
+  req.watches.set(key, { signal, failed: (err) => stop(err, true) });
+  let completed = false;
+  try {
+    await upload.done();
+    completed = true;
+  } catch (err) {
+    stop(err, true);
+  } finally {
+    req.watches.delete(key);
+  }
+  await feed;
+  if (completed && signal?.aborted) {
+    // the abort came while the last request was in flight: take back what it wrote
+    failure ??= new UploadFailure(abortError(signal), false);
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch((err: unknown) => {
+      req.log.warn('s3-abort', `could not delete s3://${bucket}/${key} written by an aborted put: ${messageOf(err)}`, { bucket, key });
+    });
+  }
+  if (failure) {
+    if (!completed) await abandon(req, upload.uploadId);
+    throw failure;
+  }
+  return { size: counter.bytes, sha256: counter.digest() };
+}
+
+// Aborts a failed multipart upload; where the server cannot, the parts are left to the bucket's lifecycle rule.
+async function abandon(req: UploadRequest, uploadId: string | undefined): Promise<void> {
+  if (!uploadId) return;
+  try {
+    await req.client.send(new AbortMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId }));
+  } catch (err) {
+    if (isNotFound(err)) return;
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    req.log.warn(
+      's3-abort',
+      `could not abort the multipart upload of s3://${req.bucket}/${req.key} (${status ? `HTTP ${status}: ` : ''}${messageOf(err)}): its parts stay in the bucket until its lifecycle rule removes them`,
+      {
+        bucket: req.bucket,
+        key: req.key,
+        uploadId,
+        hint: 'give the bucket a lifecycle rule with AbortIncompleteMultipartUpload (e.g. after 7 days) so that abandoned parts are removed',
+      },
+    );
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: reason });
+}

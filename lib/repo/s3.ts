@@ -1,0 +1,185 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ExitCode, PgopsError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { OptionValues } from '../options.ts';
+import { NotFoundError, checkKey, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
+import { createS3Client, endpointOf } from './s3-client.ts';
+import { isNotFound, s3Error } from './s3-errors.ts';
+import { UploadFailure, uploadStream, watchUploads } from './s3-upload.ts';
+
+export interface S3RepoConfig {
+  bucket: string;
+  /** key prefix without leading or trailing slash; '' for the bucket root */
+  prefix: string;
+  /** the s3-* option values */
+  options: OptionValues;
+  log: Logger;
+  /** objects per ListObjectsV2 page (S3's maximum is 1000); tests make it small to exercise paging */
+  pageSize?: number;
+}
+
+const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+
+// A repository under a prefix of an S3 bucket (AWS or any S3-compatible store).
+export class S3Repo implements Repo {
+  readonly kind = 's3' as const;
+  readonly url: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly endpoint: string;
+  private readonly log: Logger;
+  private readonly partSize: number;
+  private readonly pageSize: number | undefined;
+  private readonly watches: ReturnType<typeof watchUploads>;
+
+  constructor(config: S3RepoConfig) {
+    this.bucket = config.bucket;
+    this.prefix = config.prefix.replace(/^\/+|\/+$/g, '');
+    this.url = `s3://${this.bucket}/${this.prefix}`;
+    this.log = config.log;
+    this.endpoint = endpointOf(config.options);
+    this.partSize = (config.options.s3PartSize as number | undefined) ?? DEFAULT_PART_SIZE;
+    this.pageSize = config.pageSize;
+    this.client = createS3Client(config.options);
+    this.watches = watchUploads(this.client);
+  }
+
+  /** the object key of a repository key */
+  private full(key: string): string {
+    checkKey(key);
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private fail(err: unknown, action: string, key?: string): PgopsError {
+    return s3Error(err, { action, key, bucket: this.bucket, endpoint: this.endpoint });
+  }
+
+  async check(): Promise<void> {
+    const probe = this.full(`.pgops-check-${randomBytes(4).toString('hex')}`);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops' }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+    } catch (err) {
+      const mapped = this.fail(err, 'write of a probe object to', probe);
+      // whatever stops the probe, the task cannot run: exit 3
+      throw mapped.code === ExitCode.UNKNOWN
+        ? mapped
+        : new PgopsError(`repository ${this.url} is not writable: ${mapped.message}`, { code: ExitCode.UNKNOWN, hint: mapped.hint, cause: err });
+    }
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
+    const full = this.full(key);
+    try {
+      const { size, sha256 } = await uploadStream({
+        client: this.client,
+        watches: this.watches,
+        bucket: this.bucket,
+        key: full,
+        body,
+        partSize: this.partSize,
+        log: this.log,
+        signal: opts.signal,
+        onProgress: opts.onProgress,
+      });
+      return { key, size, sha256 };
+    } catch (err) {
+      if (!(err instanceof UploadFailure)) throw this.fail(err, 'upload of', full);
+      // the body's own error (or the abort) is the caller's to see as it was
+      throw err.fromS3 ? this.fail(err.error, 'upload of', full) : err.error;
+    }
+  }
+
+  putBytes(key: string, data: string | Buffer): Promise<PutResult> {
+    return this.put(key, Readable.from([Buffer.from(data)]));
+  }
+
+  async get(key: string): Promise<Readable> {
+    const full = this.full(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
+      return res.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(key, this.url);
+      throw this.fail(err, 'download of', full);
+    }
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    const full = this.full(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(key, this.url);
+      throw this.fail(err, 'download of', full);
+    }
+  }
+
+  localPath(): undefined {
+    return undefined;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const full = this.full(key);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw this.fail(err, 'lookup of', full);
+    }
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
+    const root = this.prefix ? `${this.prefix}/` : '';
+    // like a folder: list('a') holds a/x but not ab/x
+    const below = prefix.replace(/^\/+|\/+$/g, '');
+    const listPrefix = below ? `${root}${below}/` : root;
+    const out: StoredObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const res = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, ContinuationToken: token, MaxKeys: this.pageSize }),
+        );
+        for (const o of res.Contents ?? []) {
+          if (!o.Key) continue;
+          out.push({ key: o.Key.slice(root.length), size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.fail(err, 'listing of', listPrefix || '/');
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    // one at a time, in order: callers delete a set's manifest first so that a half-done delete
+    // leaves an incomplete set, never a manifest pointing at missing files
+    for (const key of keys) {
+      const full = this.full(key);
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: full }));
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw this.fail(err, 'delete of', full);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+import { loadTargetConfig } from './config.ts';
+import { ExitCode, PgopsError, messageOf, type ExitCodeValue } from './errors.ts';
+import { createLogger, type LogFormat } from './log.ts';
+import { resolveOptions, type TaskName } from './options.ts';
+import { redact, redactDeep } from './redact.ts';
+import type { TaskContext, TaskHandler } from './task.ts';
+
+export interface RunIO {
+  env?: NodeJS.ProcessEnv;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  now?: () => Date;
+  cwd?: string;
+}
+
+// Runs one task: resolves options, calls the handler, prints the result; returns the exit code (only bin/ exits).
+export async function runTask(task: TaskName, handler: () => Promise<TaskHandler>, flags: Record<string, unknown>, io: RunIO = {}): Promise<ExitCodeValue> {
+  const env = io.env ?? process.env;
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const json = flags.json === true || ['1', 'true'].includes(String(env.PGOPS_JSON));
+  const logFormat = (flags['log-format'] ?? env.PGOPS_LOG_FORMAT) as LogFormat | undefined;
+  const log = createLogger({ task, format: logFormat === 'json' || logFormat === 'human' ? logFormat : undefined, stream: stderr, verbose: Boolean(flags.verbose) });
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.warn('signal', `received ${sig}: stopping and cleaning up`);
+    controller.abort(new PgopsError(`interrupted by ${sig}`, { code: ExitCode.FAILED, hint: 'nothing was committed; run the task again' }));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const config = loadTargetConfig(flags.config as string | undefined, (flags.target as string | undefined) ?? env.PGOPS_TARGET, io.cwd);
+    const { values } = resolveOptions(task, flags, env, config);
+    const ctx: TaskContext = { options: values, log, signal: controller.signal, env, now: io.now ?? (() => new Date()) };
+    const result = await (await handler())(ctx);
+    stdout.write(json ? JSON.stringify(redactDeep(result.data), null, 2) + '\n' : result.summary ? redact(result.summary) + '\n' : '');
+    return result.exitCode;
+  } catch (err) {
+    const e = err instanceof PgopsError ? err : new PgopsError(messageOf(err), { code: ExitCode.FAILED, cause: err });
+    log.error('failed', e.message, { hint: e.hint, exitCode: e.code, ...(e.cause && !(err instanceof PgopsError) ? { stack: (err as Error).stack } : {}) });
+    if (json) stdout.write(JSON.stringify(redactDeep({ ok: false, exitCode: e.code, error: e.message, hint: e.hint ?? null }), null, 2) + '\n');
+    return e.code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

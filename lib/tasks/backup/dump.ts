@@ -1,0 +1,100 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PgopsError } from '../../errors.ts';
+import type { ManifestFile } from '../../manifest.ts';
+import type { PgBinary } from '../../pg/binaries.ts';
+import { runPgTool, streamPgTool } from '../../pg/run-tool.ts';
+import type { Repo } from '../../repo/repo.ts';
+
+export interface DumpRequest {
+  pgDump: PgBinary;
+  connString: string;
+  env: NodeJS.ProcessEnv;
+  snapshotId: string;
+  format: 'custom' | 'directory';
+  jobs: number;
+  compress?: string;
+  lockWaitTimeoutMs: number;
+  repo: Repo;
+  /** the set's folder in the repository, ending in / */
+  prefix: string;
+  tmpDir?: string;
+  signal: AbortSignal;
+  onProgress: (bytes: number) => void;
+}
+
+const HINT = 'read pg_dump\'s message above; a lock timeout means a long-held lock blocked it (try again later or raise --lock-wait-timeout)';
+
+function dumpArgs(req: DumpRequest, format: string): string[] {
+  const args = [`--format=${format}`, `--snapshot=${req.snapshotId}`, `--lock-wait-timeout=${req.lockWaitTimeoutMs}`, '--no-password'];
+  if (req.compress !== undefined) args.push(`--compress=${req.compress}`);
+  return args;
+}
+
+// Runs pg_dump and puts its output into the repository: custom format streamed straight from stdout,
+// directory format staged in a temp folder (pg_dump needs one for --jobs) and then put file by file.
+export async function dumpInto(req: DumpRequest): Promise<ManifestFile[]> {
+  return req.format === 'custom' ? dumpCustom(req) : dumpDirectory(req);
+}
+
+async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
+  const run = streamPgTool({
+    file: req.pgDump.path,
+    args: [...dumpArgs(req, 'custom'), `--dbname=${req.connString}`],
+    env: req.env,
+    signal: req.signal,
+    what: 'pg_dump',
+    hint: HINT,
+  });
+  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}dump`, run.stdout, { signal: req.signal, onProgress: req.onProgress }), run.done]);
+  if (done.status === 'rejected') throw done.reason;
+  if (put.status === 'rejected') throw put.reason;
+  if (put.value.size === 0) throw new PgopsError(`pg_dump (${req.pgDump.path}) exited 0 but wrote nothing`, { hint: 'run it by hand with --version; pass --pg-bin with the folder of a working pg_dump' });
+  return [{ path: 'dump', size: put.value.size, sha256: put.value.sha256 }];
+}
+
+async function dumpDirectory(req: DumpRequest): Promise<ManifestFile[]> {
+  const staging = await fs.mkdtemp(path.join(req.tmpDir ?? os.tmpdir(), 'pgops-dump-'));
+  try {
+    const dir = path.join(staging, 'dump');
+    await runPgTool({
+      file: req.pgDump.path,
+      args: [...dumpArgs(req, 'directory'), `--jobs=${req.jobs}`, `--file=${dir}`, `--dbname=${req.connString}`],
+      env: req.env,
+      signal: req.signal,
+      what: 'pg_dump',
+      hint: HINT,
+    });
+    const files: ManifestFile[] = [];
+    let before = 0;
+    for (const name of (await fs.readdir(dir)).sort()) {
+      const put = await req.repo.put(`${req.prefix}dump/${name}`, createReadStream(path.join(dir, name)), {
+        signal: req.signal,
+        onProgress: (b) => req.onProgress(before + b),
+      });
+      before += put.size;
+      files.push({ path: `dump/${name}`, size: put.size, sha256: put.sha256 });
+    }
+    return files;
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+// Stores the cluster's roles and tablespaces (pg_dumpall --globals-only --no-role-passwords) as globals.sql.
+export async function dumpGlobals(req: { pgDumpall: PgBinary; connString: string; env: NodeJS.ProcessEnv; repo: Repo; prefix: string; signal: AbortSignal }): Promise<ManifestFile> {
+  const run = streamPgTool({
+    file: req.pgDumpall.path,
+    args: ['--globals-only', '--no-role-passwords', '--no-password', `--dbname=${req.connString}`],
+    env: req.env,
+    signal: req.signal,
+    what: 'pg_dumpall --globals-only',
+    hint: 'the role needs to read pg_roles and pg_tablespace; read the message above',
+  });
+  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}globals.sql`, run.stdout, { signal: req.signal }), run.done]);
+  if (done.status === 'rejected') throw done.reason;
+  if (put.status === 'rejected') throw put.reason;
+  return { path: 'globals.sql', size: put.value.size, sha256: put.value.sha256 };
+}

@@ -1,0 +1,101 @@
+import type pg from 'pg';
+import { messageOf } from '../../errors.ts';
+import type { ManifestFile, TableFingerprint } from '../../manifest.ts';
+import type { PgBinary } from '../../pg/binaries.ts';
+import { connect, type ConnInfo } from '../../pg/connection.ts';
+import { tableFingerprints, type FingerprintMode } from '../../pg/fingerprint.ts';
+import type { Repo } from '../../repo/repo.ts';
+import type { TaskContext } from '../../task.ts';
+import { dumpGlobals, dumpInto } from './dump.ts';
+import { exportSnapshot, importSnapshot, type Snapshot } from './snapshot.ts';
+
+export interface SetRequest {
+  ctx: TaskContext;
+  repo: Repo;
+  /** holds the advisory lock; exports the snapshot */
+  client: pg.Client;
+  info: ConnInfo;
+  prefix: string;
+  pgDump: PgBinary;
+  pgDumpall: PgBinary;
+  env: NodeJS.ProcessEnv;
+  connString: string;
+  onProgress: (bytes: number) => void;
+}
+
+export interface WrittenSet {
+  snapshot: Snapshot;
+  files: ManifestFile[];
+  tables: TableFingerprint[];
+  /** writes the manifest, the commit marker; on failure the set is removed like any other failure */
+  commit(name: string, manifest: string): Promise<void>;
+}
+
+// Writes every file of a set except the manifest: globals, then the dump and the fingerprints in one snapshot.
+// On any failure (or abort) whatever was written under the prefix is removed before the error propagates.
+export async function runSet(req: SetRequest): Promise<WrittenSet> {
+  const { ctx, repo, prefix } = req;
+  const o = ctx.options;
+  const cleanup = async (err: unknown) => {
+    const left = await repo.list(prefix).catch(() => []);
+    if (left.length) {
+      ctx.log.warn('cleanup', `backup failed: removing the ${left.length} file(s) it wrote under ${prefix}`, { error: messageOf(err) });
+      await repo.delete(left.map((x) => x.key)).catch((e) => ctx.log.warn('cleanup', `could not remove ${prefix}: ${messageOf(e)}; remove it by hand or let prune do it`));
+    }
+  };
+  let fpClient: pg.Client | undefined;
+  try {
+    const globals = await dumpGlobals({ pgDumpall: req.pgDumpall, connString: req.connString, env: req.env, repo, prefix, signal: ctx.signal });
+    const snapshot = await exportSnapshot(req.client);
+    ctx.log.debug('snapshot', `exported snapshot ${snapshot.id} at LSN ${snapshot.lsn}`);
+    const mode = o.fingerprint as FingerprintMode;
+    let fingerprints: Promise<TableFingerprint[]> = Promise.resolve([]);
+    if (mode !== 'none') {
+      fpClient = await connect(req.info, 'pgops backup fingerprints');
+      await importSnapshot(fpClient, snapshot.id, o.lockWaitTimeout as number);
+      fingerprints = tableFingerprints(fpClient, mode);
+      fingerprints.catch(() => {});
+    }
+    const dumpFiles = await dumpInto({
+      pgDump: req.pgDump,
+      connString: req.connString,
+      env: req.env,
+      snapshotId: snapshot.id,
+      format: o.format as 'custom' | 'directory',
+      jobs: o.jobs as number,
+      compress: o.compress as string | undefined,
+      lockWaitTimeoutMs: o.lockWaitTimeout as number,
+      repo,
+      prefix,
+      tmpDir: o.tmpDir as string | undefined,
+      signal: ctx.signal,
+      onProgress: req.onProgress,
+    });
+    const tables = await fingerprints;
+    await req.client.query('COMMIT');
+    return {
+      snapshot,
+      files: [globals, ...dumpFiles],
+      tables,
+      async commit(name, manifest) {
+        ctx.signal.throwIfAborted();
+        try {
+          await repo.putBytes(prefix + name, manifest);
+        } catch (err) {
+          await cleanup(err);
+          throw err;
+        }
+      },
+    };
+  } catch (err) {
+    await req.client.query('ROLLBACK').catch(() => {});
+    if (fpClient) {
+      // stop a count still scanning a big table: the backup has failed already
+      await req.client.query('SELECT pg_cancel_backend($1)', [(fpClient as unknown as { processID: number }).processID]).catch(() => {});
+    }
+    await cleanup(err);
+    throw err;
+  } finally {
+    await fpClient?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setPrefix } from '../../lib/backup-set.ts';
+import { main } from '../../lib/cli.ts';
+import { PgopsError } from '../../lib/errors.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { MANIFEST_FILE } from '../../lib/manifest.ts';
+import { FileRepo } from '../../lib/repo/file.ts';
+import type { Repo } from '../../lib/repo/repo.ts';
+import { pruneWith } from '../../lib/tasks/prune/index.ts';
+import type { TaskContext } from '../../lib/task.ts';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const sha = (data: string) => createHash('sha256').update(data).digest('hex');
+
+// A complete set: dump, globals.sql and a valid manifest listing them.
+async function writeSet(repo: Repo, database: string, id: string, opts: { complete?: boolean } = {}) {
+  const prefix = setPrefix(database, id);
+  const files = { dump: `dump of ${database} ${id}\n`.repeat(50), 'globals.sql': '-- roles\n' };
+  for (const [name, data] of Object.entries(files)) await repo.putBytes(prefix + name, data);
+  if (opts.complete === false) return;
+  const list = Object.entries(files).map(([p, data]) => ({ path: p, size: Buffer.byteLength(data), sha256: sha(data) }));
+  const manifest = {
+    format: 'pgops-backup-manifest',
+    manifestVersion: 1,
+    backupId: id,
+    database,
+    tool: { name: 'pgops', version: 'test' },
+    server: { version: '16.4', versionNum: 160004, systemIdentifier: '7300000000000000000', inRecovery: false },
+    pgDump: { version: '16.4', format: 'custom', jobs: 1 },
+    startedAt: NOW.toISOString(),
+    finishedAt: NOW.toISOString(),
+    durationMs: 1000,
+    snapshot: { id: '00000003-00000002-1', lsn: '0/1000000', time: NOW.toISOString() },
+    files: list,
+    totalSize: list.reduce((s, f) => s + f.size, 0),
+    fingerprints: { mode: 'count', tables: [] },
+  };
+  await repo.putBytes(prefix + MANIFEST_FILE, JSON.stringify(manifest));
+}
+
+// app: ten daily sets 11-13 .. 11-22, an old and a young incomplete set; other: four sets from early October.
+const APP = ['20261113T031700Z', '20261114T031700Z', '20261115T031700Z', '20261116T031700Z', '20261117T031700Z', '20261118T031700Z', '20261119T031700Z', '20261120T031700Z', '20261121T031700Z', '20261122T031700Z'];
+const OTHER = ['20260930T031700Z', '20261001T031700Z', '20261002T031700Z', '20261003T031700Z'];
+
+let root: string;
+let repo: FileRepo;
+let url: string;
+
+beforeEach(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-prune-'));
+  repo = new FileRepo(root);
+  url = `file://${root}`;
+  for (const id of APP) await writeSet(repo, 'app', id);
+  await writeSet(repo, 'app', '20261110T031700Z', { complete: false });
+  await writeSet(repo, 'app', '20261122T110000Z', { complete: false });
+  for (const id of OTHER) await writeSet(repo, 'other', id);
+});
+
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+// Every file below the repository root, relative and sorted.
+function files(): string[] {
+  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
+}
+
+// The set folders left in the repository: db/id.
+function setFolders(): string[] {
+  return fs.readdirSync(path.join(root, 'backups')).flatMap((db) => fs.readdirSync(path.join(root, 'backups', db)).map((id) => `${db}/${id}`)).sort();
+}
+
+function sink() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+async function run(...args: string[]) {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await main(['prune', '--repo', url, '--log-format', 'human', ...args], { stdout: stdout.stream, stderr: stderr.stream, env: {}, now: () => NOW });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+// What keep-daily 3 keeps: app 11-20 .. 11-22 and the young incomplete set; other 10-01 .. 10-03.
+const KEPT = ['app/20261120T031700Z', 'app/20261121T031700Z', 'app/20261122T031700Z', 'app/20261122T110000Z', 'other/20261001T031700Z', 'other/20261002T031700Z', 'other/20261003T031700Z'];
+const DELETED = [...APP.slice(0, 7).map((id) => `app/${id}`), 'app/20261110T031700Z', 'other/20260930T031700Z'];
+
+describe('pgops prune', () => {
+  it('prints the plan and deletes nothing without --execute', async () => {
+    const before = files();
+    const r = await run('--keep-daily', '3');
+    expect(r.code).toBe(0);
+    expect(files()).toEqual(before);
+    expect(r.stdout).toMatch(/^app\s+20261113T031700Z\s+delete\s+.*no rule keeps it$/m);
+    expect(r.stdout).toMatch(/^app\s+20261110T031700Z\s+delete\s+.*incomplete, older than grace 24h$/m);
+    expect(r.stdout).toMatch(/^app\s+20261122T110000Z\s+keep\s+.*incomplete, younger than grace 24h$/m);
+    expect(r.stdout).toMatch(/^app\s+20261122T031700Z\s+keep\s+.*daily 2026-11-22, newest complete$/m);
+    expect(r.stdout).toMatch(/^other\s+20260930T031700Z\s+delete/m);
+    expect(r.stdout).toContain(`\n9 to delete (`);
+    expect(r.stdout).toContain(', 7 kept\n');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('dry run: nothing deleted; add --execute to delete');
+    expect(r.stderr).not.toContain('deleting backup set');
+  });
+
+  it('deletes exactly the planned sets with --execute, never the newest', async () => {
+    const r = await run('--keep-daily', '3', '--execute');
+    expect(r.code).toBe(0);
+    expect(setFolders()).toEqual(KEPT);
+    for (const set of KEPT.filter((s) => s !== 'app/20261122T110000Z')) {
+      expect(fs.readdirSync(path.join(root, 'backups', set)).sort()).toEqual(['dump', 'globals.sql', 'manifest.json']);
+    }
+    for (const set of DELETED) expect(r.stderr).toContain(`deleting backup set ${set} (`);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^pruned file://${root}: deleted 9 set\\(s\\) \\([\\d.]+ kB\\), 7 kept$`));
+  });
+
+  it('prunes only the database --db names, given as a URL', async () => {
+    const r = await run('--keep-last', '1', '--execute', '--db', 'postgresql://backup:s3cret@db1:5432/other?sslmode=require');
+    expect(r.code).toBe(0);
+    expect(setFolders()).toEqual([...APP.map((id) => `app/${id}`), 'app/20261110T031700Z', 'app/20261122T110000Z', 'other/20261003T031700Z'].sort());
+  });
+
+  it('prints the decisions as JSON with --json', async () => {
+    const r = await run('--keep-daily', '3', '--execute', '--json');
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.stdout);
+    expect(data.repo).toBe(url);
+    expect(data.execute).toBe(true);
+    expect(data.databases.map((d: { database: string }) => d.database)).toEqual(['app', 'other']);
+    const app = data.databases[0].decisions;
+    expect(app).toHaveLength(12);
+    expect(app[0]).toEqual({ id: '20261122T110000Z', action: 'keep', reasons: ['incomplete, younger than grace 24h'], size: expect.any(Number), complete: false });
+    expect(app[1]).toEqual({ id: '20261122T031700Z', action: 'keep', reasons: ['daily 2026-11-22', 'newest complete'], size: expect.any(Number), complete: true });
+    expect([...data.deleted].sort()).toEqual(DELETED.map((s) => s.split('/')[1]).sort());
+    const plannedBytes = data.databases.flatMap((d: { decisions: { action: string; size: number }[] }) => d.decisions).filter((d: { action: string }) => d.action === 'delete').reduce((s: number, d: { size: number }) => s + d.size, 0);
+    expect(data.freedBytes).toBe(plannedBytes);
+    expect(data.freedBytes).toBeGreaterThan(0);
+  });
+
+  it('refuses to run without a retention rule, with a hint', async () => {
+    const before = files();
+    const r = await run('--execute');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('no retention rule given');
+    expect(r.stderr).toMatch(/^HINT: pass at least one of --keep-last, --keep-daily/m);
+    expect(files()).toEqual(before);
+  });
+});
+
+// A repository that forwards to another and records each delete call; it can be told to fail one.
+class RecordingRepo implements Repo {
+  readonly deletes: string[][] = [];
+  constructor(
+    private readonly inner: Repo,
+    private readonly failOn?: string,
+  ) {}
+  get url() {
+    return this.inner.url;
+  }
+  get kind() {
+    return this.inner.kind;
+  }
+  check = () => this.inner.check();
+  put: Repo['put'] = (k, b, o) => this.inner.put(k, b, o);
+  putBytes: Repo['putBytes'] = (k, d) => this.inner.putBytes(k, d);
+  get: Repo['get'] = (k) => this.inner.get(k);
+  getBytes: Repo['getBytes'] = (k) => this.inner.getBytes(k);
+  localPath: Repo['localPath'] = (k) => this.inner.localPath(k);
+  exists: Repo['exists'] = (k) => this.inner.exists(k);
+  list: Repo['list'] = (p) => this.inner.list(p);
+  close = () => this.inner.close();
+  async delete(keys: string[]) {
+    this.deletes.push(keys);
+    if (this.failOn && keys.includes(this.failOn)) throw new Error('permission denied');
+    return this.inner.delete(keys);
+  }
+}
+
+function ctx(options: Record<string, unknown>): TaskContext {
+  return { options: { keepDaily: 3, incompleteGrace: 24 * 3_600_000, ...options }, log: silentLogger('prune'), signal: new AbortController().signal, env: {}, now: () => NOW };
+}
+
+describe('pruneWith', () => {
+  it('deletes each set’s manifest first, in a call of its own, then its other files', async () => {
+    const recorder = new RecordingRepo(repo);
+    const result = await pruneWith(recorder, ctx({ execute: true }));
+    expect(result.exitCode).toBe(0);
+    expect(recorder.deletes).toHaveLength(2 * DELETED.length);
+    const setsInOrder: string[] = [];
+    for (let i = 0; i < recorder.deletes.length; i += 2) {
+      const [manifestCall, rest] = [recorder.deletes[i], recorder.deletes[i + 1]];
+      expect(manifestCall).toHaveLength(1);
+      expect(manifestCall[0]).toMatch(/^backups\/[a-z]+\/\d{8}T\d{6}Z\/manifest\.json$/);
+      const prefix = manifestCall[0].slice(0, -MANIFEST_FILE.length);
+      expect([...rest].sort()).toEqual([`${prefix}dump`, `${prefix}globals.sql`]);
+      setsInOrder.push(prefix.slice('backups/'.length, -1));
+    }
+    expect([...setsInOrder].sort()).toEqual([...DELETED].sort());
+    // oldest first
+    expect(setsInOrder[0]).toBe('other/20260930T031700Z');
+    expect(setFolders()).toEqual(KEPT);
+  });
+
+  it('stops at the first failed delete, says what was deleted, and leaves the half-deleted set without a manifest', async () => {
+    // Oldest first: other/20260930, app/20261110 (incomplete), app/20261113, ... fail on the third set's files.
+    const failing = `${setPrefix('app', '20261113T031700Z')}dump`;
+    const recorder = new RecordingRepo(repo, failing);
+    const err = await pruneWith(recorder, ctx({ execute: true })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PgopsError);
+    expect((err as PgopsError).code).toBe(2);
+    expect((err as PgopsError).message).toBe('deleting backup set app/20261113T031700Z failed: permission denied (2 set(s) deleted before it, 6 more not deleted)');
+    expect((err as PgopsError).hint).toContain('lost its manifest');
+    expect(fs.readdirSync(path.join(root, 'backups/app/20261113T031700Z')).sort()).toEqual(['dump', 'globals.sql']);
+    expect(fs.existsSync(path.join(root, 'backups/other/20260930T031700Z'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'backups/app/20261110T031700Z'))).toBe(false);
+    for (const id of APP.slice(3)) expect(fs.existsSync(path.join(root, 'backups/app', id, MANIFEST_FILE))).toBe(true);
+
+    // A later run sees the half-deleted set as incomplete and old, and removes it.
+    const again = await pruneWith(new RecordingRepo(repo), ctx({ execute: true }));
+    expect(again.exitCode).toBe(0);
+    expect(setFolders()).toEqual(KEPT);
+  });
+
+  it('keeps a set whose manifest cannot be read and exits with a warning', async () => {
+    await repo.putBytes(`${setPrefix('app', '20261113T031700Z')}${MANIFEST_FILE}`, '{ not json');
+    const result = await pruneWith(repo, ctx({ execute: true }));
+    expect(result.exitCode).toBe(1);
+    expect(setFolders()).toEqual([...KEPT, 'app/20261113T031700Z'].sort());
+  });
+});
