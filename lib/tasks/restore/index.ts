@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { findSet, listDatabases, setPrefix } from '../../backup-set.ts';
+import { ExitCode, PgopsError, usageError } from '../../errors.ts';
+import { findPgTool } from '../../pg/binaries.ts';
+import { childAuth, displayUrl, libpqConnString, parseDbUrl } from '../../pg/connection.ts';
+import { runPgTool } from '../../pg/run-tool.ts';
+import { openRepo } from '../../repo/open.ts';
+import type { Repo } from '../../repo/repo.ts';
+import type { TaskContext, TaskHandler } from '../../task.ts';
+import { formatDuration, formatSize } from '../../units.ts';
+import { fetchVerified } from './fetch.ts';
+import { applyGlobals } from './globals.ts';
+import { restorePasses } from './selection.ts';
+import { checkTarget, createDatabase, inspectTarget } from './target.ts';
+
+// pgops restore: verify every file of a set, then create the target if asked, restore globals if asked, pg_restore.
+export const restore: TaskHandler = async (ctx) => {
+  const { options: o, log } = ctx;
+  if (!o.to) throw usageError('no target database given', 'pass --to postgresql://user@host:5432/dbname (a new or empty database; --create makes it)');
+  const target = parseDbUrl(o.to as string, ctx.env);
+  const passes = restorePasses(o.table as string[] | undefined, o.schema as string[] | undefined);
+  const repo = await openRepo(o.repo as string | undefined, o, log);
+  const auth = childAuth(target, ctx.env);
+  try {
+    const database = await sourceDatabase(repo, ctx);
+    const set = await findSet(repo, database, o.backup as string);
+    const m = set.manifest;
+    log.info('plan', `restore backup ${m.backupId} of "${m.database}" (${formatSize(m.totalSize)}, snapshot ${m.snapshot.time}) into ${displayUrl(target)}${passes[0].length ? ` (only ${passes.flat().join(' ')})` : ''}`, { backupId: m.backupId });
+
+    const state = await inspectTarget(target);
+    checkTarget(state, target, m, { create: Boolean(o.create), clean: Boolean(o.clean), force: Boolean(o.force) });
+    const pgRestore = await findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, minMajor: Number(m.pgDump.version.split('.')[0]) });
+    const psql = o.globals ? await findPgTool('psql', { pgBin: o.pgBin as string | undefined }) : undefined;
+
+    const started = Date.now();
+    const verified = await fetchVerified(repo, setPrefix(m.database, m.backupId), m, {
+      tmpDir: o.tmpDir as string | undefined,
+      signal: ctx.signal,
+      onFile: (f) => log.debug('verify', `checking ${f.path} (${formatSize(f.size)})`),
+    });
+    log.info('verified', `all ${m.files.length} files match the manifest's sha256${verified.downloaded ? ` (downloaded to ${verified.dir})` : ''}`);
+    try {
+      if (state.missing) {
+        log.info('create', `creating database "${target.database}"`);
+        await createDatabase(target);
+      }
+      const warnings: string[] = [];
+      if (psql) {
+        log.info('globals', 'restoring roles and tablespaces from globals.sql');
+        const problems = await applyGlobals({ psql, file: path.join(verified.dir, 'globals.sql'), connString: libpqConnString(target), env: auth.env, currentUser: target.user, signal: ctx.signal });
+        for (const p of problems) log.warn('globals', `globals.sql: ${p}`);
+        warnings.push(...problems.map((p) => `globals.sql: ${p}`));
+      }
+      const dump = path.join(verified.dir, 'dump');
+      for (const selection of passes) {
+        const args = [`--dbname=${libpqConnString(target)}`, '--exit-on-error', '--no-password', ...selection];
+        if ((o.jobs as number) > 1) args.push(`--jobs=${o.jobs}`);
+        if (o.clean) args.push('--clean', '--if-exists');
+        if (o.noOwner) args.push('--no-owner', '--no-privileges');
+        log.info('pg_restore', `pg_restore ${pgRestore.version}${(o.jobs as number) > 1 ? ` with ${o.jobs} jobs` : ''}${selection.length ? ' ' + selection.join(' ') : ''}`);
+        await runPgTool({
+          file: pgRestore.path,
+          args: [...args, dump],
+          env: auth.env,
+          signal: ctx.signal,
+          what: 'pg_restore',
+          hint: 'a missing role needs --globals (or --no-owner); an existing object needs --clean or an empty target; the target was partly restored: drop it and restore again',
+        });
+      }
+      const durationMs = Date.now() - started;
+      const summary = `restored backup ${m.backupId} of "${m.database}" into ${displayUrl(target)} in ${formatDuration(durationMs)}${warnings.length ? ` with ${warnings.length} warning(s)` : ''}`;
+      log.info('done', summary, { backupId: m.backupId, durationMs });
+      return {
+        exitCode: warnings.length ? ExitCode.WARNING : ExitCode.OK,
+        summary,
+        data: { ok: true, backupId: m.backupId, database: m.database, target: displayUrl(target), created: state.missing, durationMs, warnings, tables: m.fingerprints.tables.length },
+      };
+    } finally {
+      await verified.cleanup();
+    }
+  } finally {
+    auth.cleanup();
+    await repo.close();
+  }
+};
+
+// The backed-up database whose sets to use: --from-db, else the name in --db, else the only one in the repository.
+async function sourceDatabase(repo: Repo, ctx: TaskContext): Promise<string> {
+  const o = ctx.options;
+  if (o.fromDb) return o.fromDb as string;
+  if (o.db) return /^postgres(ql)?:\/\//.test(o.db as string) ? parseDbUrl(o.db as string, {}).database : (o.db as string);
+  const dbs = await listDatabases(repo);
+  if (dbs.length === 1) return dbs[0];
+  if (dbs.length === 0) throw new PgopsError(`no backups in ${repo.url}`, { code: ExitCode.NOT_FOUND, hint: 'check --repo, or run pgops backup first' });
+  throw usageError(`${repo.url} holds backups of ${dbs.length} databases (${dbs.join(', ')})`, 'name the one to restore with --from-db NAME');
+}
