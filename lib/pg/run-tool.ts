@@ -12,6 +12,10 @@ export interface ToolRun {
   what: string;
   hint?: string;
   input?: string;
+  /** resolve with stdout instead of stderr (small outputs only) */
+  capture?: boolean;
+  /** exit codes that count as success (default: 0) */
+  okExitCodes?: number[];
 }
 
 const STDERR_KEEP = 64 * 1024;
@@ -42,7 +46,7 @@ function collectStderr(child: ResultPromise): () => string {
 
 async function outcome(child: ResultPromise, stderr: () => string, run: ToolRun): Promise<string> {
   const result = (await child) as unknown as { exitCode?: number; signal?: string; isCanceled?: boolean; failed: boolean; message?: string };
-  if (!result.failed) return stderr();
+  if (!result.failed || (result.exitCode !== undefined && run.okExitCodes?.includes(result.exitCode))) return stderr();
   if (run.signal?.aborted) throw run.signal.reason instanceof Error ? run.signal.reason : new PgopsError(`${run.what} interrupted`);
   const why = result.signal ? `was killed by ${result.signal}` : result.exitCode !== undefined ? `exited with code ${result.exitCode}` : `could not run (${result.message})`;
   const tail = stderr().split('\n').slice(-12).join('\n');
@@ -51,8 +55,11 @@ async function outcome(child: ResultPromise, stderr: () => string, run: ToolRun)
 
 // Runs a PostgreSQL program to its end; rejects with its stderr when it fails. Resolves with its stderr (warnings).
 export async function runPgTool(run: ToolRun): Promise<string> {
-  const child = spawn(run, 'ignore');
-  return outcome(child, collectStderr(child), run);
+  const child = spawn(run, run.capture ? 'pipe' : 'ignore');
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const stderr = await outcome(child, collectStderr(child), run);
+  return run.capture ? out : stderr;
 }
 
 // Streams a program's stdout. The stream ends only once the program exited 0; any failure errors the stream,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { findSet, listDatabases, setPrefix } from '../../backup-set.ts';
 import { ExitCode, PgopsError, usageError } from '../../errors.ts';
@@ -8,6 +9,7 @@ import { openRepo } from '../../repo/open.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext, TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
+import { restoreDependencies } from './dependencies.ts';
 import { fetchVerified } from './fetch.ts';
 import { applyGlobals } from './globals.ts';
 import { restorePasses } from './selection.ts';
@@ -52,6 +54,11 @@ export const restore: TaskHandler = async (ctx) => {
         warnings.push(...problems.map((p) => `globals.sql: ${p}`));
       }
       const dump = path.join(verified.dir, 'dump');
+      if (passes[0].length && state.userTables.length === 0) {
+        log.info('dependencies', 'restoring the schemas, types, functions and sequences the selected tables may use');
+        const errors = await restoreDependencies({ pgRestore, dump, workDir: verified.downloaded ? verified.dir : (o.tmpDir as string | undefined) ?? os.tmpdir(), connString: libpqConnString(target), env: auth.env, signal: ctx.signal, noOwner: Boolean(o.noOwner) });
+        for (const e of errors) log.debug('dependencies', e);
+      }
       for (const selection of passes) {
         const args = [`--dbname=${libpqConnString(target)}`, '--exit-on-error', '--no-password', ...selection];
         if ((o.jobs as number) > 1) args.push(`--jobs=${o.jobs}`);

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readContent } from '../support/compare.ts';
+import { runCli } from '../support/cli.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import { startS3Server, type S3Server } from '../support/s3.ts';
+
+// Round trips of the tricky schema onto a different cluster, on both repository kinds.
+const DB = 'tricky "ü" db';
+let source: Cluster;
+let target: Cluster;
+let s3: S3Server;
+let dir: string;
+
+const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
+
+beforeAll(async () => {
+  [source, target, s3] = await Promise.all([startCluster(), startCluster(), startS3Server()]);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-br-'));
+  Object.assign(process.env, s3.env); // the AWS SDK's default credential chain reads the process environment
+  await source.query(`CREATE DATABASE "tricky ""ü"" db"`);
+  source.psql(fs.readFileSync(new URL('../support/fixtures/tricky.sql', import.meta.url), 'utf8'), DB);
+});
+
+afterAll(async () => {
+  await Promise.all([source?.stop(), target?.stop(), s3?.stop()]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  ['file', () => ({ repo: `file://${dir}/repo-file`, env: {} })],
+  ['s3', () => ({ repo: s3.repoUrl('round-trip'), env: s3Env() })],
+])('backup and restore through a %s repository', (kind, repoOf) => {
+  it('restores the tricky schema onto another cluster with --globals, every table matching', async () => {
+    const { repo, env } = repoOf();
+    const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--fingerprint', 'hash', '--json'], env);
+    expect(b.stderr).not.toMatch(/"level":"error"/);
+    expect(b.exitCode).toBe(0);
+    const result = JSON.parse(b.stdout);
+    expect(result.backupId).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(result.files.map((f: { path: string }) => f.path).sort()).toEqual(['dump', 'globals.sql']);
+
+    const list = await runCli(['backups', 'list', '--repo', repo, '--db', DB, '--json'], env);
+    expect(list.exitCode).toBe(0);
+    expect(JSON.parse(list.stdout).sets).toMatchObject([{ database: DB, backupId: result.backupId, status: 'complete' }]);
+
+    const restoredDb = `restored ${kind} ü`;
+    const r = await runCli(['restore', '--repo', repo, '--backup', 'latest', '--to', target.url(restoredDb), '--create', '--globals'], env);
+    expect(r.stderr).not.toMatch(/"level":"(error|warn)"/);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`restored backup ${result.backupId}`);
+
+    const before = await readContent(source.url(DB));
+    const after = await readContent(target.url(restoredDb));
+    expect(before.tables.length).toBe(9);
+    expect(after.tables).toEqual(before.tables);
+    expect(after.largeObjects).toEqual(before.largeObjects);
+    expect(after.largeObjects).toHaveLength(5);
+    expect(after.sequences).toEqual(before.sequences);
+    expect(after.policies).toEqual(before.policies);
+    expect(after.triggers).toEqual(before.triggers);
+    expect(after.views).toEqual(before.views);
+    expect(after.identityColumns).toEqual(before.identityColumns);
+    expect(after.generatedColumns).toEqual(before.generatedColumns);
+    // the owner role came over with --globals
+    const owner = await target.query<{ o: string }>(`SELECT nspowner::regrole::text AS o FROM pg_namespace WHERE nspname = 'Sales Ü'`, [], restoredDb);
+    expect(owner[0].o).toBe('app_owner');
+    // the manifest's fingerprints, taken in pg_dump's snapshot, agree with the data
+    if (kind === 'file') {
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'repo-file', result.manifest), 'utf8'));
+      expect(manifest.fingerprints.tables).toEqual(before.tables);
+      expect(manifest.files.find((f: { path: string }) => f.path === 'dump').size).toBe(fs.statSync(path.join(dir, 'repo-file', result.manifest.replace(/manifest\.json$/, 'dump'))).size);
+    }
+  });
+});
+
+describe('directory format and partial restores', () => {
+  const repo = () => `file://${dir}/repo-dir`;
+
+  it('dumps in directory format with --jobs 2 and restores with --jobs 2', async () => {
+    const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo(), '--format', 'directory', '--jobs', '2', '--json']);
+    expect(b.exitCode).toBe(0);
+    const files: string[] = JSON.parse(b.stdout).files.map((f: { path: string }) => f.path);
+    expect(files).toContain('dump/toc.dat');
+    expect(files.filter((f) => /^dump\/\d+\.dat/.test(f)).length).toBeGreaterThan(5);
+    const r = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir'), '--create', '--globals', '--jobs', '2']);
+    expect(r.exitCode).toBe(0);
+    expect((await readContent(target.url('from dir'))).tables).toEqual((await readContent(source.url(DB))).tables);
+  });
+
+  it('restores one table with --table into a scratch database', async () => {
+    const r = await runCli(['restore', '--repo', repo(), '--to', target.url('one table'), '--create', '--table', '"Sales Ü"."we""ird table"', '--no-owner']);
+    expect(r.stderr).not.toMatch(/"level":"error"/);
+    expect(r.exitCode).toBe(0);
+    const tables = await target.query<{ t: string; n: string }>(
+      `SELECT format('%I.%I', schemaname, relname) AS t, n_live_tup::text AS n FROM pg_stat_user_tables ORDER BY 1`, [], 'one table');
+    expect(tables.map((t) => t.t)).toEqual(['"Sales Ü"."we""ird table"']);
+    const n = await target.query<{ n: string }>(`SELECT count(*)::text AS n FROM "Sales Ü"."we""ird table"`, [], 'one table');
+    expect(n[0].n).toBe('502');
+  });
+
+  it('refuses a target that already has tables unless --clean', async () => {
+    const r = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir')]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('already has tables');
+    expect(r.stderr).toContain('--clean');
+    const c = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir'), '--clean']);
+    expect(c.exitCode).toBe(0);
+  });
+
+  it('refuses to restore into the database the backup came from unless --force', async () => {
+    const r = await runCli(['restore', '--repo', repo(), '--to', source.url(DB), '--clean']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('it is the database backup');
+  });
+});
+
+describe('a damaged set', () => {
+  it('detects a flipped byte before the restore writes anything, naming the file', async () => {
+    const repoDir = path.join(dir, 'repo-flip');
+    const b = await runCli(['backup', '--db', source.url(DB), '--repo', `file://${repoDir}`, '--json']);
+    expect(b.exitCode).toBe(0);
+    const dumpFile = path.join(repoDir, JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'dump'));
+    const bytes = fs.readFileSync(dumpFile);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    fs.writeFileSync(dumpFile, bytes);
+
+    const r = await runCli(['restore', '--repo', `file://${repoDir}`, '--to', target.url('never created'), '--create', '--globals']);
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toMatch(/checksum mismatch in backups\/.*\/dump/);
+    const dbs = await target.query(`SELECT 1 FROM pg_database WHERE datname = 'never created'`);
+    expect(dbs).toHaveLength(0);
+  });
+
+  it('detects a flipped byte in an S3 set too', async () => {
+    const repo = s3.repoUrl('flip');
+    const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], s3Env());
+    expect(b.exitCode).toBe(0);
+    const key = JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'globals.sql');
+    const { S3Repo } = await import('../../lib/repo/s3.ts');
+    const { silentLogger } = await import('../../lib/log.ts');
+    Object.assign(process.env, s3.env);
+    const store = new S3Repo({ bucket: s3.bucket, prefix: 'flip', options: s3.options, log: silentLogger() });
+    const text = (await store.getBytes(key)).toString('utf8');
+    await store.putBytes(key, text.replace('CREATE ROLE', 'CREATE ROLF'));
+    await store.close();
+    const r = await runCli(['restore', '--repo', repo, '--to', target.url('never created'), '--create'], s3Env());
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toMatch(/checksum mismatch in flip\/|checksum mismatch in backups\/.*globals\.sql/);
+    expect(await target.query(`SELECT 1 FROM pg_database WHERE datname = 'never created'`)).toHaveLength(0);
+  });
+});
