@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { ExitCode, PgopsError } from '../errors.ts';
 import { redact } from '../redact.ts';
 
@@ -21,7 +21,7 @@ export interface ToolRun {
 const STDERR_KEEP = 64 * 1024;
 
 function spawn(run: ToolRun, stdout: 'pipe' | 'ignore'): ResultPromise {
-  return execa(run.file, run.args, {
+  const options: Options = {
     env: run.env,
     extendEnv: false,
     buffer: false,
@@ -32,7 +32,8 @@ function spawn(run: ToolRun, stdout: 'pipe' | 'ignore'): ResultPromise {
     cancelSignal: run.signal,
     forceKillAfterDelay: 5000,
     reject: false,
-  } as Parameters<typeof execa>[2]) as unknown as ResultPromise;
+  };
+  return execa(run.file, run.args, options) as unknown as ResultPromise;
 }
 
 // Keeps the tail of a child's stderr, for the error message.
