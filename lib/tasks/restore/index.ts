@@ -1,19 +1,16 @@
 import os from 'node:os';
-import path from 'node:path';
 import { findSet, listDatabases, setPrefix } from '../../backup-set.ts';
 import { ExitCode, PgopsError, usageError } from '../../errors.ts';
 import { findPgTool } from '../../pg/binaries.ts';
-import { childAuth, displayUrl, libpqConnString, parseDbUrl } from '../../pg/connection.ts';
-import { runPgTool } from '../../pg/run-tool.ts';
+import { childAuth, displayUrl, parseDbUrl } from '../../pg/connection.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext, TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
-import { restoreDependencies } from './dependencies.ts';
+import { applySet } from './apply.ts';
 import { fetchVerified } from './fetch.ts';
-import { applyGlobals } from './globals.ts';
 import { restorePasses } from './selection.ts';
-import { checkTarget, createDatabase, inspectTarget } from './target.ts';
+import { checkTarget, inspectTarget } from './target.ts';
 
 // pgops restore: verify every file of a set, then create the target if asked, restore globals if asked, pg_restore.
 export const restore: TaskHandler = async (ctx) => {
@@ -42,38 +39,22 @@ export const restore: TaskHandler = async (ctx) => {
     });
     log.info('verified', `all ${m.files.length} files match the manifest's sha256${verified.downloaded ? ` (downloaded to ${verified.dir})` : ''}`);
     try {
-      if (state.missing) {
-        log.info('create', `creating database "${target.database}"`);
-        await createDatabase(target);
-      }
-      const warnings: string[] = [];
-      if (psql) {
-        log.info('globals', 'restoring roles and tablespaces from globals.sql');
-        const problems = await applyGlobals({ psql, file: path.join(verified.dir, 'globals.sql'), connString: libpqConnString(target), env: auth.env, currentUser: target.user, signal: ctx.signal });
-        for (const p of problems) log.warn('globals', `globals.sql: ${p}`);
-        warnings.push(...problems.map((p) => `globals.sql: ${p}`));
-      }
-      const dump = path.join(verified.dir, 'dump');
-      if (passes[0].length && state.userTables.length === 0) {
-        log.info('dependencies', 'restoring the schemas, types, functions and sequences the selected tables may use');
-        const errors = await restoreDependencies({ pgRestore, dump, workDir: verified.downloaded ? verified.dir : (o.tmpDir as string | undefined) ?? os.tmpdir(), connString: libpqConnString(target), env: auth.env, signal: ctx.signal, noOwner: Boolean(o.noOwner) });
-        for (const e of errors) log.debug('dependencies', e);
-      }
-      for (const selection of passes) {
-        const args = [`--dbname=${libpqConnString(target)}`, '--exit-on-error', '--no-password', ...selection];
-        if ((o.jobs as number) > 1) args.push(`--jobs=${o.jobs}`);
-        if (o.clean) args.push('--clean', '--if-exists');
-        if (o.noOwner) args.push('--no-owner', '--no-privileges');
-        log.info('pg_restore', `pg_restore ${pgRestore.version}${(o.jobs as number) > 1 ? ` with ${o.jobs} jobs` : ''}${selection.length ? ' ' + selection.join(' ') : ''}`);
-        await runPgTool({
-          file: pgRestore.path,
-          args: [...args, dump],
-          env: auth.env,
-          signal: ctx.signal,
-          what: 'pg_restore',
-          hint: 'a missing role needs --globals (or --no-owner); an existing object needs --clean or an empty target; the target was partly restored: drop it and restore again',
-        });
-      }
+      const warnings = await applySet({
+        log,
+        signal: ctx.signal,
+        target,
+        env: auth.env,
+        dir: verified.dir,
+        workDir: verified.downloaded ? verified.dir : ((o.tmpDir as string | undefined) ?? os.tmpdir()),
+        createDatabase: state.missing,
+        pgRestore,
+        psql,
+        passes,
+        jobs: o.jobs as number,
+        clean: Boolean(o.clean),
+        noOwner: Boolean(o.noOwner),
+        dependencies: state.userTables.length === 0,
+      });
       const durationMs = Date.now() - started;
       const summary = `restored backup ${m.backupId} of "${m.database}" into ${displayUrl(target)} in ${formatDuration(durationMs)}${warnings.length ? ` with ${warnings.length} warning(s)` : ''}`;
       log.info('done', summary, { backupId: m.backupId, durationMs });
