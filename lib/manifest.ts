@@ -1,4 +1,5 @@
 import { ExitCode, PgopsError } from './errors.ts';
+import type { Inventory } from './pg/inventory.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'pgops-backup-manifest';
@@ -37,8 +38,8 @@ export interface Manifest {
   files: ManifestFile[];
   totalSize: number;
   fingerprints: { mode: 'hash' | 'count' | 'none'; tables: TableFingerprint[] };
-  /** the catalogue inventory taken in the snapshot (restore drills), when recorded */
-  inventory?: Record<string, unknown>;
+  /** the catalogue inventory taken in the snapshot, which restore drills compare */
+  inventory?: Inventory;
 }
 
 // Parses and checks a manifest's shape; a set whose manifest does not parse is treated as broken, never as complete.

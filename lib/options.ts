@@ -1,7 +1,7 @@
 import { usageError } from './errors.ts';
 import { parseDuration, parseSize } from './units.ts';
 
-export type TaskName = 'backup' | 'restore' | 'backups-list' | 'prune';
+export type TaskName = 'backup' | 'restore' | 'backups-list' | 'prune' | 'drill' | 'status';
 export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'size' | 'list' | 'choice';
 
 export interface OptionDef {
@@ -25,17 +25,17 @@ export interface OptionDef {
   placeholder?: string;
 }
 
-const S3 = ['backup', 'restore', 'backups-list', 'prune'] as const;
+const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status'] as const;
 
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS: readonly OptionDef[] = [
-  { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, describe: 'a target named in the config file: fills db, repo and retention' },
+  { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server)' },
   { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, describe: 'config file (default: ./pgops.config.yml when it exists)' },
   { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
   { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
   { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },
 
-  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'restore'], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
+  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'restore', 'drill', 'status'], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
 
   { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
@@ -46,15 +46,15 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 's3-max-attempts', type: 'integer', tasks: S3, env: ['PGOPS_S3_MAX_ATTEMPTS'], default: 5, min: 1, describe: 'attempts per S3 request; 5xx, throttling and connection resets are retried with backoff' },
 
   { flag: 'format', type: 'choice', tasks: ['backup'], env: ['PGOPS_FORMAT'], choices: ['custom', 'directory'], default: 'custom', describe: 'pg_dump format: custom (streamed) or directory (parallel with --jobs)' },
-  { flag: 'jobs', type: 'integer', tasks: ['backup', 'restore'], env: ['PGOPS_JOBS'], default: 1, min: 1, alias: 'j', describe: 'parallel jobs (backup: directory format only; restore: pg_restore -j)' },
+  { flag: 'jobs', type: 'integer', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_JOBS'], default: 1, min: 1, alias: 'j', describe: 'parallel jobs (backup: directory format only; restore: pg_restore -j)' },
   { flag: 'compress', type: 'string', tasks: ['backup'], env: ['PGOPS_COMPRESS'], describe: "pg_dump's --compress value (default: pg_dump's own)" },
-  { flag: 'fingerprint', type: 'choice', tasks: ['backup'], env: ['PGOPS_FINGERPRINT'], choices: ['hash', 'count', 'none'], default: 'count', describe: 'per-table fingerprints taken in the dump snapshot: row counts, counts plus a content hash, or none' },
+  { flag: 'fingerprint', type: 'choice', tasks: ['backup'], env: ['PGOPS_FINGERPRINT'], choices: ['hash', 'count', 'none'], default: 'hash', describe: 'per-table fingerprints taken in the dump snapshot: row counts, counts plus a content hash, or none' },
   { flag: 'lock-wait-timeout', type: 'duration', tasks: ['backup'], env: ['PGOPS_LOCK_WAIT_TIMEOUT'], default: '5m', describe: "how long pg_dump waits for a table's lock before failing" },
-  { flag: 'pg-bin', type: 'string', tasks: ['backup', 'restore'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding pg_dump, pg_restore, pg_dumpall and psql (default: the newest found)' },
-  { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files' },
+  { flag: 'pg-bin', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding pg_dump, pg_restore, pg_dumpall and psql (default: the newest found)' },
+  { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files' },
 
-  { flag: 'backup', type: 'string', tasks: ['restore'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id to restore, or latest (the newest complete set)' },
-  { flag: 'from-db', type: 'string', tasks: ['restore'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
+  { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id to restore, or latest (the newest complete set)' },
+  { flag: 'from-db', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
   { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
   { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'create the target database when it does not exist' },
   { flag: 'clean', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'drop objects of the backup that already exist in the target before restoring them' },
@@ -69,6 +69,20 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'keep-weekly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_WEEKLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N ISO weeks that have one' },
   { flag: 'keep-monthly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_MONTHLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N months that have one' },
   { flag: 'incomplete-grace', type: 'duration', tasks: ['prune'], env: ['PGOPS_INCOMPLETE_GRACE'], default: '24h', describe: 'incomplete sets (no manifest) younger than this are left alone: a backup may be writing them' },
+
+  { flag: 'drill-target', type: 'string', tasks: ['drill'], env: ['PGOPS_DRILL_TARGET'], placeholder: 'URL', describe: 'server to restore drills on (postgresql://user@host:port/maintenance-db); the scratch database is created there' },
+  { flag: 'max-rpo', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RPO'], describe: 'fail the drill when the backup is older than this at drill start' },
+  { flag: 'max-rto', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RTO'], describe: 'fail the drill when download, verification and restore take longer than this' },
+  { flag: 'assert', type: 'list', tasks: ['drill'], env: ['PGOPS_ASSERT'], placeholder: 'FILE', describe: 'YAML file of SQL assertions run against the restored database (repeatable)' },
+  { flag: 'amcheck', type: 'boolean', tasks: ['drill'], env: ['PGOPS_AMCHECK'], default: false, describe: 'check every B-tree index with amcheck (bt_index_check) after the restore' },
+  { flag: 'keep', type: 'boolean', tasks: ['drill'], default: false, noConfig: true, describe: 'keep the scratch database after the drill (for investigation)' },
+  { flag: 'statement-timeout', type: 'duration', tasks: ['drill'], env: ['PGOPS_STATEMENT_TIMEOUT'], default: '5m', describe: 'statement_timeout for the checks and assertions of a drill' },
+
+  { flag: 'max-backup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_BACKUP_AGE'], default: '26h', describe: 'WARNING when the newest complete backup is older' },
+  { flag: 'critical-backup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_BACKUP_AGE'], describe: 'CRITICAL when the newest complete backup is older (default: twice --max-backup-age)' },
+  { flag: 'max-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_DRILL_AGE'], default: '8d', describe: 'WARNING when the newest passing drill is older' },
+  { flag: 'critical-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_DRILL_AGE'], describe: 'CRITICAL when the newest passing drill is older (default: twice --max-drill-age)' },
+
   { flag: 'execute', type: 'boolean', tasks: ['prune'], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
 ];
 

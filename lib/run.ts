@@ -29,7 +29,9 @@ export async function runTask(task: TaskName, handler: () => Promise<TaskHandler
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const config = loadTargetConfig(flags.config as string | undefined, (flags.target as string | undefined) ?? env.PGOPS_TARGET, io.cwd);
+    // a drill's --target may be a server URL rather than a config target's name
+    const target = (flags.target as string | undefined) ?? env.PGOPS_TARGET;
+    const config = loadTargetConfig(flags.config as string | undefined, target && !target.includes('://') ? target : undefined, io.cwd);
     const { values } = resolveOptions(task, flags, env, config);
     const ctx: TaskContext = { options: values, log, signal: controller.signal, env, now: io.now ?? (() => new Date()) };
     const result = await (await handler())(ctx);

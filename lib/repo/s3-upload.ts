@@ -40,6 +40,7 @@ export function watchUploads(client: S3Client): Map<string, Watch> {
   return watches;
 }
 
+// What uploadStream needs: the client and its watches, where to write, and what.
 export interface UploadRequest {
   client: S3Client;
   watches: Map<string, Watch>;

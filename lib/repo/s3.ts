@@ -16,6 +16,7 @@ import { createS3Client, endpointOf } from './s3-client.ts';
 import { isNotFound, s3Error } from './s3-errors.ts';
 import { UploadFailure, uploadStream, watchUploads } from './s3-upload.ts';
 
+// What openRepo hands an S3Repo: the parts of the s3:// URL, the s3-* options and the logger.
 export interface S3RepoConfig {
   bucket: string;
   /** key prefix without leading or trailing slash; '' for the bucket root */

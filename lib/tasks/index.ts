@@ -48,6 +48,23 @@ export const TASKS: readonly TaskEntry[] = [
     examples: [['pgops prune --repo file:///var/backups/pgops --keep-last 7 --keep-daily 7 --keep-weekly 4 --keep-monthly 12', 'print the plan']],
     load: async () => (await import('./prune/index.ts')).prune,
   },
+  {
+    name: 'drill',
+    command: 'drill',
+    describe: 'restore drill: restore a backup into a scratch database and prove it matches what was dumped',
+    examples: [
+      ['pgops drill --repo file:///var/backups/pgops --db app --target postgresql://postgres@drill-host/postgres', 'drill the newest backup of app'],
+      ['pgops drill --target main --max-rpo 26h --max-rto 2h --assert drills/app.yml --amcheck', 'with limits, assertions and amcheck'],
+    ],
+    load: async () => (await import('./drill/index.ts')).drill,
+  },
+  {
+    name: 'status',
+    command: 'status',
+    describe: 'Nagios-style check: age of the newest complete backup and of the newest passing drill',
+    examples: [['pgops status --repo s3://backups/pgops --db app --max-backup-age 26h --max-drill-age 8d', 'what a monitor polls']],
+    load: async () => (await import('./status/index.ts')).status,
+  },
 ];
 
 export function taskEntry(name: TaskName): TaskEntry {

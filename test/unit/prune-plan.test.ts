@@ -139,7 +139,7 @@ describe('planRetention: rules', () => {
 
   it('keeps protected sets whatever the rules say', () => {
     const sets = [set('20261101T031700Z'), set('20261102T031700Z', { complete: false }), set('20261103T031700Z'), set('20261122T031700Z')];
-    const plan = planRetention(sets, rules({ keepLast: 1, protect: new Set(['20261101T031700Z', '20261102T031700Z']) }), NOW);
+    const plan = planRetention(sets, rules({ keepLast: 1, protect: new Map([['20261101T031700Z', 'protected'], ['20261102T031700Z', 'protected']]) }), NOW);
     expect(plan.map((d) => [d.set.id, d.action, d.reasons])).toEqual([
       ['20261101T031700Z', 'keep', ['protected']],
       ['20261102T031700Z', 'keep', ['protected']],

@@ -60,6 +60,7 @@ export const backup: TaskHandler = async (ctx) => {
       files: set.files,
       totalSize,
       fingerprints: { mode: o.fingerprint as 'hash' | 'count' | 'none', tables: set.tables },
+      inventory: set.inventory,
     };
     await set.commit(MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
     const secs = Math.max(0.001, manifest.durationMs / 1000);

@@ -4,6 +4,7 @@ import type { ManifestFile, TableFingerprint } from '../../manifest.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { connect, type ConnInfo } from '../../pg/connection.ts';
 import { tableFingerprints, type FingerprintMode } from '../../pg/fingerprint.ts';
+import { catalogInventory, type Inventory } from '../../pg/inventory.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext } from '../../task.ts';
 import { dumpGlobals, dumpInto } from './dump.ts';
@@ -27,6 +28,7 @@ export interface WrittenSet {
   snapshot: Snapshot;
   files: ManifestFile[];
   tables: TableFingerprint[];
+  inventory: Inventory;
   /** writes the manifest, the commit marker; on failure the set is removed like any other failure */
   commit(name: string, manifest: string): Promise<void>;
 }
@@ -49,13 +51,15 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
     const snapshot = await exportSnapshot(req.client);
     ctx.log.debug('snapshot', `exported snapshot ${snapshot.id} at LSN ${snapshot.lsn}`);
     const mode = o.fingerprint as FingerprintMode;
-    let fingerprints: Promise<TableFingerprint[]> = Promise.resolve([]);
-    if (mode !== 'none') {
-      fpClient = await connect(req.info, 'pgops backup fingerprints');
-      await importSnapshot(fpClient, snapshot.id, o.lockWaitTimeout as number);
-      fingerprints = tableFingerprints(fpClient, mode);
-      fingerprints.catch(() => {});
-    }
+    // a second connection joins the snapshot: the catalogue and the fingerprints are read while pg_dump runs
+    fpClient = await connect(req.info, 'pgops backup fingerprints');
+    await importSnapshot(fpClient, snapshot.id, o.lockWaitTimeout as number);
+    const snapshotReads = (async () => {
+      const inventory = await catalogInventory(fpClient!);
+      const tables = await tableFingerprints(fpClient!, mode);
+      return { inventory, tables };
+    })();
+    snapshotReads.catch(() => {});
     const dumpFiles = await dumpInto({
       pgDump: req.pgDump,
       connString: req.connString,
@@ -71,12 +75,13 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       signal: ctx.signal,
       onProgress: req.onProgress,
     });
-    const tables = await fingerprints;
+    const { inventory, tables } = await snapshotReads;
     await req.client.query('COMMIT');
     return {
       snapshot,
       files: [globals, ...dumpFiles],
       tables,
+      inventory,
       async commit(name, manifest) {
         ctx.signal.throwIfAborted();
         try {

@@ -6,6 +6,7 @@ import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { formatSize } from '../../units.ts';
 import { deleteSets } from './delete.ts';
+import { listDrillReports, verifiedBackupIds } from '../../drill-report.ts';
 import { planRetention, type RetentionDecision } from './plan.ts';
 import { formatPlan, formatTotals } from './report.ts';
 import { databaseFilter, retentionRules } from './rules.ts';
@@ -44,7 +45,15 @@ export async function pruneWith(repo: Repo, ctx: TaskContext): Promise<TaskResul
     });
   }
 
-  const decisions = planRetention(sets, rules, ctx.now()).sort(
+  // the newest backup a restore drill proved is kept whatever the rules say: it is the one on-call restores first
+  const reports = await listDrillReports(repo, database);
+  const protect = new Map<string, string>();
+  for (const db of new Set(sets.map((s) => s.database))) {
+    const verified = new Set(verifiedBackupIds(reports.filter((r) => r.database === db)));
+    const newest = sets.filter((s) => s.database === db && s.complete && verified.has(s.id)).sort((a, b) => b.time.getTime() - a.time.getTime())[0];
+    if (newest) protect.set(newest.id, 'newest drill-verified');
+  }
+  const decisions = planRetention(sets, { ...rules, protect }, ctx.now()).sort(
     (a, b) => a.set.database.localeCompare(b.set.database) || b.set.time.getTime() - a.set.time.getTime(),
   );
   const doomed = decisions.filter((d) => d.action === 'delete').map((d) => d.set);

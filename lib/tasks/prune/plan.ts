@@ -24,8 +24,8 @@ export interface RetentionRules {
   keepMonthly: number;
   /** incomplete sets younger than this (ms) are kept: a backup may still be writing them */
   incompleteGrace: number;
-  /** ids kept whatever the rules say */
-  protect?: Set<string>;
+  /** ids kept whatever the rules say, with the reason to show (e.g. the newest drill-verified backup) */
+  protect?: Map<string, string>;
 }
 
 export type RetentionAction = 'keep' | 'delete';
@@ -85,7 +85,7 @@ export function planRetention<S extends RetentionSet>(sets: readonly S[], rules:
       if (now.getTime() - set.time.getTime() <= rules.incompleteGrace) reasons.push(`incomplete, younger than grace ${grace}`);
       else deleteReason = `incomplete, older than grace ${grace}`;
     }
-    if (rules.protect?.has(set.id)) reasons.push('protected');
+    if (rules.protect?.has(set.id)) reasons.push(rules.protect.get(set.id)!);
     return reasons.length > 0 ? { set, action: 'keep', reasons } : { set, action: 'delete', reasons: [deleteReason] };
   });
 }

@@ -4,11 +4,11 @@ import { ExitCode, PgopsError, usageError } from '../../errors.ts';
 import { findPgTool } from '../../pg/binaries.ts';
 import { childAuth, displayUrl, parseDbUrl } from '../../pg/connection.ts';
 import { openRepo } from '../../repo/open.ts';
-import type { Repo } from '../../repo/repo.ts';
-import type { TaskContext, TaskHandler } from '../../task.ts';
+import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import { applySet } from './apply.ts';
 import { fetchVerified } from './fetch.ts';
+import { sourceDatabase } from './source.ts';
 import { restorePasses } from './selection.ts';
 import { checkTarget, inspectTarget } from './target.ts';
 
@@ -21,7 +21,7 @@ export const restore: TaskHandler = async (ctx) => {
   const repo = await openRepo(o.repo as string | undefined, o, log);
   const auth = childAuth(target, ctx.env);
   try {
-    const database = await sourceDatabase(repo, ctx);
+    const database = await sourceDatabase(repo, o);
     const set = await findSet(repo, database, o.backup as string);
     const m = set.manifest;
     log.info('plan', `restore backup ${m.backupId} of "${m.database}" (${formatSize(m.totalSize)}, snapshot ${m.snapshot.time}) into ${displayUrl(target)}${passes[0].length ? ` (only ${passes.flat().join(' ')})` : ''}`, { backupId: m.backupId });
@@ -71,14 +71,3 @@ export const restore: TaskHandler = async (ctx) => {
     await repo.close();
   }
 };
-
-// The backed-up database whose sets to use: --from-db, else the name in --db, else the only one in the repository.
-async function sourceDatabase(repo: Repo, ctx: TaskContext): Promise<string> {
-  const o = ctx.options;
-  if (o.fromDb) return o.fromDb as string;
-  if (o.db) return /^postgres(ql)?:\/\//.test(o.db as string) ? parseDbUrl(o.db as string, {}).database : (o.db as string);
-  const dbs = await listDatabases(repo);
-  if (dbs.length === 1) return dbs[0];
-  if (dbs.length === 0) throw new PgopsError(`no backups in ${repo.url}`, { code: ExitCode.NOT_FOUND, hint: 'check --repo, or run pgops backup first' });
-  throw usageError(`${repo.url} holds backups of ${dbs.length} databases (${dbs.join(', ')})`, 'name the one to restore with --from-db NAME');
-}

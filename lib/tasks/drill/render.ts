@@ -1,0 +1,37 @@
+import type { DrillCheck, DrillReport } from '../../drill-report.ts';
+import { formatDuration } from '../../units.ts';
+
+const order: Record<string, number> = { fail: 0, skip: 1, pass: 2 };
+const sorted = (checks: DrillCheck[]) => [...checks].sort((a, b) => order[a.status] - order[b.status]);
+const mark: Record<string, string> = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' };
+
+function headline(r: DrillReport): string {
+  const failed = r.checks.filter((c) => c.status === 'fail').length;
+  const what = r.result === 'pass' ? 'PASSED' : r.result === 'fail' ? `FAILED (${failed} check${failed === 1 ? '' : 's'})` : 'COULD NOT RUN';
+  return `drill of backup ${r.backupId} of "${r.database}" ${what}: RTO ${r.rtoMs === null ? '-' : formatDuration(r.rtoMs)}, RPO ${formatDuration(r.rpoMs)}`;
+}
+
+// The human summary: the verdict, then failures first, then skips and passes.
+export function renderText(r: DrillReport): string {
+  const lines = [headline(r)];
+  if (r.error) lines.push(`error: ${r.error}`);
+  for (const c of sorted(r.checks)) lines.push(`  ${mark[c.status]} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+  lines.push(`report: drills/.../${r.drillId}.json; scratch database ${r.scratchDatabase} ${r.kept ? 'kept (--keep)' : 'dropped'}`);
+  return lines.join('\n');
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+// The markdown appended to GITHUB_STEP_SUMMARY: the verdict and a table of checks, failures first.
+export function renderMarkdown(r: DrillReport): string {
+  const icon: Record<string, string> = { pass: '✅', fail: '❌', skip: '⏭️' };
+  return [
+    `### pgops restore drill: ${r.result === 'pass' ? '✅' : '❌'} ${cell(headline(r))}`,
+    '',
+    r.error ? `**Error:** ${cell(r.error)}\n` : '',
+    '| | check | detail |',
+    '|---|---|---|',
+    ...sorted(r.checks).map((c) => `| ${icon[c.status]} | ${cell(c.name)} | ${cell(c.detail ?? '')} |`),
+    '',
+  ].join('\n');
+}

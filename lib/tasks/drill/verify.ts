@@ -1,0 +1,39 @@
+import type { DrillCheck } from '../../drill-report.ts';
+import type { Logger } from '../../log.ts';
+import type { Manifest } from '../../manifest.ts';
+import { connect, type ConnInfo } from '../../pg/connection.ts';
+import { STABLE_TEXT_SETTINGS, tableFingerprints } from '../../pg/fingerprint.ts';
+import { catalogInventory } from '../../pg/inventory.ts';
+import { amcheckIndexes } from './amcheck.ts';
+import { runAssertions, type Assertion } from './assertions.ts';
+import { compareInventory, compareSequences, compareTables } from './compare.ts';
+
+// Reads the restored database the way the backup read the original (same snapshot rules, same settings) and
+// compares; then amcheck and the user's assertions.
+export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest; assertions: Assertion[]; amcheck: boolean; statementTimeoutMs: number; log: Logger }): Promise<DrillCheck[]> {
+  const client = await connect(req.target, 'pgops drill');
+  try {
+    req.log.info('compare', 'comparing the restored database with the fingerprints and inventory taken at backup time');
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    for (const s of STABLE_TEXT_SETTINGS) await client.query(s);
+    await client.query(`SET LOCAL statement_timeout = ${Math.round(req.statementTimeoutMs)}`);
+    const mode = req.manifest.fingerprints.mode;
+    const tables = await tableFingerprints(client, mode === 'none' ? 'none' : mode);
+    const inventory = await catalogInventory(client);
+    await client.query('COMMIT');
+    // the drill's own amcheck extension is not part of the backup's inventory
+    const restoredInventory = { ...inventory, extensions: inventory.extensions.filter((e) => !e.startsWith('amcheck ') || req.manifest.inventory?.extensions.some((x) => x.startsWith('amcheck '))) };
+    const checks = [...compareTables(req.manifest, tables), ...compareInventory(req.manifest.inventory, restoredInventory), ...compareSequences(req.manifest.inventory, inventory)];
+    if (req.amcheck) {
+      req.log.info('amcheck', 'checking B-tree indexes with amcheck');
+      checks.push(...(await amcheckIndexes(client)));
+    }
+    if (req.assertions.length) {
+      req.log.info('assertions', `running ${req.assertions.length} assertion(s)`);
+      checks.push(...(await runAssertions(client, req.assertions, req.statementTimeoutMs)));
+    }
+    return checks;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

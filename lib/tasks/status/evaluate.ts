@@ -1,0 +1,80 @@
+import { formatDuration } from '../../units.ts';
+
+export type Level = 0 | 1 | 2 | 3;
+export const LEVEL_NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+
+export interface Thresholds {
+  backupWarnMs: number;
+  backupCritMs: number;
+  drillWarnMs: number;
+  drillCritMs: number;
+}
+
+// What status knows of one database: its newest complete backup and its drills.
+export interface DatabaseFacts {
+  database: string;
+  newestBackup?: { id: string; time: Date };
+  newestPassingDrill?: { drillId: string; backupId: string; time: Date };
+  newestDrill?: { drillId: string; backupId: string; time: Date; result: string };
+  completeBackups: number;
+}
+
+export interface DatabaseStatus {
+  database: string;
+  level: Level;
+  messages: string[];
+  backupAgeSeconds: number | null;
+  drillAgeSeconds: number | null;
+}
+
+const age = (now: Date, t: Date) => Math.max(0, now.getTime() - t.getTime());
+
+// Grades one database: backup age and drill age against their thresholds; a failed newest drill warns.
+export function evaluate(f: DatabaseFacts, t: Thresholds, now: Date): DatabaseStatus {
+  const messages: string[] = [];
+  let level: Level = 0;
+  const raise = (l: Level, m: string) => {
+    level = Math.max(level, l) as Level;
+    messages.push(m);
+  };
+  let backupAge: number | null = null;
+  if (!f.newestBackup) {
+    raise(2, 'no complete backup');
+  } else {
+    backupAge = age(now, f.newestBackup.time);
+    const text = `newest backup ${f.newestBackup.id} is ${formatDuration(backupAge)} old`;
+    if (backupAge > t.backupCritMs) raise(2, `${text} (critical over ${formatDuration(t.backupCritMs)})`);
+    else if (backupAge > t.backupWarnMs) raise(1, `${text} (warning over ${formatDuration(t.backupWarnMs)})`);
+    else messages.push(text);
+  }
+  let drillAge: number | null = null;
+  if (!f.newestPassingDrill) {
+    raise(2, 'no passing restore drill');
+  } else {
+    drillAge = age(now, f.newestPassingDrill.time);
+    const text = `newest passing drill ${f.newestPassingDrill.drillId} (backup ${f.newestPassingDrill.backupId}) is ${formatDuration(drillAge)} old`;
+    if (drillAge > t.drillCritMs) raise(2, `${text} (critical over ${formatDuration(t.drillCritMs)})`);
+    else if (drillAge > t.drillWarnMs) raise(1, `${text} (warning over ${formatDuration(t.drillWarnMs)})`);
+    else messages.push(text);
+  }
+  if (f.newestDrill && f.newestDrill.result !== 'pass') {
+    raise(1, `the newest drill ${f.newestDrill.drillId} (backup ${f.newestDrill.backupId}) ${f.newestDrill.result === 'fail' ? 'failed' : 'could not run'}`);
+  }
+  return { database: f.database, level, messages, backupAgeSeconds: backupAge === null ? null : Math.round(backupAge / 1000), drillAgeSeconds: drillAge === null ? null : Math.round(drillAge / 1000) };
+}
+
+// The Nagios status line with perfdata: PGOPS STATUS WARNING - app: ... | 'app backup_age'=97200s;93600;187200;0 ...
+export function statusLine(statuses: DatabaseStatus[], t: Thresholds): { level: Level; line: string } {
+  const level = statuses.reduce<Level>((l, s) => Math.max(l, s.level) as Level, 0);
+  const worstFirst = [...statuses].sort((a, b) => b.level - a.level);
+  const text = worstFirst.map((s) => `${s.database}: ${s.messages.join('; ')}`).join(' / ');
+  const sec = (ms: number) => Math.round(ms / 1000);
+  const perf = statuses.flatMap((s) => {
+    const label = (what: string) => `'${s.database.replace(/'/g, "''")} ${what}'`;
+    return [
+      s.backupAgeSeconds === null ? '' : `${label('backup_age')}=${s.backupAgeSeconds}s;${sec(t.backupWarnMs)};${sec(t.backupCritMs)};0`,
+      s.drillAgeSeconds === null ? '' : `${label('drill_age')}=${s.drillAgeSeconds}s;${sec(t.drillWarnMs)};${sec(t.drillCritMs)};0`,
+    ].filter(Boolean);
+  });
+  return { level, line: `PGOPS STATUS ${LEVEL_NAMES[level]} - ${text || 'nothing to check'}${perf.length ? ` | ${perf.join(' ')}` : ''}` };
+}
