@@ -75,10 +75,10 @@ export async function uploadStream(req: UploadRequest): Promise<{ size: number; 
     // done() settles only once the parts in flight have, and CompleteMultipartUpload is never sent.
     counter.destroy(err instanceof Error ? err : new Error(messageOf(err)));
   };
-  // An errored or aborted body errors the counter: Upload never sees its end and cannot complete.
-  const feed = pipeline(req.body, counter, { signal }).catch((err: unknown) => stop(err, false));
   // leavePartsOnError: the abort is ours (below), so that a server without AbortMultipartUpload is handled
   const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter }, partSize: req.partSize, queueSize: 4, leavePartsOnError: true });
+  // An errored or aborted body errors the counter: Upload never sees its end and cannot complete.
+  const feed = pipeline(req.body, counter, { signal }).catch((err: unknown) => stop(err, false));
   req.watches.set(key, { signal, failed: (err) => stop(err, true) });
   let completed = false;
   try {

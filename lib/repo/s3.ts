@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ExitCode, PgopsError } from '../errors.ts';
+import { ExitCode, PgopsError, usageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OptionValues } from '../options.ts';
 import { NotFoundError, checkKey, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
@@ -28,7 +28,11 @@ export interface S3RepoConfig {
   pageSize?: number;
 }
 
-const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+const MB = 1024 * 1024;
+const DEFAULT_PART_SIZE = 16 * MB;
+// S3's limits on a part of a multipart upload
+const MIN_PART_SIZE = 5 * MB;
+const MAX_PART_SIZE = 5 * 1024 * MB;
 
 // A repository under a prefix of an S3 bucket (AWS or any S3-compatible store).
 export class S3Repo implements Repo {
@@ -50,6 +54,9 @@ export class S3Repo implements Repo {
     this.log = config.log;
     this.endpoint = endpointOf(config.options);
     this.partSize = (config.options.s3PartSize as number | undefined) ?? DEFAULT_PART_SIZE;
+    if (this.partSize < MIN_PART_SIZE || this.partSize > MAX_PART_SIZE) {
+      throw usageError(`invalid --s3-part-size ${this.partSize} bytes: S3 parts are 5MB to 5GB`, 'pass --s3-part-size between 5MB and 5GB (16MB by default)');
+    }
     this.pageSize = config.pageSize;
     this.client = createS3Client(config.options);
     this.watches = watchUploads(this.client);

@@ -208,7 +208,10 @@ describe.each([fileTarget(), s3Target()])('$kind repository', (target) => {
     expect((await repo.getBytes('keep/dump')).toString()).toBe('previous');
     // no temp file, no half object: only what was there before
     expect((await repo.list('')).map((o) => o.key)).toEqual(['keep/dump']);
-    if (target.kind === 'file') expect(fs.readdirSync((repo as FileRepo).root, { recursive: true })).toEqual(['keep', path.join('keep', 'dump')]);
+    if (target.kind === 'file') {
+      const files = fs.readdirSync((repo as FileRepo).root, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory());
+      expect(files.map((d) => d.name)).toEqual(['dump']);
+    }
     if (target.kind === 's3') {
       // s3rver has no AbortMultipartUpload (405): the parts are left to the lifecycle rule, with a warning
       const warnings = log.entries.filter((e) => e.kind === 's3-abort');

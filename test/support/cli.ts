@@ -24,10 +24,10 @@ function sink(): { stream: Writable & { isTTY: boolean }; text: () => string } {
 }
 
 // Runs `pgops ...args` in this process with its own stdout/stderr and an environment of only `env`.
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, now?: () => Date): Promise<CliResult> {
   const out = sink();
   const err = sink();
-  const exitCode = await main(args, { stdout: out.stream, stderr: err.stream, env: { PATH: process.env.PATH, ...env } });
+  const exitCode = await main(args, { stdout: out.stream, stderr: err.stream, env: { PATH: process.env.PATH, ...env }, now });
   return { exitCode, stdout: out.text(), stderr: err.text() };
 }
 

@@ -10,8 +10,11 @@ import { compareInventory, compareSequences, compareTables } from './compare.ts'
 
 // Reads the restored database the way the backup read the original (same snapshot rules, same settings) and
 // compares; then amcheck and the user's assertions.
-export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest; assertions: Assertion[]; amcheck: boolean; statementTimeoutMs: number; log: Logger }): Promise<DrillCheck[]> {
+export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest; assertions: Assertion[]; amcheck: boolean; statementTimeoutMs: number; log: Logger; signal: AbortSignal }): Promise<DrillCheck[]> {
   const client = await connect(req.target, 'pgops drill');
+  // SIGTERM: closing the connection ends the running query, and the drill's cleanup drops the scratch database
+  const stop = () => void client.end().catch(() => {});
+  req.signal.addEventListener('abort', stop);
   try {
     req.log.info('compare', 'comparing the restored database with the fingerprints and inventory taken at backup time');
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -32,8 +35,13 @@ export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest
       req.log.info('assertions', `running ${req.assertions.length} assertion(s)`);
       checks.push(...(await runAssertions(client, req.assertions, req.statementTimeoutMs)));
     }
+    req.signal.throwIfAborted();
     return checks;
+  } catch (err) {
+    req.signal.throwIfAborted();
+    throw err;
   } finally {
+    req.signal.removeEventListener('abort', stop);
     await client.end().catch(() => {});
   }
 }
