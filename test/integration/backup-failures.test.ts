@@ -181,6 +181,8 @@ describe('backup under failure', () => {
 
   it('gives a clear error for an unreachable S3 endpoint, before dumping anything', async () => {
     const port = await freePort();
+    // the AWS SDK's default credential chain reads the process environment
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' });
     const r = await runCli(['backup', '--db', url, '--repo', 's3://nowhere/pgops', '--s3-endpoint', `http://127.0.0.1:${port}`, '--s3-path-style', '--s3-max-attempts', '2'], {
       AWS_ACCESS_KEY_ID: 'x',
       AWS_SECRET_ACCESS_KEY: 'y',
@@ -188,6 +190,6 @@ describe('backup under failure', () => {
     expect(r.stderr).not.toContain('pg_dump');
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain(`cannot reach S3 endpoint http://127.0.0.1:${port}`);
-    expect(r.stderr).toContain('HINT');
+    expect(r.stderr).toContain('"hint":"check --s3-endpoint');
   });
 });
