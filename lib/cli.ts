@@ -81,5 +81,6 @@ export async function main(argv: string[], io: RunIO = {}): Promise<ExitCodeValu
     return ExitCode.UNKNOWN;
   }
   if (!chosen) return ExitCode.OK; // --help or --version
-  return runTask(chosen.entry.name, chosen.entry.load, chosen.flags, io);
+  const positionals = (chosen.entry.positional ?? '').split(' ').map((p) => p.replace(/[<>[\]]/g, '')).filter(Boolean);
+  return runTask(chosen.entry.name, chosen.entry.load, chosen.flags, io, positionals);
 }

@@ -1,7 +1,16 @@
 import { usageError } from './errors.ts';
 import { parseDuration, parseSize } from './units.ts';
 
-export type TaskName = 'backup' | 'restore' | 'backups-list' | 'prune' | 'drill' | 'status';
+// Every task's name, as lib/tasks/index.ts registers it ("backups-list" is `pgops backups list`).
+export const TASK_NAMES = [
+  'backup', 'restore', 'backups-list', 'prune', 'drill', 'status',
+  // WAL archiving
+  'wal-push', 'wal-fetch', 'wal-check',
+  // maintenance
+  'reindex', 'analyze', 'idle-cleanup', 'partitions-create', 'partitions-prune', 'partitions-check', 'refresh-matviews', 'health',
+] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+const MAINTENANCE = ['reindex', 'analyze', 'idle-cleanup', 'partitions-create', 'partitions-prune', 'partitions-check', 'refresh-matviews', 'health'] as const;
 export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'size' | 'list' | 'choice';
 
 export interface OptionDef {
@@ -35,7 +44,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
   { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },
 
-  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'restore', 'drill', 'status'], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
+  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
 
   { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
@@ -76,14 +85,19 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'assert', type: 'list', tasks: ['drill'], env: ['PGOPS_ASSERT'], placeholder: 'FILE', describe: 'YAML file of SQL assertions run against the restored database (repeatable)' },
   { flag: 'amcheck', type: 'boolean', tasks: ['drill'], env: ['PGOPS_AMCHECK'], default: false, describe: 'check every B-tree index with amcheck (bt_index_check) after the restore' },
   { flag: 'keep', type: 'boolean', tasks: ['drill'], default: false, noConfig: true, describe: 'keep the scratch database after the drill (for investigation)' },
-  { flag: 'statement-timeout', type: 'duration', tasks: ['drill'], env: ['PGOPS_STATEMENT_TIMEOUT'], default: '5m', describe: 'statement_timeout for the checks and assertions of a drill' },
+  { flag: 'statement-timeout', type: 'duration', tasks: ['drill', ...MAINTENANCE], env: ['PGOPS_STATEMENT_TIMEOUT'], default: '5m', describe: 'statement_timeout for the queries a task runs (drill checks and assertions, maintenance statements)' },
+  { flag: 'lock-timeout', type: 'duration', tasks: [...MAINTENANCE], env: ['PGOPS_LOCK_TIMEOUT'], default: '5s', describe: 'lock_timeout: a maintenance statement gives up rather than queue behind a long lock and block the application' },
 
   { flag: 'max-backup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_BACKUP_AGE'], default: '26h', describe: 'WARNING when the newest complete backup is older' },
   { flag: 'critical-backup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_BACKUP_AGE'], describe: 'CRITICAL when the newest complete backup is older (default: twice --max-backup-age)' },
   { flag: 'max-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_DRILL_AGE'], default: '8d', describe: 'WARNING when the newest passing drill is older' },
   { flag: 'critical-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_DRILL_AGE'], describe: 'CRITICAL when the newest passing drill is older (default: twice --max-drill-age)' },
 
-  { flag: 'execute', type: 'boolean', tasks: ['prune'], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
+  // --- WAL archiving options (wal push, wal fetch, wal check) go here ---
+
+  // --- maintenance options (reindex, analyze, idle-cleanup, partitions, refresh-matviews, health) go here ---
+
+  { flag: 'execute', type: 'boolean', tasks: ['prune', ...MAINTENANCE], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
 ];
 
 export type OptionValues = Record<string, unknown>;

@@ -14,7 +14,7 @@ export interface RunIO {
 }
 
 // Runs one task: resolves options, calls the handler, prints the result; returns the exit code (only bin/ exits).
-export async function runTask(task: TaskName, handler: () => Promise<TaskHandler>, flags: Record<string, unknown>, io: RunIO = {}): Promise<ExitCodeValue> {
+export async function runTask(task: TaskName, handler: () => Promise<TaskHandler>, flags: Record<string, unknown>, io: RunIO = {}, positionals: string[] = []): Promise<ExitCodeValue> {
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
@@ -33,7 +33,8 @@ export async function runTask(task: TaskName, handler: () => Promise<TaskHandler
     const target = (flags.target as string | undefined) ?? env.PGOPS_TARGET;
     const config = loadTargetConfig(flags.config as string | undefined, target && !target.includes('://') ? target : undefined, io.cwd);
     const { values } = resolveOptions(task, flags, env, config);
-    const ctx: TaskContext = { options: values, log, signal: controller.signal, env, now: io.now ?? (() => new Date()) };
+    const args = Object.fromEntries(positionals.filter((p) => flags[p] !== undefined).map((p) => [p, String(flags[p])]));
+    const ctx: TaskContext = { options: values, args, log, signal: controller.signal, env, now: io.now ?? (() => new Date()) };
     const result = await (await handler())(ctx);
     stdout.write(json ? JSON.stringify(redactDeep(result.data), null, 2) + '\n' : result.summary ? redact(result.summary) + '\n' : '');
     return result.exitCode;

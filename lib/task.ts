@@ -5,6 +5,8 @@ import type { OptionValues } from './options.ts';
 // What a task handler receives: everything it needs, nothing read from globals, so tests can hand in their own.
 export interface TaskContext {
   options: OptionValues;
+  /** positional arguments by name (wal push <path>) */
+  args: Record<string, string>;
   log: Logger;
   /** aborted on SIGINT/SIGTERM: handlers stop children, abort uploads and clean up */
   signal: AbortSignal;

@@ -65,6 +65,9 @@ export const TASKS: readonly TaskEntry[] = [
     examples: [['pgops status --repo s3://backups/pgops --db app --max-backup-age 26h --max-drill-age 8d', 'what a monitor polls']],
     load: async () => (await import('./status/index.ts')).status,
   },
+  // --- WAL archiving tasks (wal push, wal fetch, wal check) go here ---
+
+  // --- maintenance tasks (reindex, analyze, idle-cleanup, partitions create/prune/check, refresh-matviews, health) go here ---
 ];
 
 export function taskEntry(name: TaskName): TaskEntry {

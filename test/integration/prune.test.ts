@@ -186,7 +186,7 @@ class RecordingRepo implements Repo {
 }
 
 function ctx(options: Record<string, unknown>): TaskContext {
-  return { options: { keepDaily: 3, incompleteGrace: 24 * 3_600_000, ...options }, log: silentLogger('prune'), signal: new AbortController().signal, env: {}, now: () => NOW };
+  return { options: { keepDaily: 3, incompleteGrace: 24 * 3_600_000, ...options }, args: {}, log: silentLogger('prune'), signal: new AbortController().signal, env: {}, now: () => NOW };
 }
 
 describe('pruneWith', () => {

@@ -1,0 +1,44 @@
+import type pg from 'pg';
+import { ExitCode, PgopsError } from '../errors.ts';
+import { connect, displayUrl, parseDbUrl, type ConnInfo } from '../pg/connection.ts';
+import { takeAdvisoryLock } from '../pg/lock.ts';
+import { serverFacts, type ServerFacts } from '../pg/server.ts';
+import type { TaskContext, TaskResult } from '../task.ts';
+
+// What a maintenance task works with: a guarded connection and whether it may change anything.
+export interface MaintenanceSession {
+  client: pg.Client;
+  info: ConnInfo;
+  facts: ServerFacts;
+  /** false: print the plan and change nothing */
+  execute: boolean;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+// Runs a maintenance task the careful way: refuse a standby, set lock_timeout and statement_timeout, take the
+// task's advisory lock (exit 4 when another run holds it), and close the connection whatever happens.
+export async function withMaintenance(ctx: TaskContext, task: string, fn: (s: MaintenanceSession) => Promise<TaskResult>): Promise<TaskResult> {
+  const o = ctx.options;
+  const info = parseDbUrl(o.db as string | undefined, ctx.env);
+  const client = await connect(info, `pgops ${task}`);
+  try {
+    const facts = await serverFacts(client);
+    if (facts.inRecovery) {
+      throw new PgopsError(`${displayUrl(info)} is a standby (in recovery): ${task} changes a database and runs on the primary only`, {
+        code: ExitCode.UNKNOWN,
+        hint: 'point --db at the primary',
+      });
+    }
+    const lockTimeoutMs = Math.round(o.lockTimeout as number);
+    const statementTimeoutMs = Math.round(o.statementTimeout as number);
+    await client.query(`SET lock_timeout = ${lockTimeoutMs}`);
+    await client.query(`SET statement_timeout = ${statementTimeoutMs}`);
+    await takeAdvisoryLock(client, `pgops ${task}`);
+    const execute = o.execute === true;
+    if (!execute) ctx.log.info('dry-run', `${task}: dry run, nothing will be changed; add --execute to act`);
+    return await fn({ client, info, facts, execute, lockTimeoutMs, statementTimeoutMs });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
