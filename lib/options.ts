@@ -34,7 +34,7 @@ export interface OptionDef {
   placeholder?: string;
 }
 
-const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status'] as const;
+const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
 
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS: readonly OptionDef[] = [
