@@ -1,3 +1,4 @@
+import { listDrillReports, verifiedBackupIds } from './drill-report.ts';
 import { ExitCode, PgopsError } from './errors.ts';
 import { MANIFEST_FILE, type Manifest, parseManifest } from './manifest.ts';
 import type { Repo, StoredObject } from './repo/repo.ts';
@@ -81,9 +82,21 @@ export async function listDatabases(repo: Repo): Promise<string[]> {
   return [...new Set(sets.map((s) => s.database))].sort();
 }
 
-// The complete set a restore or drill asks for: an id, or "latest" (the newest complete set).
+// The complete set a restore or drill asks for: an id, "latest" (the newest complete set), or "verified"
+// (the newest complete set a restore drill passed on).
 export async function findSet(repo: Repo, database: string, which: string): Promise<BackupSet & { manifest: Manifest }> {
   const sets = (await listSets(repo, database)).filter((s) => s.database === database);
+  if (which === 'verified') {
+    const verified = new Set(verifiedBackupIds(await listDrillReports(repo, database)));
+    const set = sets.find((s) => s.complete && verified.has(s.id));
+    if (!set) {
+      throw new PgopsError(`no backup of database "${database}" has passed a restore drill in ${repo.url}`, {
+        code: ExitCode.NOT_FOUND,
+        hint: 'use --backup latest (not proven by a drill), or run pgops drill first',
+      });
+    }
+    return set as BackupSet & { manifest: Manifest };
+  }
   if (which === 'latest') {
     const latest = sets.find((s) => s.complete);
     if (!latest) {

@@ -62,7 +62,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'pg-bin', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding pg_dump, pg_restore, pg_dumpall and psql (default: the newest found)' },
   { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files' },
 
-  { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id to restore, or latest (the newest complete set)' },
+  { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, latest (the newest complete set) or verified (the newest set a restore drill passed on)' },
   { flag: 'from-db', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
   { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
   { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'create the target database when it does not exist' },

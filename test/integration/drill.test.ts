@@ -213,6 +213,13 @@ describe('status and prune after drills', () => {
       [ids[0], 'keep', ['newest drill-verified']],
     ]);
     const left = await runCli(['backups', 'list', '--repo', repo, '--json']);
-    expect(JSON.parse(left.stdout).sets.map((s: { backupId: string }) => s.backupId)).toEqual([ids[2], ids[0]]);
+    expect(JSON.parse(left.stdout).sets.map((s: { backupId: string; drill: { result: string } | null }) => [s.backupId, s.drill?.result ?? null])).toEqual([
+      [ids[2], null],
+      [ids[0], 'pass'],
+    ]);
+    // on-call restores the newest backup a drill proved
+    const r = await runCli(['restore', '--repo', repo, '--backup', 'verified', '--to', drillServer.url('verified restore'), '--create', '--globals']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`restored backup ${ids[0]}`);
   });
 });

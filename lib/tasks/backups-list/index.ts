@@ -1,4 +1,5 @@
 import { listSets } from '../../backup-set.ts';
+import { listDrillReports } from '../../drill-report.ts';
 import { ExitCode } from '../../errors.ts';
 import { parseDbUrl } from '../../pg/connection.ts';
 import { openRepo } from '../../repo/open.ts';
@@ -17,6 +18,8 @@ export const backupsList: TaskHandler = async (ctx) => {
   try {
     const database = databaseName(ctx.options.db);
     const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database);
+    const drills = await listDrillReports(repo, database);
+    const lastDrill = (db: string, id: string) => drills.find((d) => d.database === db && d.backupId === id);
     const rows = sets.map((s) => ({
       database: s.database,
       backupId: s.id,
@@ -26,10 +29,11 @@ export const backupsList: TaskHandler = async (ctx) => {
       snapshotTime: s.manifest?.snapshot.time ?? null,
       format: s.manifest?.pgDump.format ?? null,
       problem: s.problem ?? null,
+      drill: lastDrill(s.database, s.id) ? { drillId: lastDrill(s.database, s.id)!.drillId, result: lastDrill(s.database, s.id)!.result } : null,
     }));
     const table = [
-      ['DATABASE', 'BACKUP ID', 'STATUS', 'SIZE', 'DURATION', 'SNAPSHOT'],
-      ...rows.map((r) => [r.database, r.backupId, r.status, formatSize(r.size), r.durationMs === null ? '-' : formatDuration(r.durationMs), r.snapshotTime ?? r.problem ?? '']),
+      ['DATABASE', 'BACKUP ID', 'STATUS', 'SIZE', 'DURATION', 'DRILL', 'SNAPSHOT'],
+      ...rows.map((r) => [r.database, r.backupId, r.status, formatSize(r.size), r.durationMs === null ? '-' : formatDuration(r.durationMs), r.drill ? (r.drill.result === 'pass' ? 'verified' : r.drill.result) : '-', r.snapshotTime ?? r.problem ?? '']),
     ];
     const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
     const text = table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
