@@ -117,6 +117,26 @@ describe('directory format and partial restores', () => {
   });
 });
 
+describe('a config file target', () => {
+  it('runs `pgops backup --target main` and `pgops prune --target main` from pgops.config.yml', async () => {
+    const config = path.join(dir, 'pgops.config.yml');
+    fs.writeFileSync(config, `targets:\n  main:\n    db: ${JSON.stringify(source.url(DB))}\n    repo: file://${dir}/repo-config\n    retention: { keep-last: 1 }\n`);
+    const first = await runCli(['backup', '--target', 'main', '--config', config, '--fingerprint', 'count', '--json']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await runCli(['backup', '--config', config, '--json'], { PGOPS_TARGET: 'main' });
+    expect(second.exitCode, second.stderr).toBe(0);
+    const plan = await runCli(['prune', '--target', 'main', '--config', config, '--json']);
+    expect(JSON.parse(plan.stdout).databases[0].decisions.map((d: { id: string; action: string }) => [d.id, d.action])).toEqual([
+      [JSON.parse(second.stdout).backupId, 'keep'],
+      [JSON.parse(first.stdout).backupId, 'delete'],
+    ]);
+    const unknown = await runCli(['backup', '--target', 'mian', '--config', config]);
+    expect(unknown.exitCode).toBe(3);
+    expect(unknown.stderr).toContain('known targets: main');
+  });
+});
+
 describe('a damaged set', () => {
   it('detects a flipped byte before the restore writes anything, naming the file', async () => {
     const repoDir = path.join(dir, 'repo-flip');
