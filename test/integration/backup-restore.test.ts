@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readContent } from '../support/compare.ts';
 import { runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
+import { startFlakyProxy } from '../support/flaky-proxy.ts';
 import { startS3Server, type S3Server } from '../support/s3.ts';
 
 // Round trips of the tricky schema onto a different cluster, on both repository kinds.
@@ -114,6 +115,25 @@ describe('directory format and partial restores', () => {
     const r = await runCli(['restore', '--repo', repo(), '--to', source.url(DB), '--clean']);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('it is the database backup');
+  });
+});
+
+describe('S3 requests that fail on the way', () => {
+  it('retries 503 SlowDown answers and reset connections with backoff, and the round trip still matches', async () => {
+    const proxy = await startFlakyProxy(s3.endpoint, 3);
+    try {
+      const env = { ...s3Env(), PGOPS_S3_ENDPOINT: proxy.endpoint, PGOPS_S3_PART_SIZE: '5MB', PGOPS_S3_MAX_ATTEMPTS: '6' };
+      const repo = s3.repoUrl('flaky');
+      const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], env);
+      expect(b.exitCode, b.stderr).toBe(0);
+      const r = await runCli(['restore', '--repo', repo, '--to', target.url('through flaky s3'), '--create', '--globals'], env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(proxy.faults.status503).toBeGreaterThan(0);
+      expect(proxy.faults.resets).toBeGreaterThan(0);
+      expect((await readContent(target.url('through flaky s3'))).tables).toEqual((await readContent(source.url(DB))).tables);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
