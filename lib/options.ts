@@ -43,6 +43,11 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
   { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
   { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },
+  { flag: 'metrics-dir', type: 'string', tasks: '*', env: ['PGOPS_METRICS_DIR'], placeholder: 'DIR', describe: "write the run's metrics for node_exporter's textfile collector into DIR (atomically)" },
+  { flag: 'pushgateway', type: 'string', tasks: '*', env: ['PGOPS_PUSHGATEWAY_URL'], placeholder: 'URL', describe: "push the run's metrics to this Prometheus Pushgateway" },
+  { flag: 'ping-url', type: 'string', tasks: '*', env: ['PGOPS_PING_URL'], placeholder: 'URL', describe: 'healthchecks-style check URL: pinged at start (/start), on success, and on failure (/fail)' },
+  { flag: 'webhook-url', type: 'string', tasks: '*', env: ['PGOPS_WEBHOOK_URL'], placeholder: 'URL', describe: 'Slack-compatible webhook: told of every failure and of the first success after one' },
+  { flag: 'state-dir', type: 'string', tasks: '*', env: ['PGOPS_STATE_DIR'], placeholder: 'DIR', describe: 'where runs remember their last result (default: $XDG_STATE_HOME/pgops or ~/.local/state/pgops)' },
 
   { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },

@@ -3,7 +3,18 @@ import { ExitCode, PgopsError, messageOf, type ExitCodeValue } from './errors.ts
 import { createLogger, type LogFormat } from './log.ts';
 import { resolveOptions, type TaskName } from './options.ts';
 import { redact, redactDeep } from './redact.ts';
+import { signalEnd, signalStart } from './signals/index.ts';
 import type { TaskContext, TaskHandler } from './task.ts';
+
+// The database name in --db (a URL or a name), to tell runs of one task apart in metrics and state.
+function instanceOf(db: unknown): string {
+  if (typeof db !== 'string' || !db) return '';
+  try {
+    return db.includes('://') ? decodeURIComponent(new URL(db).pathname.replace(/^\//, '')) : db;
+  } catch {
+    return '';
+  }
+}
 
 export interface RunIO {
   env?: NodeJS.ProcessEnv;
@@ -28,21 +39,32 @@ export async function runTask(task: TaskName, handler: () => Promise<TaskHandler
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const startedAt = new Date();
+  let values: Record<string, unknown> | undefined;
+  let instance = '';
+  const finish = async (exitCode: ExitCodeValue, summary: string, data?: unknown) => {
+    if (!values) return exitCode;
+    const bytes = (data as { bytes?: unknown } | undefined)?.bytes;
+    await signalEnd({ task, instance, exitCode, startedAt, finishedAt: new Date(), summary, bytes: typeof bytes === 'number' ? bytes : undefined }, values, log, env);
+    return exitCode;
+  };
   try {
     // a drill's --target may be a server URL rather than a config target's name
     const target = (flags.target as string | undefined) ?? env.PGOPS_TARGET;
     const config = loadTargetConfig(flags.config as string | undefined, target && !target.includes('://') ? target : undefined, io.cwd);
-    const { values } = resolveOptions(task, flags, env, config);
+    values = resolveOptions(task, flags, env, config).values;
+    instance = target && !target.includes('://') ? target : instanceOf(values.db);
+    await signalStart(values, log);
     const args = Object.fromEntries(positionals.filter((p) => flags[p] !== undefined).map((p) => [p, String(flags[p])]));
     const ctx: TaskContext = { options: values, args, log, signal: controller.signal, env, now: io.now ?? (() => new Date()) };
     const result = await (await handler())(ctx);
     stdout.write(json ? JSON.stringify(redactDeep(result.data), null, 2) + '\n' : result.summary ? redact(result.summary) + '\n' : '');
-    return result.exitCode;
+    return await finish(result.exitCode, result.summary, result.data);
   } catch (err) {
     const e = err instanceof PgopsError ? err : new PgopsError(messageOf(err), { code: ExitCode.FAILED, cause: err });
     log.error('failed', e.message, { hint: e.hint, exitCode: e.code, ...(e.cause && !(err instanceof PgopsError) ? { stack: (err as Error).stack } : {}) });
     if (json) stdout.write(JSON.stringify(redactDeep({ ok: false, exitCode: e.code, error: e.message, hint: e.hint ?? null }), null, 2) + '\n');
-    return e.code;
+    return await finish(e.code, `${e.message}${e.hint ? `\nHINT: ${e.hint}` : ''}`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

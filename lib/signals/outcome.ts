@@ -1,0 +1,14 @@
+// What one run of a task ended with: what metrics, pings and webhooks report.
+export interface RunOutcome {
+  task: string;
+  /** the config target's name, or the database, when known: tells runs of one task apart */
+  instance: string;
+  exitCode: number;
+  startedAt: Date;
+  finishedAt: Date;
+  summary: string;
+  /** bytes the task moved, when it says (backup) */
+  bytes?: number;
+}
+
+export const succeeded = (o: { exitCode: number }) => o.exitCode <= 1;
