@@ -1,7 +1,9 @@
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { output, showCommand } from './say.ts';
+import { dim, output, showCommand } from './say.ts';
 
 // The checkout's root: the demo runs bin/pgops.js from there, as a reader would after `npm ci`.
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,13 +35,15 @@ export async function pgops(args: string[], signal: AbortSignal): Promise<void> 
     cwd: ROOT,
     env: childEnv(),
     extendEnv: false,
-    all: true,
+    buffer: false,
     reject: false,
     cancelSignal: signal,
     forceKillAfterDelay: 5_000,
     timeout: 120_000,
   });
-  for await (const line of child.iterable({ from: 'all' })) output(line);
-  const result = await child;
+  // logs (stderr) dimmed, the result (stdout) plain, each line as it comes
+  const lines = (stream: Readable, paint: (s: string) => string) =>
+    new Promise<void>((resolve) => createInterface({ input: stream }).on('line', (l) => output(paint(l))).on('close', resolve));
+  const [result] = await Promise.all([child, lines(child.stdout, (l) => l), lines(child.stderr, dim)]);
   if (result.exitCode !== 0) throw new CommandFailed(`pgops ${args.slice(0, args[0] === 'backups' ? 2 : 1).join(' ')}`, result.exitCode ?? 2);
 }
