@@ -82,3 +82,12 @@ export function silentLogger(task = 'test'): Logger {
   const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
   return createLogger({ task, format: 'json', stream: sink });
 }
+
+// Node's own warnings (deprecations, library notices) as log lines, so JSON logs stay JSON lines.
+export function installWarningHandler(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error) => {
+    const message = redact(`${w.name}: ${w.message}`.replace(/\s+/g, ' ').trim());
+    stream.write(stream.isTTY ? `WARNING: ${message}\n` : JSON.stringify({ time: new Date().toISOString(), level: 'warn', task: 'pgops', kind: 'node-warning', message }) + '\n');
+  });
+}

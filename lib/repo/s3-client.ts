@@ -15,6 +15,8 @@ export function endpointOf(options: OptionValues): string {
 
 // An S3 client from the s3-* options; credentials come from the SDK's default chain (env, profile, IMDS ...).
 export function createS3Client(options: OptionValues): S3Client {
+  // the SDK warns on every run that its 2027 releases will need Node 22; the installed version is pinned by the lockfile
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   addSecret(process.env.AWS_SECRET_ACCESS_KEY);
   addSecret(process.env.AWS_SESSION_TOKEN);
   const checksum = options.s3Checksum === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';

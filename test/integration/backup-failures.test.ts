@@ -179,6 +179,23 @@ describe('backup under failure', () => {
     expect(left).toHaveLength(0);
   });
 
+  it('stops pg_dump when someone ends the backup\'s connection', async () => {
+    const repo = path.join(dir, 'terminated');
+    const blocker = await blockTable('small');
+    const run = spawnCli(['backup', '--db', url, '--repo', `file://${repo}`]);
+    try {
+      await waitFor('pg_dump to wait on the lock', pgDumpWaiting);
+      await cluster.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgops backup'`);
+      const result = await run;
+      expect(result.exitCode).toBe(2);
+      expect(result.all).toContain("the backup's database connection was lost");
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    expect(repoFiles(repo)).toEqual([]);
+  });
+
   it('gives a clear error for an unreachable S3 endpoint, before dumping anything', async () => {
     const port = await freePort();
     // the AWS SDK's default credential chain reads the process environment

@@ -1,5 +1,5 @@
 import { backupIdFor, setPrefix } from '../../backup-set.ts';
-import { ExitCode } from '../../errors.ts';
+import { ExitCode, PgopsError } from '../../errors.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../../manifest.ts';
 import { findPgTool } from '../../pg/binaries.ts';
 import { childAuth, connect, displayUrl, libpqConnString, parseDbUrl } from '../../pg/connection.ts';
@@ -21,6 +21,12 @@ export const backup: TaskHandler = async (ctx) => {
   const info = parseDbUrl(o.db as string | undefined, ctx.env);
   const repo = await openRepo(o.repo as string | undefined, o, log);
   const client = await connect(info, 'pgops backup');
+  // the connection holds the lock and the snapshot: when it is lost (terminated, server restart) stop pg_dump too
+  const lost = new AbortController();
+  client.on('error', (err) =>
+    lost.abort(new PgopsError(`the backup's database connection was lost: ${err.message}`, { hint: 'it was ended (pg_terminate_backend) or the server restarted; nothing was committed: run the backup again' })),
+  );
+  const runCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, lost.signal]) };
   const auth = childAuth(info, ctx.env);
   try {
     const facts = await serverFacts(client);
@@ -32,7 +38,7 @@ export const backup: TaskHandler = async (ctx) => {
     log.info('start', `backup ${id} of ${displayUrl(info)} into ${repo.url} (pg_dump ${pgDump.version}, ${o.format} format)`, { backupId: id });
     const started = ctx.now();
     const set = await runSet({
-      ctx,
+      ctx: runCtx,
       repo,
       client,
       info,
