@@ -20,6 +20,8 @@ export interface PutOptions {
   signal?: AbortSignal;
   /** called with the running byte count as data passes */
   onProgress?: (bytes: number) => void;
+  /** the most the body may hold, when known: s3 grows its parts so that 10,000 of them fit it */
+  sizeHint?: number;
 }
 
 // The storage a repository lives in. Implementations: file (lib/repo/file.ts) and s3 (lib/repo/s3.ts).

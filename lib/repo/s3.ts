@@ -95,7 +95,7 @@ export class S3Repo implements Repo {
         bucket: this.bucket,
         key: full,
         body,
-        partSize: this.partSize,
+        partSize: partSizeFor(this.partSize, opts.sizeHint),
         log: this.log,
         signal: opts.signal,
         onProgress: opts.onProgress,
@@ -190,4 +190,11 @@ export class S3Repo implements Repo {
   async close(): Promise<void> {
     this.client.destroy();
   }
+}
+
+// S3 allows 10,000 parts: a body that may grow past partSize * 9,000 gets larger parts (rounded up to a MiB).
+export function partSizeFor(configured: number, sizeHint?: number): number {
+  if (!sizeHint) return configured;
+  const needed = Math.ceil(sizeHint / 9000 / (1024 * 1024)) * 1024 * 1024;
+  return Math.min(MAX_PART_SIZE, Math.max(configured, needed));
 }

@@ -92,3 +92,16 @@ describe('openRepo', () => {
     expect(err.hint).toMatch(/PGOPS_REPO/);
   });
 });
+
+describe('S3 part sizes', async () => {
+  const { partSizeFor } = await import('../../lib/repo/s3.ts');
+  const MiB = 1024 * 1024;
+  it('keeps the configured part size while 9,000 parts hold the body', () => {
+    expect(partSizeFor(16 * MiB)).toBe(16 * MiB);
+    expect(partSizeFor(16 * MiB, 100 * 1024 * MiB)).toBe(16 * MiB);
+  });
+  it('grows parts for a body that would need more than 9,000 of them', () => {
+    expect(partSizeFor(16 * MiB, 1024 * 1024 * MiB)).toBe(117 * MiB); // 1 TiB / 9000 = 116.5 MiB
+    expect(partSizeFor(16 * MiB, 1e15)).toBe(5 * 1024 * MiB);
+  });
+});

@@ -23,6 +23,8 @@ export interface DumpRequest {
   tmpDir?: string;
   signal: AbortSignal;
   onProgress: (bytes: number) => void;
+  /** an upper bound of the dump's size (for S3 part sizes) */
+  sizeHint?: number;
 }
 
 const HINT = 'read pg_dump\'s message above; a lock timeout means a long-held lock blocked it (try again later or raise --lock-wait-timeout)';
@@ -48,7 +50,7 @@ async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
     what: 'pg_dump',
     hint: HINT,
   });
-  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}dump`, run.stdout, { signal: req.signal, onProgress: req.onProgress }), run.done]);
+  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}dump`, run.stdout, { signal: req.signal, onProgress: req.onProgress, sizeHint: req.sizeHint }), run.done]);
   if (done.status === 'rejected') throw done.reason;
   if (put.status === 'rejected') throw put.reason;
   if (put.value.size === 0) throw new PgopsError(`pg_dump (${req.pgDump.path}) exited 0 but wrote nothing`, { hint: 'run it by hand with --version; pass --pg-bin with the folder of a working pg_dump' });

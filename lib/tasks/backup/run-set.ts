@@ -49,6 +49,8 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
   try {
     const globals = await dumpGlobals({ pgDumpall: req.pgDumpall, connString: req.connString, env: req.env, repo, prefix, signal: ctx.signal });
     const snapshot = await exportSnapshot(req.client);
+    // a dump's text form can outgrow the data on disk (bytea as hex doubles): twice the size is the bound
+    const dbSize = Number((await req.client.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0].n);
     ctx.log.debug('snapshot', `exported snapshot ${snapshot.id} at LSN ${snapshot.lsn}`);
     const mode = o.fingerprint as FingerprintMode;
     // a second connection joins the snapshot: the catalogue and the fingerprints are read while pg_dump runs
@@ -74,6 +76,7 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       tmpDir: o.tmpDir as string | undefined,
       signal: ctx.signal,
       onProgress: req.onProgress,
+      sizeHint: 2 * dbSize,
     });
     const { inventory, tables } = await snapshotReads;
     await req.client.query('COMMIT');
