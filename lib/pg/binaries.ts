@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { $ } from 'zx';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ExitCode, PgopsError } from '../errors.ts';
 
 export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
@@ -25,12 +26,22 @@ function candidateDirs(pgBin?: string): string[] {
 
 const cache = new Map<string, PgBinary | null>();
 
+function debianHas(tool: string): boolean {
+  try {
+    return fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/${tool}`));
+  } catch {
+    return false;
+  }
+}
+
 async function probe(file: string): Promise<PgBinary | null> {
   if (cache.has(file)) return cache.get(file)!;
   let result: PgBinary | null = null;
   try {
     fs.accessSync(file, fs.constants.X_OK);
-    const out = (await $({ quiet: true })`${file} --version`).stdout;
+    // Debian's /usr/bin wrapper (pg_wrapper, a Perl script) picks one of /usr/lib/postgresql/*/bin, which are probed themselves
+    if (fs.realpathSync(file).endsWith('/pg_wrapper') && debianHas(path.basename(file))) return null;
+    const out = (await promisify(execFile)(file, ['--version'], { timeout: 10_000 })).stdout;
     const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(out);
     if (m) result = { path: file, version: m[2] ? `${m[1]}.${m[2]}` : m[1], major: Number(m[1]) };
   } catch {
@@ -43,10 +54,8 @@ async function probe(file: string): Promise<PgBinary | null> {
 // Finds the newest `tool` whose major version is at least minMajor; says which package to install otherwise.
 export async function findPgTool(tool: PgTool, opts: { pgBin?: string; minMajor?: number } = {}): Promise<PgBinary> {
   const found: PgBinary[] = [];
-  for (const dir of candidateDirs(opts.pgBin)) {
-    const bin = await probe(path.join(dir, tool));
-    if (bin && !found.some((f) => f.path === bin.path)) found.push(bin);
-  }
+  const probed = await Promise.all(candidateDirs(opts.pgBin).map((dir) => probe(path.join(dir, tool))));
+  for (const bin of probed) if (bin && !found.some((f) => f.path === bin.path)) found.push(bin);
   found.sort((a, b) => b.major - a.major || b.version.localeCompare(a.version, undefined, { numeric: true }));
   const min = opts.minMajor ?? 0;
   const best = found[0];

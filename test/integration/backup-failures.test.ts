@@ -164,7 +164,7 @@ describe('backup under failure', () => {
     try {
       await waitFor('pg_dump to wait on the lock', pgDumpWaiting);
       dumpPid = childrenOf(run.pid!).find((c) => c.comm === 'pg_dump')!.pid;
-      expect(repoFiles(repo).some((f) => f.endsWith('globals.sql'))).toBe(true);
+      await waitFor('globals.sql, dumped while pg_dump waits', () => repoFiles(repo).some((f) => f.endsWith('globals.sql')));
       run.kill('SIGTERM');
       const result = await run;
       expect(result.exitCode).toBe(2);

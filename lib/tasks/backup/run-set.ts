@@ -46,8 +46,11 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
     }
   };
   let fpClient: pg.Client | undefined;
+  let globalsDone: Promise<ManifestFile> | undefined;
   try {
-    const globals = await dumpGlobals({ pgDumpall: req.pgDumpall, connString: req.connString, env: req.env, repo, prefix, signal: ctx.signal });
+    // the cluster's globals are dumped while pg_dump runs: they do not depend on the snapshot
+    globalsDone = dumpGlobals({ pgDumpall: req.pgDumpall, connString: req.connString, env: req.env, repo, prefix, signal: ctx.signal });
+    globalsDone.catch(() => {});
     const snapshot = await exportSnapshot(req.client);
     // a dump's text form can outgrow the data on disk (bytea as hex doubles): twice the size is the bound
     const dbSize = Number((await req.client.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n')).rows[0].n);
@@ -78,6 +81,7 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       onProgress: req.onProgress,
       sizeHint: 2 * dbSize,
     });
+    const globals = await globalsDone;
     const { inventory, tables } = await snapshotReads;
     await req.client.query('COMMIT');
     return {
@@ -96,6 +100,8 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       },
     };
   } catch (err) {
+    // a globals dump still running would write after the cleanup: let it end (it stops on abort) first
+    await globalsDone?.catch(() => {});
     await req.client.query('ROLLBACK').catch(() => {});
     if (fpClient) {
       // stop a count still scanning a big table: the backup has failed already

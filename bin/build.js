@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// npm run build (and npm's prepare step): bundles lib/ into dist/ with esbuild, so the pgops bin starts without
+// compiling TypeScript. Tasks stay separate chunks loaded on demand; node_modules stay external.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { main: 'lib/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
