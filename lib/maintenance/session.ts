@@ -16,15 +16,21 @@ export interface MaintenanceSession {
   statementTimeoutMs: number;
 }
 
+export interface MaintenanceOptions {
+  /** a task that only reads (health): runs on a standby too, takes no advisory lock, never executes */
+  readOnly?: boolean;
+}
+
 // Runs a maintenance task the careful way: refuse a standby, set lock_timeout and statement_timeout, take the
 // task's advisory lock (exit 4 when another run holds it), and close the connection whatever happens.
-export async function withMaintenance(ctx: TaskContext, task: string, fn: (s: MaintenanceSession) => Promise<TaskResult>): Promise<TaskResult> {
+// A readOnly task gets a read-only session with the same timeouts instead of the standby refusal and the lock.
+export async function withMaintenance(ctx: TaskContext, task: string, fn: (s: MaintenanceSession) => Promise<TaskResult>, opts: MaintenanceOptions = {}): Promise<TaskResult> {
   const o = ctx.options;
   const info = parseDbUrl(o.db as string | undefined, ctx.env);
   const client = await connect(info, `pgops ${task}`);
   try {
     const facts = await serverFacts(client);
-    if (facts.inRecovery) {
+    if (facts.inRecovery && !opts.readOnly) {
       throw new PgopsError(`${displayUrl(info)} is a standby (in recovery): ${task} changes a database and runs on the primary only`, {
         code: ExitCode.UNKNOWN,
         hint: 'point --db at the primary',
@@ -34,6 +40,10 @@ export async function withMaintenance(ctx: TaskContext, task: string, fn: (s: Ma
     const statementTimeoutMs = Math.round(o.statementTimeout as number);
     await client.query(`SET lock_timeout = ${lockTimeoutMs}`);
     await client.query(`SET statement_timeout = ${statementTimeoutMs}`);
+    if (opts.readOnly) {
+      await client.query('SET default_transaction_read_only = on');
+      return await fn({ client, info, facts, execute: false, lockTimeoutMs, statementTimeoutMs });
+    }
     await takeAdvisoryLock(client, `pgops ${task}`);
     const execute = o.execute === true;
     if (!execute) ctx.log.info('dry-run', `${task}: dry run, nothing will be changed; add --execute to act`);

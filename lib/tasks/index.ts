@@ -66,8 +66,115 @@ export const TASKS: readonly TaskEntry[] = [
     load: async () => (await import('./status/index.ts')).status,
   },
   // --- WAL archiving tasks (wal push, wal fetch, wal check) go here ---
+  {
+    name: 'wal-push',
+    command: 'wal push',
+    positional: '<path>',
+    describe: 'archive_command: archive one WAL file into wal/<system identifier>/ of the repository (idempotent, verified, atomic)',
+    examples: [
+      ["archive_command = 'pgops wal push %p --repo file:///var/lib/pgops/repo'", 'in postgresql.conf'],
+      ["archive_command = 'pgops wal push %p --config /etc/pgops/pgops.config.yml --target main --wal-compress gzip'", 'S3 settings from the config file, compressed'],
+    ],
+    load: async () => (await import('./wal/push.ts')).walPush,
+  },
+  {
+    name: 'wal-fetch',
+    command: 'wal fetch',
+    positional: '<name> <destination>',
+    describe: 'restore_command: restore one archived WAL file, verified against its sha256; exit 5 when it is not archived',
+    examples: [["restore_command = 'pgops wal fetch %f %p --repo file:///var/lib/pgops/repo'", 'in postgresql.conf of the server being recovered']],
+    load: async () => (await import('./wal/fetch.ts')).walFetch,
+  },
+  {
+    name: 'wal-check',
+    command: 'wal check',
+    describe: 'Nagios-style check of WAL archiving: settings, failures, backlog and pg_wal size on the server; continuity in the repository',
+    examples: [
+      ['pgops wal check --db postgresql://monitor@db1/postgres', 'server side only (a role with pg_monitor)'],
+      ['pgops wal check --db postgresql://monitor@db1/postgres --repo s3://backups/pgops --switch', 'both sides, and prove a switched segment arrives'],
+    ],
+    load: async () => (await import('./wal/check/index.ts')).walCheck,
+  },
 
   // --- maintenance tasks (reindex, analyze, idle-cleanup, partitions create/prune/check, refresh-matviews, health) go here ---
+  {
+    name: 'reindex',
+    command: 'reindex',
+    describe: 'drop leftovers of failed concurrent rebuilds, then rebuild bloated, invalid or named indexes with REINDEX INDEX CONCURRENTLY (prints the plan; --execute acts)',
+    examples: [
+      ['pgops reindex --db postgresql://ops@db1/app --min-size 100MB --min-bloat 30', 'print the plan: leftovers, then the indexes over the thresholds'],
+      ['pgops reindex --target main --max-indexes 5 --max-duration 1h --execute', 'rebuild at most 5 indexes, starting none after an hour'],
+      ['pgops reindex --target main --index public.orders_created_at_idx --execute', 'rebuild one index, whatever its bloat'],
+    ],
+    load: async () => (await import('./reindex/index.ts')).reindex,
+  },
+  {
+    name: 'analyze',
+    command: 'analyze',
+    describe: 'ANALYZE the tables changed past their autovacuum analyze threshold or never analyzed, and stale partitioned parents (prints the plan; --execute acts)',
+    examples: [
+      ['pgops analyze --db postgresql://ops@db1/app', 'print the tables that need it, and why'],
+      ['pgops analyze --target main --vacuum --execute', 'run VACUUM (ANALYZE) on them'],
+    ],
+    load: async () => (await import('./analyze/index.ts')).analyze,
+  },
+  {
+    name: 'refresh-matviews',
+    command: 'refresh-matviews',
+    describe: 'refresh materialized views one at a time, CONCURRENTLY where a unique index allows it, with timings (prints the plan; --execute acts)',
+    examples: [
+      ['pgops refresh-matviews --db postgresql://ops@db1/app', 'print the plan: every materialized view, in dependency order'],
+      ['pgops refresh-matviews --target main --matview reports.daily_sales --concurrently-only --execute', 'refresh one view, never blocking its readers'],
+    ],
+    load: async () => (await import('./refresh-matviews/index.ts')).refreshMatviews,
+  },
+  {
+    name: 'idle-cleanup',
+    command: 'idle-cleanup',
+    describe: 'terminate client sessions idle, or idle in a transaction, for longer than the limits (prints the plan; --execute terminates)',
+    examples: [
+      ['pgops idle-cleanup --db postgresql://ops@db1/app --idle 1h --idle-in-transaction 10m', 'list the sessions that would be terminated'],
+      ['pgops idle-cleanup --target main --idle-in-transaction 10m --exclude-app pg_dump --execute', 'terminate them, leaving pg_dump alone'],
+    ],
+    load: async () => (await import('./idle-cleanup/index.ts')).idleCleanup,
+  },
+  {
+    name: 'partitions-create',
+    command: 'partitions create',
+    describe: 'create the partitions of the current and the next --ahead periods of range-partitioned tables (prints the plan; --execute creates)',
+    examples: [
+      ['pgops partitions create --db postgresql://ops@db1/app --table public.events --ahead 3', 'print the plan; the interval is inferred from the existing partitions'],
+      ['pgops partitions create --target main --execute', 'the tables named by partition-table in pgops.config.yml'],
+    ],
+    load: async () => (await import('./partitions/create.ts')).partitionsCreate,
+  },
+  {
+    name: 'partitions-prune',
+    command: 'partitions prune',
+    describe: 'detach (or --drop) the partitions older than the --keep periods before the current one, never the newest; --archive dumps each first (prints the plan; --execute acts)',
+    examples: [
+      ['pgops partitions prune --db postgresql://ops@db1/app --table public.events --keep 12', 'print the plan'],
+      ['pgops partitions prune --target main --keep 12 --archive --repo s3://backups/pgops --drop --execute', 'archive into the repository, then drop'],
+    ],
+    load: async () => (await import('./partitions/prune.ts')).partitionsPrune,
+  },
+  {
+    name: 'partitions-check',
+    command: 'partitions check',
+    describe: 'Nagios-style check: WARNING when fewer than --ahead future partitions exist, CRITICAL when the current period has none',
+    examples: [['pgops partitions check --db postgresql://monitor@db1/app --table public.events --ahead 3', 'what a monitor polls']],
+    load: async () => (await import('./partitions/check.ts')).partitionsCheck,
+  },
+  {
+    name: 'health',
+    command: 'health',
+    describe: 'Nagios-style health report: connections, cache hit ratio, long transactions, lock waits, slow statements, unused indexes, sizes, dead tuples, wraparound',
+    examples: [
+      ['pgops health --db postgresql://monitor@db1/app', 'status line with perfdata, then one line per check'],
+      ['pgops health --target main --report /var/lib/pgops/health.md', 'also write the markdown report'],
+    ],
+    load: async () => (await import('./health/index.ts')).health,
+  },
 ];
 
 export function taskEntry(name: TaskName): TaskEntry {

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildParser } from '../../lib/cli.ts';
+
+// The runbooks of reindex, analyze and refresh-matviews: every command in them is one the real CLI accepts, and
+// every relative link points at a file that exists.
+const DIR = new URL('../../runbooks/', import.meta.url).pathname;
+const PAGES = { 'reindex.md': 'reindex', 'analyze.md': 'analyze', 'refresh-matviews.md': 'refresh-matviews' } as const;
+
+// The `pgops ...` lines of the page's sh blocks, with <placeholders> filled in.
+function commands(page: string): string[] {
+  const text = fs.readFileSync(path.join(DIR, page), 'utf8');
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return blocks.flatMap((b) => b.split('\n')).filter((l) => l.startsWith('pgops ')).map((l) => l.replace(/<[^>]+>/g, 'x'));
+}
+
+// Splits a command line as a POSIX shell would for these simple cases: single and double quotes, no expansions.
+function words(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let inWord = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === ' ') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+describe.each(Object.entries(PAGES))('runbooks/%s', (page, task) => {
+  it('has commands the pgops parser accepts, each for its task', async () => {
+    const cmds = commands(page);
+    expect(cmds.length).toBeGreaterThanOrEqual(2);
+    for (const cmd of cmds) {
+      let chosen: string | undefined;
+      let flags: Record<string, unknown> = {};
+      await buildParser(words(cmd).slice(1), (entry, f) => {
+        chosen = entry.name;
+        flags = f;
+      }).parseAsync();
+      expect(chosen, cmd).toBe(task);
+      if (cmd.includes('--index')) expect(flags.index).toEqual(['public."Orders_by_Day"']);
+    }
+  });
+
+  it('links only to files that exist, its script among them', () => {
+    const text = fs.readFileSync(path.join(DIR, page), 'utf8');
+    const links = [...text.matchAll(/\]\(([^)#]+)(#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links).toContain(`../scripts/${task}.ts`);
+    for (const l of links) expect(fs.existsSync(path.join(DIR, l)), l).toBe(true);
+  });
+
+  it('is listed in the runbook index', () => {
+    expect(fs.readFileSync(path.join(DIR, 'README.md'), 'utf8')).toContain(`- [${page}](${page}): `);
+  });
+});
