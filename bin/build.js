@@ -3,7 +3,10 @@
 // compiling TypeScript. Tasks stay separate chunks loaded on demand; node_modules stay external.
 import { build } from 'esbuild';
 
-await build({
+// --if-possible (npm's prepare step): a failed bundle only warns; the bin then runs the TypeScript sources
+const ifPossible = process.argv.includes('--if-possible');
+try {
+  await build({
   entryPoints: { main: 'lib/main.ts' },
   outdir: 'dist',
   bundle: true,
@@ -14,4 +17,8 @@ await build({
   packages: 'external',
   sourcemap: 'linked',
   logLevel: 'warning',
-});
+  });
+} catch (err) {
+  if (!ifPossible) throw err;
+  console.warn(`pgops: bundling lib/ failed (${err.message.split('\n')[0]}); the bin will run the TypeScript sources`);
+}
