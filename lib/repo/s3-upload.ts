@@ -76,7 +76,7 @@ export async function uploadStream(req: UploadRequest): Promise<{ size: number; 
     counter.destroy(err instanceof Error ? err : new Error(messageOf(err)));
   };
   // leavePartsOnError: the abort is ours (below), so that a server without AbortMultipartUpload is handled
-  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter }, partSize: req.partSize, queueSize: 4, leavePartsOnError: true });
+  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter }, partSize: req.partSize, queueSize: partsInFlight(req.partSize), leavePartsOnError: true });
   // An errored or aborted body errors the counter: Upload never sees its end and cannot complete.
   const feed = pipeline(req.body, counter, { signal }).catch((err: unknown) => stop(err, false));
   req.watches.set(key, { signal, failed: (err) => stop(err, true) });
@@ -129,4 +129,10 @@ function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
   return Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: reason });
+}
+
+// Parts uploaded at once: each is held in memory, so large parts (a large database) mean fewer at a time.
+// About 64 MB in flight: 4 parts of the default 16MB, 1 part from 64MB up.
+export function partsInFlight(partSize: number): number {
+  return Math.max(1, Math.min(4, Math.floor((64 * 1024 * 1024) / partSize)));
 }

@@ -105,3 +105,14 @@ describe('S3 part sizes', async () => {
     expect(partSizeFor(16 * MiB, 1e15)).toBe(5 * 1024 * MiB);
   });
 });
+
+describe('S3 upload memory', async () => {
+  const { partsInFlight } = await import('../../lib/repo/s3-upload.ts');
+  const MiB = 1024 * 1024;
+  it('keeps about 64 MB of parts in flight', () => {
+    expect(partsInFlight(5 * MiB)).toBe(4);
+    expect(partsInFlight(16 * MiB)).toBe(4);
+    expect(partsInFlight(32 * MiB)).toBe(2);
+    expect(partsInFlight(117 * MiB)).toBe(1);
+  });
+});

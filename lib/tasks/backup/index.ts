@@ -20,7 +20,17 @@ export const backup: TaskHandler = async (ctx) => {
   const { options: o, log } = ctx;
   const info = parseDbUrl(o.db as string | undefined, ctx.env);
   const repo = await openRepo(o.repo as string | undefined, o, log);
-  const client = await connect(info, 'pgops backup');
+  const pgBin = o.pgBin as string | undefined;
+  // the client programs and the repository are probed while the connection is made: each costs a process
+  // start or a round trip, and a backup's fixed cost counts in every nightly run
+  const probes = Promise.all([findPgTool('pg_dump', { pgBin }), findPgTool('pg_dumpall', { pgBin })]);
+  const repoReady = repo.check();
+  probes.catch(() => {});
+  repoReady.catch(() => {});
+  const client = await connect(info, 'pgops backup').catch(async (err) => {
+    await repo.close();
+    throw err;
+  });
   // the connection holds the lock and the snapshot: when it is lost (terminated, server restart) stop pg_dump too
   const lost = new AbortController();
   client.on('error', (err) =>
@@ -31,9 +41,11 @@ export const backup: TaskHandler = async (ctx) => {
   try {
     const facts = await serverFacts(client);
     await takeAdvisoryLock(client, BACKUP_LOCK);
-    const pgDump = await findPgTool('pg_dump', { pgBin: o.pgBin as string | undefined, minMajor: facts.major });
-    const pgDumpall = await findPgTool('pg_dumpall', { pgBin: o.pgBin as string | undefined, minMajor: facts.major });
-    await repo.check();
+    await repoReady;
+    await probes.catch(() => {});
+    // the probes are cached: these only pick the newest that is at least the server's version, or explain
+    const pgDump = await findPgTool('pg_dump', { pgBin, minMajor: facts.major });
+    const pgDumpall = await findPgTool('pg_dumpall', { pgBin, minMajor: facts.major });
     const id = await freeBackupId(repo, facts.database, ctx.now());
     log.info('start', `backup ${id} of ${displayUrl(info)} into ${repo.url} (pg_dump ${pgDump.version}, ${o.format} format)`, { backupId: id });
     const started = ctx.now();

@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { median } from './stats.ts';
+
+export interface OpSpec {
+  id: string;
+  label: string;
+  /** the bare tool this operation is compared with; none for the bare tools themselves */
+  baseline?: string;
+  /** the largest acceptable ratio to the baseline; none for operations measured for information */
+  maxRatio?: number;
+  /** a pgops run, whose peak RSS is measured */
+  pgops: boolean;
+}
+
+export interface Sample {
+  round: number;
+  op: string;
+  seconds: number;
+  peakRssKb?: number;
+}
+
+export interface Row {
+  op: string;
+  label: string;
+  medianSeconds: number;
+  /** median over the rounds of (this run / the baseline's run in the same round) */
+  ratio?: number;
+  /** the lowest and highest per-round ratio: their spread shows how noisy the machine was */
+  ratioRange?: [number, number];
+  maxRatio?: number;
+  pass?: boolean;
+  peakRssMb?: number;
+}
+
+export interface ScaleResult {
+  scale: number;
+  databaseBytes: number;
+  dumpBytes: number;
+  samples: Sample[];
+  rows: Row[];
+  /** the highest peak RSS of any pgops run at this scale */
+  peakRssMb: number;
+  rssPass: boolean;
+}
+
+export interface Report {
+  benchmark: 'backup';
+  startedAt: string;
+  finishedAt: string;
+  machine: { cpus: number; node: string; pgDump: string };
+  /** how bin/pgops.js ran (dist bundle or tsx) and the commit of lib/ */
+  pgops: { entry: string; commit: string };
+  options: { scales: number[]; rounds: number; fingerprint: string };
+  targets: { maxRatio: number; maxRssMb: number; maxRssGrowth: number };
+  scales: ScaleResult[];
+  /** peak RSS at the largest scale / at the smallest, when several scales ran */
+  rssGrowth?: { fromScale: number; toScale: number; ratio: number; pass: boolean };
+  missed: string[];
+}
+
+const MB = 1024 * 1024;
+
+// Medians, ratios and pass/fail of each operation from the samples of all rounds.
+export function summarise(specs: readonly OpSpec[], samples: readonly Sample[]): Row[] {
+  return specs.map((spec) => {
+    const own = samples.filter((s) => s.op === spec.id);
+    const row: Row = { op: spec.id, label: spec.label, medianSeconds: median(own.map((s) => s.seconds)) };
+    if (spec.baseline) {
+      const ratios = own.flatMap((s) => {
+        const base = samples.find((b) => b.op === spec.baseline && b.round === s.round);
+        return base ? [s.seconds / base.seconds] : [];
+      });
+      row.ratio = median(ratios);
+      row.ratioRange = [Math.min(...ratios), Math.max(...ratios)];
+      if (spec.maxRatio !== undefined) {
+        row.maxRatio = spec.maxRatio;
+        row.pass = row.ratio <= spec.maxRatio;
+      }
+    }
+    const rss = own.flatMap((s) => (s.peakRssKb === undefined ? [] : [s.peakRssKb]));
+    if (rss.length) row.peakRssMb = Math.max(...rss) / 1024;
+    return row;
+  });
+}
+
+const fmtMb = (mb: number) => `${mb.toFixed(0)} MB`;
+const fmtBytes = (b: number) => (b >= 1024 * MB ? `${(b / 1024 / MB).toFixed(1)} GB` : `${(b / MB).toFixed(1)} MB`);
+const verdict = (pass: boolean | undefined) => (pass === undefined ? '' : pass ? 'ok' : 'MISSED');
+
+function tableOf(result: ScaleResult, maxRssMb: number): string[][] {
+  const rows = result.rows.map((r) => [
+    r.label,
+    r.medianSeconds.toFixed(2),
+    r.ratio === undefined ? '(bare)' : r.ratio.toFixed(2),
+    r.ratioRange === undefined ? '' : `${r.ratioRange[0].toFixed(2)}-${r.ratioRange[1].toFixed(2)}`,
+    r.maxRatio !== undefined ? `<= ${r.maxRatio.toFixed(2)}` : r.ratio !== undefined ? '(info)' : '',
+    verdict(r.pass),
+    r.peakRssMb === undefined ? '' : fmtMb(r.peakRssMb),
+  ]);
+  rows.push(['pgops peak RSS, any run', '', '', '', `<= ${maxRssMb} MB`, verdict(result.rssPass), fmtMb(result.peakRssMb)]);
+  return rows;
+}
+
+const HEAD = ['operation', 'median s', 'pgops/bare', 'rounds range', 'target', 'result', 'pgops peak RSS'];
+
+function heading(r: Report, s: ScaleResult): string {
+  return `scale ${s.scale}: pgbench database ${fmtBytes(s.databaseBytes)}, custom-format dump ${fmtBytes(s.dumpBytes)}, ${r.options.rounds} rounds, --fingerprint ${r.options.fingerprint}, pgops from the ${r.pgops.entry}`;
+}
+
+function growthLine(r: Report): string | undefined {
+  const g = r.rssGrowth;
+  if (!g) return undefined;
+  return `pgops peak RSS growth from scale ${g.fromScale} to ${g.toScale}: ${g.ratio.toFixed(2)}x (target <= ${r.targets.maxRssGrowth.toFixed(2)}x) ${verdict(g.pass)}`;
+}
+
+// The report as aligned plain text, for the terminal.
+export function formatText(r: Report): string {
+  const out: string[] = [];
+  for (const s of r.scales) {
+    const rows = [HEAD, ...tableOf(s, r.targets.maxRssMb)];
+    const widths = HEAD.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    out.push('', heading(r, s), '');
+    for (const row of rows) out.push(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+  }
+  const growth = growthLine(r);
+  if (growth) out.push('', growth);
+  out.push('', r.missed.length ? `MISSED ${r.missed.length} target(s): ${r.missed.join('; ')}` : 'all targets met', '');
+  return out.join('\n');
+}
+
+// The report as markdown, for bench/results/backup-latest.md.
+export function formatMarkdown(r: Report, jsonFile: string): string {
+  const out = [
+    '# pgops backup benchmark: latest run',
+    '',
+    `Run ${r.startedAt} to ${r.finishedAt} on ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.pgDump}; pgops ${r.pgops.commit} from the ${r.pgops.entry}. Raw samples: \`${jsonFile}\`.`,
+    'Ratios are the median over rounds of pgops / the bare tool in the same round; see bench/README.md.',
+  ];
+  for (const s of r.scales) {
+    out.push('', `## ${heading(r, s)}`, '', `| ${HEAD.join(' | ')} |`, `|${HEAD.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    for (const row of tableOf(s, r.targets.maxRssMb)) out.push(`| ${row.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+  }
+  const growth = growthLine(r);
+  if (growth) out.push('', growth);
+  out.push('', r.missed.length ? `**MISSED ${r.missed.length} target(s):** ${r.missed.join('; ')}` : 'All targets met.', '');
+  return out.join('\n');
+}
+
+// Writes backup-<UTC timestamp>.json and backup-latest.md into dir; returns their paths.
+export function writeResults(r: Report, dir: string): { json: string; markdown: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = r.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const json = path.join(dir, `backup-${stamp}.json`);
+  const markdown = path.join(dir, 'backup-latest.md');
+  fs.writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
+  fs.writeFileSync(markdown, formatMarkdown(r, path.basename(json)));
+  return { json, markdown };
+}

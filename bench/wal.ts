@@ -1,0 +1,267 @@
+#!/usr/bin/env -S node --import tsx
+// Benchmark: what archive_command costs per WAL segment: cp + sync, pgBackRest's archive-push and pgops wal push
+// (file and S3), on the same real segments, interleaved in one run (bench/README.md).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
+import { startS3Server, type S3Server } from '../test/support/s3.ts';
+import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.ts';
+import { Cleanups } from './lib/cleanup.ts';
+import { measure, running, type Command } from './lib/measure.ts';
+import { median, rotate } from './lib/stats.ts';
+import { formatWalText, summariseWal, writeWalResults, type StartupRow, type WalOp, type WalReport, type WalSample } from './lib/wal-report.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = path.join(ROOT, 'bench/results');
+const SEGMENT_BYTES = 16 * 1024 * 1024;
+const MAX_RATIO = 1.5;
+
+const OPS: WalOp[] = [
+  { id: 'cp', label: 'cp + sync (bare)' },
+  { id: 'pgbackrest', label: 'pgBackRest archive-push, posix, compress-type=none' },
+  { id: 'pgops-file', label: 'pgops wal push -> file repository', baseline: 'pgbackrest', maxRatio: MAX_RATIO },
+  { id: 'pgbackrest-gz', label: 'pgBackRest archive-push, posix, gz level 1' },
+  { id: 'pgops-file-gzip', label: 'pgops wal push -> file, --wal-compress gzip', baseline: 'pgbackrest-gz' },
+  { id: 'pgops-s3', label: 'pgops wal push -> S3 (s3rver)', baseline: 'pgbackrest' },
+];
+
+const USAGE = `usage: npm run bench:wal [-- options]
+
+  --segments N   distinct 16 MB WAL segments pushed by every tool in each round (default 24)
+  --rounds N     rounds; each round pushes every segment with every tool into fresh repositories (default 2)
+  --help         this text
+
+Needs the PostgreSQL 15 server programs (initdb, pg_ctl, pg_config on PATH) and pgBackRest (Debian/Ubuntu:
+apt-get install pgbackrest; run as root, the benchmark installs it itself when apt-get is there).`;
+
+interface Bench {
+  cluster: Cluster;
+  s3: S3Server;
+  tmp: string;
+  launcher: PgopsLauncher;
+  env: NodeJS.ProcessEnv;
+  systemId: string;
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PG|PGOPS_|AWS_)/.test(k) && k !== 'DATABASE_URL'));
+}
+
+// pgBackRest from PATH; installed with apt-get when missing and we may.
+function ensurePgBackRest(): string {
+  const which = () => spawnSync('sh', ['-c', 'command -v pgbackrest'], { encoding: 'utf8' }).stdout.trim();
+  if (which()) return which();
+  if (process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    log('pgbackrest not found: apt-get install -y pgbackrest');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'pgbackrest'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (which()) return which();
+  }
+  throw new Error('pgbackrest not found: install it (Debian/Ubuntu: apt-get install pgbackrest) and run again');
+}
+
+// Real segments: rows inserted and the segment switched until `count` segments are archived into a staging folder.
+async function makeSegments(cluster: Cluster, staging: string, count: number): Promise<string[]> {
+  await cluster.query('CREATE TABLE bench (id bigint, payload text, n numeric)');
+  const ready = () => fs.readdirSync(staging).filter((f) => /^[0-9A-F]{24}$/.test(f)).sort();
+  for (let i = 0; ready().length < count + 1; i++) {
+    await cluster.query(`INSERT INTO bench SELECT g, md5(g::text) || repeat(chr(65 + (g % 26)::int), (g % 64)::int), g * 1.5 FROM generate_series($1::bigint, $1::bigint + 99999) g`, [i * 100_000]);
+    if (i % 2 === 1) await cluster.query('UPDATE bench SET n = n + 1 WHERE id % 7 = 0');
+    await cluster.query('SELECT pg_switch_wal()');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // the newest segments; the first of the cluster holds initdb's WAL, which compresses unlike the rest
+  return ready().slice(-count).map((f) => path.join(staging, f));
+}
+
+// A pgBackRest configuration with its own repository and stanza, created against the cluster.
+function pgBackRestStanza(b: Bench, name: string, compress: string[]): string {
+  const dir = path.join(b.tmp, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const config = path.join(dir, 'pgbackrest.conf');
+  fs.writeFileSync(
+    config,
+    [
+      '[global]',
+      `repo1-path=${dir}/repo`,
+      `log-path=${dir}/log`,
+      `lock-path=${dir}/lock`,
+      `spool-path=${dir}/spool`,
+      'log-level-console=warn',
+      'log-level-file=off',
+      'archive-async=n',
+      ...compress,
+      '[bench]',
+      `pg1-path=${b.cluster.dir}/data`,
+      `pg1-socket-path=${b.cluster.dir}`,
+      `pg1-port=${b.cluster.port}`,
+      `pg1-user=${SUPERUSER}`,
+      '',
+    ].join('\n'),
+  );
+  execFileSync('pgbackrest', [`--config=${config}`, '--stanza=bench', 'stanza-create'], { env: b.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return config;
+}
+
+const pgops = (b: Bench, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Command => ({ file: process.execPath, args: [...b.launcher.nodeArgs, ...args], env: { ...b.env, ...extraEnv } });
+
+// The command of each operation for one segment, into the round's own repositories.
+function commandsFor(b: Bench, round: number, segment: string): Record<string, Command> {
+  const dir = (name: string) => path.join(b.tmp, `r${round}-${name}`);
+  const cpDest = path.join(dir('cp'), path.basename(segment));
+  return {
+    cp: { file: 'sh', args: ['-c', 'cp "$1" "$2" && sync "$2"', 'sh', segment, cpDest], env: b.env },
+    pgbackrest: { file: 'pgbackrest', args: [`--config=${path.join(dir('pgbr'), 'pgbackrest.conf')}`, '--stanza=bench', 'archive-push', segment], env: b.env },
+    'pgbackrest-gz': { file: 'pgbackrest', args: [`--config=${path.join(dir('pgbr-gz'), 'pgbackrest.conf')}`, '--stanza=bench', 'archive-push', segment], env: b.env },
+    'pgops-file': pgops(b, ['wal', 'push', segment, '--repo', `file://${dir('pgops')}`]),
+    'pgops-file-gzip': pgops(b, ['wal', 'push', segment, '--repo', `file://${dir('pgops-gz')}`, '--wal-compress', 'gzip']),
+    'pgops-s3': pgops(b, ['wal', 'push', segment, '--repo', b.s3.repoUrl(`r${round}`), '--s3-endpoint', b.s3.endpoint, '--s3-path-style', '--s3-checksum', 'when-required'], b.s3.env),
+  };
+}
+
+// Fresh repositories for a round: a folder for cp, a stanza for each pgBackRest variant.
+function prepareRound(b: Bench, round: number): void {
+  fs.mkdirSync(path.join(b.tmp, `r${round}-cp`), { recursive: true });
+  pgBackRestStanza(b, `r${round}-pgbr`, ['compress-type=none']);
+  pgBackRestStanza(b, `r${round}-pgbr-gz`, ['compress-type=gz', 'compress-level=1']);
+}
+
+// Every segment pushed by every operation, in an order rotated per segment and round.
+async function runRound(b: Bench, round: number, segments: string[]): Promise<WalSample[]> {
+  prepareRound(b, round);
+  // the segments come from the page cache for every tool alike
+  for (const s of segments) fs.readFileSync(s);
+  const samples: WalSample[] = [];
+  for (const [i, segment] of segments.entries()) {
+    const commands = commandsFor(b, round, segment);
+    for (const op of rotate(OPS.map((o) => o.id), i + round)) {
+      const m = await measure(commands[op]);
+      samples.push({ round, segment: path.basename(segment), op, seconds: m.seconds });
+    }
+    if ((i + 1) % 8 === 0 || i === segments.length - 1) {
+      const last = samples.slice(-OPS.length).map((s) => `${s.op} ${(s.seconds * 1000).toFixed(0)}`).join(', ');
+      log(`round ${round}: ${i + 1}/${segments.length} segments (ms: ${last})`);
+    }
+  }
+  return samples;
+}
+
+// Start-up without archiving anything: bare node, the full CLI, and the wal fetch path answering "not found".
+async function startup(b: Bench): Promise<StartupRow[]> {
+  const repo = `file://${path.join(b.tmp, 'r1-pgops')}`;
+  const missing = path.join(b.tmp, 'missing-dest');
+  const bin = path.join(ROOT, 'bin/pgops.js');
+  const pgbrConfig = path.join(b.tmp, 'r1-pgbr', 'pgbackrest.conf');
+  const cases: [string, Command, number[]][] = [
+    ['node -e "" (bare node)', { file: process.execPath, args: ['-e', ''], env: b.env }, [0]],
+    ['node bin/pgops.js --version (full CLI)', { file: process.execPath, args: [bin, '--version'], env: b.env }, [0]],
+    ['node bin/pgops.js wal fetch <missing> (exit 5)', { file: process.execPath, args: [bin, 'wal', 'fetch', 'FFFFFFFF00000000000000FF', missing, '--repo', repo, '--system-id', b.systemId], env: b.env }, [5]],
+    ['pgbackrest archive-get <missing> (exit 1)', { file: 'pgbackrest', args: [`--config=${pgbrConfig}`, '--stanza=bench', 'archive-get', 'FFFFFFFF00000000000000FF', missing], env: b.env }, [1]],
+  ];
+  const rows: StartupRow[] = [];
+  for (const [label, cmd, okCodes] of cases) {
+    const ms: number[] = [];
+    for (let i = 0; i < 11; i++) ms.push((await measure(cmd, { okCodes })).seconds * 1000);
+    rows.push({ label, medianMs: median(ms), minMs: Math.min(...ms) });
+  }
+  return rows;
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim() + (execFileSync('git', ['status', '--porcelain', 'lib'], { cwd: ROOT, encoding: 'utf8' }).trim() ? '+changes' : '');
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let segments: number;
+  let rounds: number;
+  try {
+    const { values } = parseArgs({ args: argv, strict: true, options: { segments: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean' } } });
+    if (values.help) {
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    }
+    segments = Number(values.segments ?? 24);
+    rounds = Number(values.rounds ?? 2);
+    if (!Number.isInteger(segments) || segments < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Error('--segments and --rounds take a whole number of at least 1');
+  } catch (err) {
+    log(`${(err as Error).message}\n\n${USAGE}`);
+    return 3;
+  }
+  const startedAt = new Date().toISOString();
+  const cleanups = new Cleanups();
+  try {
+    const pgbackrest = ensurePgBackRest();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-wal-'));
+    cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
+    const staging = path.join(tmp, 'staging');
+    fs.mkdirSync(staging, { mode: 0o777 });
+    fs.chmodSync(staging, 0o777);
+    log('starting a PostgreSQL cluster (archive_command = cp into a staging folder) and an S3 server');
+    const cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: `cp %p ${staging}/%f` } });
+    cleanups.add('stop the PostgreSQL cluster', () => cluster.stop());
+    const s3 = await startS3Server('pgops-bench-wal');
+    cleanups.add('stop the S3 server', () => s3.stop());
+    cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
+    const launcher = prepareLauncher(ROOT);
+    log(`pgops runs from: ${launcher.entry}; pgBackRest: ${pgbackrest}`);
+    const systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
+    const b: Bench = { cluster, s3, tmp, launcher, env: cleanEnv(), systemId };
+
+    log(`generating ${segments} WAL segments`);
+    const segs = await makeSegments(cluster, staging, segments);
+    log('warm-up: one untimed push with every tool');
+    const warm = commandsFor(b, 0, segs[0]);
+    prepareRound(b, 0);
+    for (const op of OPS) await measure(warm[op.id]);
+
+    const samples: WalSample[] = [];
+    for (let round = 1; round <= rounds; round++) samples.push(...(await runRound(b, round, segs)));
+    log('start-up');
+    const start = await startup(b);
+
+    const rows = summariseWal(OPS, samples);
+    const rebuilt = rebuiltSince(ROOT, launcher);
+    if (rebuilt) log('WARNING: dist/ was rebuilt during the run, so the samples may mix two versions of pgops: run again');
+    const report: WalReport = {
+      benchmark: 'wal',
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: {
+        cpus: os.cpus().length,
+        node: process.version,
+        postgres: execFileSync('pg_config', ['--version'], { encoding: 'utf8' }).trim(),
+        pgbackrest: execFileSync('pgbackrest', ['version'], { encoding: 'utf8' }).trim(),
+      },
+      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit() },
+      options: { segments, rounds, segmentBytes: SEGMENT_BYTES },
+      rows,
+      startup: start,
+      samples,
+      missed: rows.filter((r) => r.pass === false).map((r) => `${r.label} ${r.ratio!.toFixed(2)}x > ${r.maxRatio!.toFixed(2)}x`),
+    };
+    process.stdout.write(formatWalText(report, OPS));
+    const files = writeWalResults(report, OPS, RESULTS);
+    process.stdout.write(`results: ${path.relative(ROOT, files.json)}, ${path.relative(ROOT, files.markdown)}\n`);
+    // a measurement, not a test: a missed target is printed, not turned into an exit code
+    return 0;
+  } catch (err) {
+    log(`benchmark failed: ${(err as Error).message}`);
+    return 2;
+  } finally {
+    await cleanups.run();
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.stdout.write('', () => process.exit(code));
