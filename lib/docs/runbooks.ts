@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { replaceBetween } from './reference.ts';
+
+// The runbook pages (every .md in runbooks/ but the index and the template), sorted.
+export function runbookPages(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md' && f !== 'TEMPLATE.md').sort();
+}
+
+// A page's title: its first "# " heading.
+export function pageTitle(text: string): string {
+  const m = /^# (.+)$/m.exec(text);
+  return m ? m[1].trim() : '';
+}
+
+// The index of runbooks/README.md: one line per page, its link and its title.
+export function runbookIndex(dir: string): string {
+  return runbookPages(dir)
+    .map((f) => `- [${f}](${f}): ${pageTitle(fs.readFileSync(path.join(dir, f), 'utf8'))}`)
+    .join('\n');
+}
+
+// runbooks/README.md with its index brought up to date.
+export function renderRunbookReadme(dir: string, readme: string): string {
+  return replaceBetween(readme, 'index', runbookIndex(dir));
+}
+
+// The `pgops ...` command lines of a page's sh blocks (continuation lines joined), placeholders kept.
+export function pgopsCommands(text: string): string[] {
+  const blocks = [...text.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, ''));
+  return blocks
+    .flatMap((b) => b.split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => /^(npx )?pgops /.test(l))
+    .map((l) => l.replace(/^npx /, '').replace(/\s+#.*$/, '').replace(/\s*[|>].*$/, ''));
+}
+
+// Splits a command line as a POSIX shell would for these simple cases: single and double quotes, no expansions.
+export function shellWords(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let inWord = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === ' ') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+// The relative links of a markdown page (not http(s), not mailto, not pure #anchors), without their anchors.
+export function relativeLinks(text: string): string[] {
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1])
+    .filter((l) => !/^[a-z]+:/i.test(l) && !l.startsWith('#'))
+    .map((l) => l.split('#')[0]);
+}
