@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { formatPerf, levelAbove, levelBelow, statusLine, worstLevel } from '../../lib/maintenance/nagios.ts';
+import { evaluateHealth, healthLine, WRAPAROUND, type HealthThresholds } from '../../lib/tasks/health/evaluate.ts';
+import type { HealthFacts } from '../../lib/tasks/health/facts.ts';
+import { cell, healthMarkdown } from '../../lib/tasks/health/report.ts';
+
+const thresholds: HealthThresholds = {
+  connectionsPct: { warn: 80, crit: 95 },
+  cacheHitPct: { warn: 95, crit: 90 },
+  transactionMs: { warn: 900_000, crit: 3_600_000 },
+  idleInTransactionMs: { warn: 300_000, crit: 1_800_000 },
+  lockWaitMs: { warn: 30_000, crit: 300_000 },
+  slowStatementMs: {},
+  databaseBytes: {},
+  deadTuplesPct: { warn: 20, crit: 50 },
+  xidAgePct: { warn: 50, crit: 75 },
+};
+
+function facts(over: Partial<HealthFacts> = {}): HealthFacts {
+  return {
+    database: 'app',
+    version: '15.8',
+    inRecovery: false,
+    statsReset: null,
+    connections: { max: 100, byState: { active: 3, idle: 7 }, total: 10 },
+    cache: { hit: 9900, read: 100 },
+    transactions: [],
+    idleInTransaction: [],
+    locks: { blocked: [], blocking: [] },
+    statements: { available: false, note: 'pg_stat_statements is not installed in this database', rows: [] },
+    unusedIndexes: [],
+    databases: [{ name: 'app', size: 10 * 1024 ** 2 }],
+    tables: [],
+    deadTuples: [],
+    wraparound: [{ database: 'app', xidAge: 1000, mxidAge: 10 }],
+    errors: {},
+    ...over,
+  };
+}
+const levels = (f: HealthFacts, t = thresholds) => Object.fromEntries(evaluateHealth(f, t).map((c) => [c.name, c.level]));
+
+describe('health grading', () => {
+  it('compares against thresholds strictly: at the limit is still fine', () => {
+    expect(levelAbove(80, 80, 95)).toBe(0);
+    expect(levelAbove(80.1, 80, 95)).toBe(1);
+    expect(levelAbove(96, 80, 95)).toBe(2);
+    expect(levelAbove(1e12)).toBe(0);
+    expect(levelBelow(95, 95, 90)).toBe(0);
+    expect(levelBelow(94.9, 95, 90)).toBe(1);
+    expect(levelBelow(89, 95, 90)).toBe(2);
+  });
+
+  it('ranks CRITICAL above UNKNOWN above WARNING', () => {
+    expect(worstLevel([0, 1, 3])).toBe(3);
+    expect(worstLevel([3, 2, 1])).toBe(2);
+    expect(worstLevel([])).toBe(0);
+  });
+
+  it('grades a quiet server OK with every check', () => {
+    const checks = evaluateHealth(facts(), thresholds);
+    expect(checks.map((c) => c.name)).toEqual(['connections', 'cache_hit', 'longest_transaction', 'idle_in_transaction', 'lock_waits', 'statements', 'unused_indexes', 'sizes', 'dead_tuples', 'wraparound']);
+    expect(checks.every((c) => c.level === 0)).toBe(true);
+    expect(healthLine(checks).line).toMatch(/^PGOPS HEALTH OK - 10 checks ok \| 'connections'=10;80;95;0;100 'cache_hit'=99%;95:;90:;0;100 /);
+  });
+
+  it('flips each check at its thresholds', () => {
+    expect(levels(facts({ connections: { max: 100, byState: { idle: 81 }, total: 81 } })).connections).toBe(1);
+    expect(levels(facts({ connections: { max: 100, byState: { idle: 96 }, total: 96 } })).connections).toBe(2);
+    expect(levels(facts({ cache: { hit: 94, read: 6 } })).cache_hit).toBe(1);
+    expect(levels(facts({ cache: { hit: 0, read: 0 } })).cache_hit).toBe(0);
+    const session = { pid: 7, user: 'app', database: 'app', application: 'web', state: 'idle in transaction', query: 'UPDATE t SET x = 1' };
+    expect(levels(facts({ idleInTransaction: [{ ...session, ms: 301_000 }] })).idle_in_transaction).toBe(1);
+    expect(levels(facts({ transactions: [{ ...session, ms: 3_600_001 }] })).longest_transaction).toBe(2);
+    expect(levels(facts({ locks: { blocked: [{ ...session, state: 'active', ms: 31_000, blockedBy: [9] }], blocking: [] } })).lock_waits).toBe(1);
+    expect(levels(facts({ deadTuples: [{ schema: 'public', name: 't', live: 40, dead: 60, lastAutovacuum: null }] })).dead_tuples).toBe(2);
+    expect(levels(facts({ wraparound: [{ database: 'app', xidAge: 100, mxidAge: Math.ceil(WRAPAROUND * 0.51) }] })).wraparound).toBe(1);
+    // listed, not graded, until a limit is given
+    const big = facts({ databases: [{ name: 'app', size: 2 * 1024 ** 3 }] });
+    expect(levels(big).sizes).toBe(0);
+    expect(levels(big, { ...thresholds, databaseBytes: { warn: 1024 ** 3 } }).sizes).toBe(1);
+  });
+
+  it('reports a section it could not read as UNKNOWN, without hiding a CRITICAL one', () => {
+    const f = facts({ errors: { locks: 'permission denied for function pg_blocking_pids' }, connections: { max: 10, byState: { idle: 10 }, total: 10 } });
+    const checks = evaluateHealth(f, thresholds);
+    expect(checks.find((c) => c.name === 'lock_waits')).toMatchObject({ level: 3, message: 'Blocked and blocking sessions: could not be read: permission denied for function pg_blocking_pids' });
+    const { level, line } = healthLine(checks);
+    expect(level).toBe(2);
+    expect(line).toMatch(/^PGOPS HEALTH CRITICAL - connections 10 of max_connections 10 \(100%\) \(critical over 95%\): 10 idle; Blocked and blocking sessions: could not be read/);
+  });
+
+  it('never lets a name break the status line, the perfdata or the markdown table', () => {
+    expect(formatPerf({ label: "it's=odd", value: 1.5, uom: 's', warn: 2 })).toBe("'it''s_odd'=1.5s;2");
+    expect(statusLine('HEALTH', 1, 'a | b\nc', [])).toBe('PGOPS HEALTH WARNING - a / b c');
+    expect(cell('a|b\nc `d`')).toBe("a\\|b c 'd'");
+    const md = healthMarkdown(facts({ database: 'shop | ü' }), evaluateHealth(facts(), thresholds), 0, new Date('2026-12-15T00:00:00Z'));
+    expect(md).toContain('Database `shop \\| ü` on PostgreSQL 15.8, 2026-12-15T00:00:00.000Z');
+    expect(md).toContain('| Connections | OK | connections 10 of max_connections 100 (10%): 7 idle, 3 active |');
+  });
+});
