@@ -37,7 +37,7 @@ export interface Manifest {
   snapshot: { id: string; lsn: string; time: string };
   files: ManifestFile[];
   totalSize: number;
-  fingerprints: { mode: 'hash' | 'count' | 'none'; tables: TableFingerprint[] };
+  fingerprints: { mode: 'hash' | 'count' | 'none'; tables: TableFingerprint[]; /** how hashes were computed (HASH_ALGORITHM) */ algorithm?: string };
   /** the catalogue inventory taken in the snapshot, which restore drills compare */
   inventory?: Inventory;
 }

@@ -2,6 +2,7 @@ import { backupIdFor, setPrefix } from '../../backup-set.ts';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../../manifest.ts';
 import { findPgTool } from '../../pg/binaries.ts';
+import { HASH_ALGORITHM } from '../../pg/fingerprint.ts';
 import { childAuth, connect, displayUrl, libpqConnString, parseDbUrl } from '../../pg/connection.ts';
 import { takeAdvisoryLock } from '../../pg/lock.ts';
 import { serverFacts } from '../../pg/server.ts';
@@ -77,7 +78,7 @@ export const backup: TaskHandler = async (ctx) => {
       snapshot: set.snapshot,
       files: set.files,
       totalSize,
-      fingerprints: { mode: o.fingerprint as 'hash' | 'count' | 'none', tables: set.tables },
+      fingerprints: { mode: o.fingerprint as 'hash' | 'count' | 'none', tables: set.tables, ...(o.fingerprint === 'hash' ? { algorithm: HASH_ALGORITHM } : {}) },
       inventory: set.inventory,
     };
     await set.commit(MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');

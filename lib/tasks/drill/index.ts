@@ -89,7 +89,7 @@ export const drill: TaskHandler = async (ctx) => {
         }
         report.rtoMs = Date.now() - t0;
       }
-      if (restored) checks.push(...(await verifyRestored({ target, manifest: m, assertions, amcheck: Boolean(o.amcheck), statementTimeoutMs: o.statementTimeout as number, log, signal: ctx.signal })));
+      if (restored) checks.push(...(await verifyRestored({ target, manifest: m, assertions, amcheck: Boolean(o.amcheck), statementTimeoutMs: o.statementTimeout as number, log, signal: ctx.signal, jobs: o.jobs as number })));
       checks.push(...limits(report, o.maxRpo as number | undefined, o.maxRto as number | undefined));
     } finally {
       if (created && !o.keep) {

@@ -2,7 +2,7 @@ import type { DrillCheck } from '../../drill-report.ts';
 import type { Logger } from '../../log.ts';
 import type { Manifest } from '../../manifest.ts';
 import { connect, type ConnInfo } from '../../pg/connection.ts';
-import { STABLE_TEXT_SETTINGS, tableFingerprints } from '../../pg/fingerprint.ts';
+import { HASH_ALGORITHM, STABLE_TEXT_SETTINGS, tableFingerprints } from '../../pg/fingerprint.ts';
 import { catalogInventory } from '../../pg/inventory.ts';
 import { amcheckIndexes } from './amcheck.ts';
 import { runAssertions, type Assertion } from './assertions.ts';
@@ -10,18 +10,24 @@ import { compareInventory, compareSequences, compareTables } from './compare.ts'
 
 // Reads the restored database the way the backup read the original (same snapshot rules, same settings) and
 // compares; then amcheck and the user's assertions.
-export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest; assertions: Assertion[]; amcheck: boolean; statementTimeoutMs: number; log: Logger; signal: AbortSignal }): Promise<DrillCheck[]> {
+export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest; assertions: Assertion[]; amcheck: boolean; statementTimeoutMs: number; log: Logger; signal: AbortSignal; jobs: number }): Promise<DrillCheck[]> {
   const client = await connect(req.target, 'pgops drill');
+  // nobody writes to the scratch database: extra connections see the same data and share the hashing
+  const helpers = await Promise.all(Array.from({ length: Math.max(0, req.jobs - 1) }, () => connect(req.target, 'pgops drill')));
   // SIGTERM: closing the connection ends the running query, and the drill's cleanup drops the scratch database
   const stop = () => void client.end().catch(() => {});
   req.signal.addEventListener('abort', stop);
   try {
     req.log.info('compare', 'comparing the restored database with the fingerprints and inventory taken at backup time');
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    for (const s of STABLE_TEXT_SETTINGS) await client.query(s);
-    await client.query(`SET LOCAL statement_timeout = ${Math.round(req.statementTimeoutMs)}`);
-    const mode = req.manifest.fingerprints.mode;
-    const tables = await tableFingerprints(client, mode === 'none' ? 'none' : mode);
+    for (const c of [client, ...helpers]) {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      for (const s of STABLE_TEXT_SETTINGS) await c.query(s);
+      await c.query(`SET LOCAL statement_timeout = ${Math.round(req.statementTimeoutMs)}`);
+    }
+    const fp = req.manifest.fingerprints;
+    const mode = fp.mode === 'hash' && fp.algorithm !== HASH_ALGORITHM ? 'count' : fp.mode;
+    const tables = await tableFingerprints([client, ...helpers], mode);
+    for (const h of helpers) await h.end().catch(() => {});
     const inventory = await catalogInventory(client);
     await client.query('COMMIT');
     // the drill's own amcheck extension is not part of the backup's inventory
@@ -41,6 +47,7 @@ export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest
     req.signal.throwIfAborted();
     throw err;
   } finally {
+    for (const h of helpers) await h.end().catch(() => {});
     req.signal.removeEventListener('abort', stop);
     await client.end().catch(() => {});
   }
