@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildParser } from '../../lib/cli.ts';
+import { pgopsCommands, shellWords } from '../../lib/docs/runbooks.ts';
 
 // The runbooks of reindex, analyze and refresh-matviews: every command in them is one the real CLI accepts, and
 // every relative link points at a file that exists.
@@ -10,35 +11,7 @@ const PAGES = { 'reindex.md': 'reindex', 'analyze.md': 'analyze', 'refresh-matvi
 
 // The `pgops ...` lines of the page's sh blocks, with <placeholders> filled in.
 function commands(page: string): string[] {
-  const text = fs.readFileSync(path.join(DIR, page), 'utf8');
-  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  return blocks.flatMap((b) => b.split('\n')).filter((l) => l.startsWith('pgops ')).map((l) => l.replace(/<[^>]+>/g, 'x'));
-}
-
-// Splits a command line as a POSIX shell would for these simple cases: single and double quotes, no expansions.
-function words(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quote: string | null = null;
-  let inWord = false;
-  for (const ch of line) {
-    if (quote) {
-      if (ch === quote) quote = null;
-      else cur += ch;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
-      inWord = true;
-    } else if (ch === ' ') {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += ch;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
+  return pgopsCommands(fs.readFileSync(path.join(DIR, page), 'utf8')).map((l) => l.replace(/<[^>]+>/g, 'x'));
 }
 
 describe.each(Object.entries(PAGES))('runbooks/%s', (page, task) => {
@@ -48,7 +21,7 @@ describe.each(Object.entries(PAGES))('runbooks/%s', (page, task) => {
     for (const cmd of cmds) {
       let chosen: string | undefined;
       let flags: Record<string, unknown> = {};
-      await buildParser(words(cmd).slice(1), (entry, f) => {
+      await buildParser(shellWords(cmd).slice(1), (entry, f) => {
         chosen = entry.name;
         flags = f;
       }).parseAsync();
