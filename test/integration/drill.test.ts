@@ -15,7 +15,7 @@ let dir: string;
 const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
 
 async function backup(repo: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<{ backupId: string; manifest: string }> {
-  const r = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', ...extra], env);
+  const r = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', '--fingerprint', 'hash', ...extra], env);
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }

@@ -32,7 +32,7 @@ export function compareTables(manifest: Manifest, restored: TableFingerprint[]):
     }
   }
   for (const name of found.keys()) checks.push({ name: `table ${name}`, status: 'fail', detail: 'in the restored database but not in the backup', expected: null, found: { rows: found.get(name)!.rows } });
-  checks.unshift({ name: 'tables', status: matching === manifest.fingerprints.tables.length && found.size === 0 ? 'pass' : 'fail', detail: `${matching} of ${manifest.fingerprints.tables.length} tables match (${mode === 'hash' ? 'row count and content hash' : 'row count'})` });
+  checks.unshift({ name: 'tables', status: matching === manifest.fingerprints.tables.length && found.size === 0 ? 'pass' : 'fail', detail: `${matching} of ${manifest.fingerprints.tables.length} tables match (${mode === 'hash' ? 'row count and content hash' : 'row count only: back up with --fingerprint hash to prove every value'})` });
   return checks;
 }
 
