@@ -20,6 +20,8 @@ export interface TableFingerprint {
   rows: number;
   /** order-independent content hash (fingerprint mode hash) */
   hash?: string;
+  /** how the hash was computed (lib/pg/fingerprint.ts) */
+  method?: 'record' | 'text';
 }
 
 // The commit marker of a backup set: written last, and readers trust nothing it does not list.

@@ -50,3 +50,26 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   if (!['count', 'hash', 'none'].includes(fingerprint)) throw new ArgsError(`invalid --fingerprint "${fingerprint}": expected one of count, hash, none`);
   return { scales, rounds: positiveInt('rounds', values.rounds ?? '3'), fingerprint: fingerprint as Fingerprint };
 }
+
+export interface DrillBenchOptions {
+  scale: number;
+  rounds: number;
+}
+
+export const DRILL_USAGE = `usage: npm run bench:drill [-- options]
+
+  --scale N    pgbench scale of the source database (default 50: about 750 MB)
+  --rounds N   interleaved rounds; every operation runs once per round (default 3)
+  --help       this text`;
+
+// Parses bench:drill's options; throws ArgsError naming the expected and the given value. Undefined for --help.
+export function parseDrillArgs(argv: string[]): DrillBenchOptions | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { scale: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean' } } }));
+  } catch (err) {
+    throw new ArgsError((err as Error).message);
+  }
+  if (values.help) return undefined;
+  return { scale: positiveInt('scale', values.scale ?? '50'), rounds: positiveInt('rounds', values.rounds ?? '3') };
+}

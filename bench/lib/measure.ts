@@ -9,9 +9,13 @@ export interface Command {
 
 export interface Measurement {
   seconds: number;
+  /** wall clock (Date.now()) at spawn, to place the command's own log timestamps on its timeline */
+  startedAtMs: number;
   /** peak resident set of the spawned process itself (VmHWM), in kB; only when asked for */
   peakRssKb?: number;
   stdout: string;
+  /** the last 16 kB of its stderr (pgops's JSON log lines, when stderr is not a TTY) */
+  stderr: string;
 }
 
 const STDERR_KEEP = 16 * 1024;
@@ -36,6 +40,7 @@ export function readPeakRssKb(pid: number): number | undefined {
 export function measure(cmd: Command, opts: { rss?: boolean; okCodes?: number[] } = {}): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
+    const startedAtMs = Date.now();
     const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let stdout = '';
@@ -63,7 +68,7 @@ export function measure(cmd: Command, opts: { rss?: boolean; okCodes?: number[] 
       running.delete(child);
       const seconds = Number((ended ?? process.hrtime.bigint()) - started) / 1e9;
       if (code !== null && (opts.okCodes ?? [0]).includes(code)) {
-        resolve({ seconds, peakRssKb: peak, stdout });
+        resolve({ seconds, startedAtMs, peakRssKb: peak, stdout, stderr });
         return;
       }
       const tail = stderr.trim().split('\n').slice(-15).join('\n');

@@ -39,6 +39,18 @@ afterAll(async () => {
 });
 
 describe('table fingerprints', () => {
+  it('hash by value where every column type allows it, else by the row\'s text', async () => {
+    cluster.psql(`CREATE TYPE mood AS ENUM ('ok', 'sad'); CREATE TABLE e (id int, m mood, j json); INSERT INTO e VALUES (1, 'ok', '{}'), (2, 'sad', '[1]');`, 'fp');
+    const [c] = await open(1);
+    const fps = await tableFingerprints(c, 'hash');
+    await done([c]);
+    cluster.psql('DROP TABLE e; DROP TYPE mood;', 'fp');
+    expect(fps.map((f) => [f.name, f.method])).toEqual([
+      ['e', 'text'],
+      ['t', 'record'],
+    ]);
+  });
+
   it('are the same from one connection and from block ranges over three', async () => {
     const [one] = await open(1);
     const single = await tableFingerprints(one, 'hash');
@@ -46,7 +58,7 @@ describe('table fingerprints', () => {
     const three = await open(3);
     const split = await tableFingerprints(three, 'hash', { splitPages: 4 });
     await done(three);
-    expect(single).toEqual([{ schema: 'public', name: 't', kind: 'r', rows: 20000, hash: expect.stringMatching(/^\d+$/) }]);
+    expect(single).toEqual([{ schema: 'public', name: 't', kind: 'r', rows: 20000, hash: expect.stringMatching(/^\d+$/), method: 'record' }]);
     expect(split).toEqual(single);
   });
 

@@ -2,7 +2,7 @@ import type { DrillCheck } from '../../drill-report.ts';
 import type { Logger } from '../../log.ts';
 import type { Manifest } from '../../manifest.ts';
 import { connect, type ConnInfo } from '../../pg/connection.ts';
-import { HASH_ALGORITHM, STABLE_TEXT_SETTINGS, tableFingerprints } from '../../pg/fingerprint.ts';
+import { HASH_ALGORITHM, relationKey, STABLE_TEXT_SETTINGS, tableFingerprints } from '../../pg/fingerprint.ts';
 import { catalogInventory } from '../../pg/inventory.ts';
 import { amcheckIndexes } from './amcheck.ts';
 import { runAssertions, type Assertion } from './assertions.ts';
@@ -26,7 +26,8 @@ export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest
     }
     const fp = req.manifest.fingerprints;
     const mode = fp.mode === 'hash' && fp.algorithm !== HASH_ALGORITHM ? 'count' : fp.mode;
-    const tables = await tableFingerprints([client, ...helpers], mode);
+    const methods = new Map(fp.tables.filter((t) => t.method).map((t) => [relationKey(t.schema, t.name), t.method!]));
+    const tables = await tableFingerprints([client, ...helpers], mode, { methods });
     for (const h of helpers) await h.end().catch(() => {});
     const inventory = await catalogInventory(client);
     await client.query('COMMIT');
