@@ -55,8 +55,10 @@ export const drill: TaskHandler = async (ctx) => {
     } finally {
       await admin.end().catch(() => {});
     }
-    const pgRestore = await findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, minMajor: Number(m.pgDump.version.split('.')[0]) });
-    const psql = await findPgTool('psql', { pgBin: o.pgBin as string | undefined });
+    const [pgRestore, psql] = await Promise.all([
+      findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, minMajor: Number(m.pgDump.version.split('.')[0]) }),
+      findPgTool('psql', { pgBin: o.pgBin as string | undefined }),
+    ]);
     log.info('plan', `drill ${drillId}: backup ${m.backupId} of "${m.database}" (snapshot ${m.snapshot.time}) into scratch database ${scratch} on ${displayUrl(server)}`, { backupId: m.backupId });
 
     let created = false;
