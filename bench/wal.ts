@@ -51,8 +51,11 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+// Our environment without PG*, PGOPS_*, AWS_* and DATABASE_URL (only the flags count), and without NODE_OPTIONS and
+// NODE_EXTRA_CA_CERTS: archive_command inherits the server's environment, which has neither as a rule, and a CA bundle
+// read at every node start costs more than the whole push of a C program (the start-up rows show it when it is set).
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PG|PGOPS_|AWS_)/.test(k) && k !== 'DATABASE_URL'));
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PG|PGOPS_|AWS_|NODE_OPTIONS$|NODE_EXTRA_CA_CERTS$)/.test(k) && k !== 'DATABASE_URL'));
 }
 
 // pgBackRest from PATH; installed with apt-get when missing and we may.
@@ -71,7 +74,9 @@ function ensurePgBackRest(): string {
 async function makeSegments(cluster: Cluster, staging: string, count: number): Promise<string[]> {
   await cluster.query('CREATE TABLE bench (id bigint, payload text, n numeric)');
   const ready = () => fs.readdirSync(staging).filter((f) => /^[0-9A-F]{24}$/.test(f)).sort();
+  const deadline = Date.now() + 120_000 + count * 5_000;
   for (let i = 0; ready().length < count + 1; i++) {
+    if (Date.now() > deadline) throw new Error(`only ${ready().length} of ${count + 1} segments were archived into ${staging}: see ${cluster.dir}/server.log`);
     await cluster.query(`INSERT INTO bench SELECT g, md5(g::text) || repeat(chr(65 + (g % 26)::int), (g % 64)::int), g * 1.5 FROM generate_series($1::bigint, $1::bigint + 99999) g`, [i * 100_000]);
     if (i % 2 === 1) await cluster.query('UPDATE bench SET n = n + 1 WHERE id % 7 = 0');
     await cluster.query('SELECT pg_switch_wal()');
@@ -110,6 +115,8 @@ function pgBackRestStanza(b: Bench, name: string, compress: string[]): string {
   return config;
 }
 
+const SYNC: Command = { file: 'sync', args: [], env: { PATH: process.env.PATH } };
+
 const pgops = (b: Bench, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Command => ({ file: process.execPath, args: [...b.launcher.nodeArgs, ...args], env: { ...b.env, ...extraEnv } });
 
 // The command of each operation for one segment, into the round's own repositories.
@@ -133,7 +140,7 @@ function prepareRound(b: Bench, round: number): void {
   pgBackRestStanza(b, `r${round}-pgbr-gz`, ['compress-type=gz', 'compress-level=1']);
 }
 
-// Every segment pushed by every operation, in an order rotated per segment and round.
+// Every segment pushed by every operation, in an order that changes per segment and round.
 async function runRound(b: Bench, round: number, segments: string[]): Promise<WalSample[]> {
   prepareRound(b, round);
   // the segments come from the page cache for every tool alike
@@ -141,7 +148,12 @@ async function runRound(b: Bench, round: number, segments: string[]): Promise<Wa
   const samples: WalSample[] = [];
   for (const [i, segment] of segments.entries()) {
     const commands = commandsFor(b, round, segment);
-    for (const op of rotate(OPS.map((o) => o.id), i + round)) {
+    // rotated per segment and round, and reversed every other segment, so that no tool always follows the same one
+    const order = rotate(OPS.map((o) => o.id), i + round);
+    if (i % 2 === 1) order.reverse();
+    for (const op of order) {
+      // untimed: flush what earlier pushes left in the page cache, so that no push waits for another one's writes
+      await measure(SYNC);
       const m = await measure(commands[op]);
       samples.push({ round, segment: path.basename(segment), op, seconds: m.seconds });
     }
@@ -157,12 +169,15 @@ async function runRound(b: Bench, round: number, segments: string[]): Promise<Wa
 async function startup(b: Bench): Promise<StartupRow[]> {
   const repo = `file://${path.join(b.tmp, 'r1-pgops')}`;
   const missing = path.join(b.tmp, 'missing-dest');
-  const bin = path.join(ROOT, 'bin/pgops.js');
   const pgbrConfig = path.join(b.tmp, 'r1-pgbr', 'pgbackrest.conf');
+  // from the bundle, like the pushes (bin/pgops.js adds a walk of lib/ to see whether the bundle is current)
   const cases: [string, Command, number[]][] = [
     ['node -e "" (bare node)', { file: process.execPath, args: ['-e', ''], env: b.env }, [0]],
-    ['node bin/pgops.js --version (full CLI)', { file: process.execPath, args: [bin, '--version'], env: b.env }, [0]],
-    ['node bin/pgops.js wal fetch <missing> (exit 5)', { file: process.execPath, args: [bin, 'wal', 'fetch', 'FFFFFFFF00000000000000FF', missing, '--repo', repo, '--system-id', b.systemId], env: b.env }, [5]],
+    ...(process.env.NODE_EXTRA_CA_CERTS
+      ? [['node -e "" with this machine\'s NODE_EXTRA_CA_CERTS', { file: process.execPath, args: ['-e', ''], env: { ...b.env, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } }, [0]] as [string, Command, number[]]]
+      : []),
+    ['pgops --version (the full CLI, yargs)', pgops(b, ['--version']), [0]],
+    ['pgops wal fetch <missing> (exit 5)', pgops(b, ['wal', 'fetch', 'FFFFFFFF00000000000000FF', missing, '--repo', repo, '--system-id', b.systemId]), [5]],
     ['pgbackrest archive-get <missing> (exit 1)', { file: 'pgbackrest', args: [`--config=${pgbrConfig}`, '--stanza=bench', 'archive-get', 'FFFFFFFF00000000000000FF', missing], env: b.env }, [1]],
   ];
   const rows: StartupRow[] = [];
@@ -203,6 +218,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     const pgbackrest = ensurePgBackRest();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-wal-'));
+    // the server (as postgres) copies segments into tmp/staging
+    fs.chmodSync(tmp, 0o755);
     cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
     const staging = path.join(tmp, 'staging');
     fs.mkdirSync(staging, { mode: 0o777 });

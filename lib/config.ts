@@ -1,6 +1,6 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import YAML from 'yaml';
 import { usageError } from './errors.ts';
 import { OPTIONS } from './options.ts';
 
@@ -25,7 +25,7 @@ export function loadTargetConfig(file: string | undefined, target: string | unde
   }
   let doc: unknown;
   try {
-    doc = YAML.parse(fs.readFileSync(configPath, 'utf8'));
+    doc = parseYaml(fs.readFileSync(configPath, 'utf8'));
   } catch (err) {
     throw usageError(`config file ${configPath} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax');
   }
@@ -41,6 +41,12 @@ export function loadTargetConfig(file: string | undefined, target: string | unde
 }
 
 const known = new Set(OPTIONS.map((o) => o.flag));
+
+// yaml loads only when there is a config file to read: archive_command (pgops wal push) starts once per WAL segment.
+const loadCjs = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (loadCjs('yaml') as typeof import('yaml')).parse(text);
+}
 
 function flatten(section: unknown, where: string): Record<string, unknown> {
   if (section === undefined || section === null) return {};

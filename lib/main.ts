@@ -1,10 +1,13 @@
-import { main } from './cli.ts';
 import { installWarningHandler } from './log.ts';
 
 // The process entry of the pgops bin: run one command, flush stdout, exit with its code
 // (pools and keep-alive sockets must not keep a cron job alive).
+// `wal push` and `wal fetch` run once per WAL segment as archive_command and restore_command: they start through
+// their own entry, which skips yargs and the full CLI (lib/tasks/wal/entry.ts); anything it cannot parse falls through.
 export async function run(argv: string[]): Promise<void> {
   installWarningHandler();
-  const code = await main(argv);
+  let code: number | undefined;
+  if (argv[0] === 'wal' && (argv[1] === 'push' || argv[1] === 'fetch')) code = await (await import('./tasks/wal/entry.ts')).runWal(argv);
+  code ??= await (await import('./cli.ts')).main(argv);
   process.stdout.write('', () => process.exit(code));
 }

@@ -8,8 +8,8 @@ const exitCodeMeaning: Record<number, string> = {
   [ExitCode.FAILED]: 'critical, or the task failed (pg_dump failed, storage failed, interrupted by SIGTERM/SIGINT)',
   [ExitCode.UNKNOWN]: 'could not run: cannot connect, bad arguments or configuration, a refusal that needs a flag (--create, --clean, --force)',
   [ExitCode.LOCKED]: 'another run of the task holds its advisory lock on this database',
-  [ExitCode.NOT_FOUND]: 'the backup asked for does not exist or is incomplete',
-  [ExitCode.INTEGRITY]: 'a stored file does not match the sha256 its manifest lists; nothing was restored',
+  [ExitCode.NOT_FOUND]: 'the backup asked for does not exist or is incomplete; wal fetch: the WAL file is not archived (recovery ends there normally)',
+  [ExitCode.INTEGRITY]: 'a stored file does not match the sha256 its manifest (wal fetch: its sidecar) lists; nothing was restored',
 };
 
 // The README's exit-code table, from lib/errors.ts.

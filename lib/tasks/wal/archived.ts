@@ -1,0 +1,74 @@
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
+import { HashCounter } from '../../repo/hashing.ts';
+import { NotFoundError, type Repo } from '../../repo/repo.ts';
+import { dataKey, parseSidecar, sidecarKey, walFolder, type Sidecar } from '../../wal/layout.ts';
+import { abortable } from './abortable.ts';
+import { decompressor } from './compression.ts';
+
+// The sidecar of an archived WAL file, or undefined when the file is not (completely) archived.
+export async function readSidecar(repo: Repo, systemId: string, name: string): Promise<Sidecar | undefined> {
+  let text: Buffer;
+  try {
+    text = await repo.getBytes(sidecarKey(systemId, name));
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  try {
+    return parseSidecar(text.toString('utf8'), name);
+  } catch (err) {
+    throw new PgopsError(`${sidecarKey(systemId, name)} in ${repo.url} is damaged: ${messageOf(err)}`, {
+      code: ExitCode.INTEGRITY,
+      hint: 'something other than pgops wrote into the WAL folder; compare it with another copy of the archive',
+    });
+  }
+}
+
+// Streams an archived WAL file, decompressed, into sink and proves it is the file the sidecar describes.
+// Throws INTEGRITY (exit 6) when the data object is missing, cut short or does not match; the caller discards sink's output then.
+export async function readArchived(repo: Repo, systemId: string, s: Sidecar, sink: Writable, signal?: AbortSignal): Promise<void> {
+  const key = dataKey(systemId, s.name, s.compression);
+  let body: Readable;
+  try {
+    body = await abortable(repo.get(key), signal);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    throw new PgopsError(`${s.name} has a sidecar in ${repo.url}/${walFolder(systemId)} but its data object ${s.stored} is missing`, {
+      code: ExitCode.INTEGRITY,
+      hint: `the archive is damaged; if pg_wal of the server still holds ${s.name}, pgops wal push it again (it repairs the data object)`,
+    });
+  }
+  const counter = new HashCounter();
+  const inflate = await decompressor(s.compression);
+  try {
+    await pipeline([body, ...(inflate ? [inflate] : []), counter, sink], { signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    if (inflate && !(err instanceof PgopsError)) {
+      throw new PgopsError(`${s.stored} in ${repo.url} cannot be decompressed (${s.compression}): ${messageOf(err)}`, { code: ExitCode.INTEGRITY, cause: err });
+    }
+    throw err;
+  }
+  const sha256 = counter.digest();
+  if (sha256 !== s.sha256 || counter.bytes !== s.size) {
+    throw new PgopsError(`${s.name} in ${repo.url} does not match its sidecar: ${counter.bytes} bytes with sha256 ${sha256}, the sidecar lists ${s.size} bytes with sha256 ${s.sha256}`, {
+      code: ExitCode.INTEGRITY,
+      hint: 'the archived copy is damaged; do not use it. If the server still has the file in pg_wal, compare the two',
+    });
+  }
+}
+
+// An archived WAL file as a Buffer, verified (for small files: history files and backup labels).
+export async function readArchivedBytes(repo: Repo, systemId: string, s: Sidecar): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  await readArchived(repo, systemId, s, sink);
+  return Buffer.concat(chunks);
+}

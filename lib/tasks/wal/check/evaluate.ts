@@ -1,0 +1,155 @@
+import { formatDuration, formatSize } from '../../../units.ts';
+import { describeRange } from '../../../wal/continuity.ts';
+import { parseWalFileName, segmentNumber } from '../../../wal/names.ts';
+import type { RepositoryFacts } from './repository.ts';
+import type { ServerWalFacts } from './server.ts';
+import type { SwitchResult } from './switch.ts';
+
+export type Level = 0 | 1 | 2 | 3;
+export const LEVEL_NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+
+export interface WalThresholds {
+  ageWarnMs: number;
+  ageCritMs: number;
+  readyWarn: number;
+  readyCrit: number;
+  pgWalWarn: number;
+  pgWalCrit: number;
+}
+
+export type RepositorySide = { facts: RepositoryFacts } | { error: string } | { skipped: string };
+
+export interface Finding {
+  level: Level;
+  text: string;
+}
+
+export interface WalCheckOutcome {
+  level: Level;
+  findings: Finding[];
+  skipped: string[];
+  /** WAL files waiting to be archived: counted (.ready) or estimated from the current segment; null when unknown */
+  pending: number | null;
+  archiveAgeSeconds: number | null;
+  perf: string[];
+  line: string;
+}
+
+const MAX_RANGES_IN_LINE = 10;
+
+// The number of WAL segments between the one archived last and the one being written, when both are on one timeline.
+export function estimatePending(s: ServerWalFacts): number | null {
+  if (s.ready) return s.ready.length;
+  const cur = s.currentWalFile ? parseWalFileName(s.currentWalFile) : undefined;
+  const last = s.archiver.lastArchivedWal ? parseWalFileName(s.archiver.lastArchivedWal) : undefined;
+  if (!cur || !last || last.kind !== 'segment' || cur.timeline !== last.timeline || !s.walSegmentSize) return null;
+  const a = segmentNumber(cur, s.walSegmentSize);
+  const b = segmentNumber(last, s.walSegmentSize);
+  return a === undefined || b === undefined ? null : Math.max(0, a - 1 - b);
+}
+
+const ago = (now: Date, t: Date) => formatDuration(Math.max(0, now.getTime() - t.getTime()));
+
+// Grades the server side: settings, pg_stat_archiver, backlog, pg_wal size.
+function gradeServer(s: ServerWalFacts, t: WalThresholds, add: (level: Level, text: string) => void): { pending: number | null; ageSeconds: number | null } {
+  if (s.walLevel === 'minimal') add(2, 'wal_level is minimal: WAL cannot be archived (set wal_level = replica and restart)');
+  if (s.archiveMode === 'off') add(2, 'archive_mode is off: nothing is archived (set archive_mode = on and restart)');
+  if (s.inRecovery && s.archiveMode !== 'always') {
+    add(0, `standby with archive_mode = ${s.archiveMode}: the primary archives; check the primary`);
+    return { pending: null, ageSeconds: null };
+  }
+  if (s.archiveMode !== 'off') {
+    const command = s.archiveCommand;
+    const library = s.archiveLibrary;
+    if (command === '' && !library) add(2, 'archive_mode is on but archive_command is empty (and no archive_library): WAL piles up in pg_wal');
+  }
+  const a = s.archiver;
+  const pending = estimatePending(s);
+  if (a.lastFailedTime && (!a.lastArchivedTime || a.lastFailedTime > a.lastArchivedTime)) {
+    add(2, `archiving is failing: ${a.failedCount} failed attempts since ${a.statsReset ? a.statsReset.toISOString() : 'the statistics reset'}, the last for ${a.lastFailedWal} ${ago(s.now, a.lastFailedTime)} ago; ${a.lastArchivedTime ? `last success ${a.lastArchivedWal} ${ago(s.now, a.lastArchivedTime)} ago` : 'no success since the statistics reset'}`);
+  } else if (a.failedCount > 0 && a.lastFailedTime) {
+    add(0, `${a.failedCount} failed attempts since the statistics reset, the last ${ago(s.now, a.lastFailedTime)} ago and followed by success`);
+  }
+  const reference = a.lastArchivedTime ?? a.statsReset;
+  const ageMs = reference ? Math.max(0, s.now.getTime() - reference.getTime()) : null;
+  if (ageMs !== null) {
+    const what = a.lastArchivedTime ? `last archived ${a.lastArchivedWal} ${formatDuration(ageMs)} ago` : `nothing archived since the statistics reset ${formatDuration(ageMs)} ago`;
+    if (pending !== null && pending > 0 && ageMs > t.ageCritMs) add(2, `${what} while ${pending} WAL files wait (critical over ${formatDuration(t.ageCritMs)})`);
+    else if (pending !== null && pending > 0 && ageMs > t.ageWarnMs) add(1, `${what} while ${pending} WAL files wait (warning over ${formatDuration(t.ageWarnMs)})`);
+    else add(0, what);
+  }
+  if (s.ready) {
+    const text = `${s.ready.length} WAL files wait to be archived${s.ready.length ? ` (oldest ${s.ready[0]})` : ''}`;
+    if (s.ready.length > t.readyCrit) add(2, `${text} (critical over ${t.readyCrit})`);
+    else if (s.ready.length > t.readyWarn) add(1, `${text} (warning over ${t.readyWarn})`);
+    else if (s.ready.length > 0) add(0, text);
+  }
+  if (s.pgWalBytes !== null) {
+    const text = `pg_wal holds ${formatSize(s.pgWalBytes)}`;
+    if (s.pgWalBytes > t.pgWalCrit) add(2, `${text} (critical over ${formatSize(t.pgWalCrit)})`);
+    else if (s.pgWalBytes > t.pgWalWarn) add(1, `${text} (warning over ${formatSize(t.pgWalWarn)})`);
+  }
+  return { pending, ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000) };
+}
+
+// Grades the repository side: history, continuity, segment sizes.
+function gradeRepository(r: RepositorySide, segmentSize: number, add: (level: Level, text: string) => void): number | null {
+  if ('skipped' in r) return null;
+  if ('error' in r) {
+    add(2, `repository: ${r.error}`);
+    return null;
+  }
+  const f = r.facts;
+  if (f.historyProblem) add(2, f.historyProblem);
+  if (f.nothing) {
+    add(1, `${f.folder}: ${f.nothing}`);
+    return null;
+  }
+  const c = f.continuity!;
+  if (c.missingCount) {
+    const shown = c.missing.slice(0, MAX_RANGES_IN_LINE).map(describeRange).join(', ');
+    const more = c.missing.length > MAX_RANGES_IN_LINE ? ` and ${c.missing.length - MAX_RANGES_IN_LINE} more ranges` : '';
+    add(2, `${c.missingCount} of ${c.expected} segments from ${c.first} to ${c.last} are missing in ${f.folder}: ${shown}${more}`);
+  } else {
+    add(0, `archive continuous from ${c.first} to ${c.last} (${c.expected} segments, from ${f.basis})`);
+  }
+  if (c.wrongSize.length) {
+    add(2, `${c.wrongSize.length} archived segments are not ${formatSize(segmentSize)}: ${c.wrongSize.slice(0, MAX_RANGES_IN_LINE).map((w) => `${w.name} (${w.size} bytes)`).join(', ')}`);
+  }
+  return c.missingCount;
+}
+
+function gradeSwitch(sw: SwitchResult | undefined, timeoutMs: number, add: (level: Level, text: string) => void): number | null {
+  if (!sw) return null;
+  if ('skipped' in sw) {
+    add(1, `--switch skipped: ${sw.skipped}`);
+    return null;
+  }
+  if (sw.done) add(0, `pg_switch_wal(): ${sw.segment} reached the repository in ${sw.seconds.toFixed(1)}s`);
+  else add(2, `pg_switch_wal(): ${sw.segment} was not in the repository ${formatDuration(timeoutMs)} later`);
+  return sw.seconds;
+}
+
+// Grades everything the check found and builds the Nagios status line with perfdata.
+export function evaluateWal(s: ServerWalFacts, repo: RepositorySide | undefined, sw: SwitchResult | undefined, t: WalThresholds, switchTimeoutMs: number): WalCheckOutcome {
+  const findings: Finding[] = [];
+  const add = (level: Level, text: string) => findings.push({ level, text });
+  const { pending, ageSeconds } = gradeServer(s, t, add);
+  const switchSeconds = gradeSwitch(sw, switchTimeoutMs, add);
+  const missing = repo ? gradeRepository(repo, s.walSegmentSize, add) : null;
+  const skipped = [...s.skipped, ...(repo && 'skipped' in repo ? [`repository side: ${repo.skipped}`] : [])];
+  // a check that could not look at something cannot vouch for it
+  if (skipped.length) add(1, `skipped ${skipped.join('; ')}`);
+  const level = findings.reduce<Level>((l, f) => Math.max(l, f.level) as Level, 0);
+  const sec = (ms: number) => Math.round(ms / 1000);
+  const perf = [
+    `'archive_failed'=${s.archiver.failedCount}c`,
+    ageSeconds === null ? '' : `'archive_age'=${ageSeconds}s;${sec(t.ageWarnMs)};${sec(t.ageCritMs)};0`,
+    s.ready ? `'ready'=${s.ready.length};${t.readyWarn};${t.readyCrit};0` : '',
+    s.pgWalBytes === null ? '' : `'pg_wal'=${s.pgWalBytes}B;${t.pgWalWarn};${t.pgWalCrit};0`,
+    missing === null ? '' : `'missing_segments'=${missing};;0;0`,
+    switchSeconds === null ? '' : `'switch_time'=${switchSeconds.toFixed(1)}s;;${sec(switchTimeoutMs)};0`,
+  ].filter(Boolean);
+  const text = [...findings].sort((x, y) => y.level - x.level).map((f) => f.text).join('; ');
+  return { level, findings, skipped, pending, archiveAgeSeconds: ageSeconds, perf, line: `PGOPS WAL ${LEVEL_NAMES[level]} - ${text || 'nothing to report'} | ${perf.join(' ')}` };
+}

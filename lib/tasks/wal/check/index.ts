@@ -1,0 +1,114 @@
+import { messageOf, PgopsError, usageError, type ExitCodeValue } from '../../../errors.ts';
+import { connect, parseDbUrl } from '../../../pg/connection.ts';
+import { openRepo } from '../../../repo/open.ts';
+import type { Repo } from '../../../repo/repo.ts';
+import type { TaskHandler } from '../../../task.ts';
+import { parseDuration } from '../../../units.ts';
+import type { Window } from '../../../wal/continuity.ts';
+import { checkSystemId } from '../system-id.ts';
+import { evaluateWal, LEVEL_NAMES, type RepositorySide, type WalThresholds } from './evaluate.ts';
+import { checkRepository } from './repository.ts';
+import { readServerFacts, type ServerWalFacts } from './server.ts';
+import { switchAndWait, type SwitchResult } from './switch.ts';
+
+// A monitor's query must not hang: every statement of the check gives up after this.
+const STATEMENT_TIMEOUT = '30s';
+
+// Parses --wal-window: all, backup, or a duration (24h, 7d).
+export function parseWindow(text: string): Window {
+  if (text === 'all' || text === 'backup') return { mode: text };
+  try {
+    return { mode: 'since', ms: parseDuration(text, '--wal-window') };
+  } catch {
+    throw usageError(`invalid --wal-window "${text}": expected all, backup or a duration like 24h`, 'backup checks from the oldest base backup label in the archive, all from the oldest segment, 24h from the oldest segment archived in the last 24 hours');
+  }
+}
+
+// The thresholds from the options; pg_wal's default is derived from max_wal_size and wal_keep_size.
+function thresholds(o: Record<string, unknown>, s: ServerWalFacts): WalThresholds {
+  const ageWarnMs = o.maxArchiveAge as number;
+  const pgWalWarn = (o.maxPgWalSize as number | undefined) ?? 2 * s.maxWalSize + s.walKeepSize;
+  return {
+    ageWarnMs,
+    ageCritMs: (o.criticalArchiveAge as number | undefined) ?? 2 * ageWarnMs,
+    readyWarn: o.maxReady as number,
+    readyCrit: (o.criticalReady as number | undefined) ?? 10 * (o.maxReady as number),
+    pgWalWarn,
+    pgWalCrit: (o.criticalPgWalSize as number | undefined) ?? 2 * pgWalWarn,
+  };
+}
+
+// archive_command may carry credentials in environment assignments (AWS_SECRET_ACCESS_KEY=...): never print them.
+export function maskSecrets(command: string | null): string | null {
+  return command === null ? null : command.replace(/\b([A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|KEY)[A-Z0-9_]*=)('[^']*'|"[^"]*"|\S+)/gi, '$1***');
+}
+
+// pgops wal check: a Nagios-style check of WAL archiving from the server's side and, with --repo, the repository's.
+export const walCheck: TaskHandler = async (ctx) => {
+  const o = ctx.options;
+  try {
+    const window = parseWindow(String(o.walWindow ?? 'backup'));
+    const info = parseDbUrl(o.db as string | undefined, ctx.env);
+    const client = await connect(info, 'pgops wal check');
+    let repo: Repo | undefined;
+    try {
+      await client.query(`SET statement_timeout = '${STATEMENT_TIMEOUT}'`);
+      let server = await readServerFacts(client);
+      const systemId = o.systemId !== undefined ? checkSystemId(String(o.systemId)) : server.systemIdentifier;
+      if (o.systemId !== undefined && server.systemIdentifier && server.systemIdentifier !== systemId) {
+        throw usageError(`--system-id ${String(o.systemId)} is not this server's system identifier ${server.systemIdentifier}`, 'drop --system-id: the server says which system it is');
+      }
+      let repoSide: RepositorySide | undefined;
+      let switched: SwitchResult | undefined;
+      const switchTimeoutMs = o.switchTimeout as number;
+      if (o.repo !== undefined) {
+        repo = await openRepo(o.repo as string, o, ctx.log);
+        if (!systemId) repoSide = { skipped: 'the system identifier is unknown (pass --system-id)' };
+        else if (server.inRecovery && server.archiveMode !== 'always') repoSide = { skipped: 'a standby with archive_mode = on does not archive' };
+      } else if (o.switch) {
+        throw usageError('--switch needs --repo', 'it proves that a switched segment reaches the repository, so it must know the repository');
+      }
+      if (repo && systemId && !repoSide) {
+        if (o.switch) {
+          switched = server.inRecovery ? { skipped: 'a standby cannot switch WAL' } : await switchAndWait(client, repo, systemId, switchTimeoutMs, ctx.signal);
+          // the switch moved the archiver along: read its statistics again
+          server = await readServerFacts(client);
+        }
+        try {
+          const facts = await checkRepository(repo, { systemId, timeline: server.timeline, segmentSize: server.walSegmentSize, lastArchived: server.archiver.lastArchivedWal, window, now: server.now });
+          repoSide = { facts };
+        } catch (err) {
+          repoSide = { error: messageOf(err) };
+        }
+      } else if (o.switch && repoSide && 'skipped' in repoSide) {
+        switched = { skipped: repoSide.skipped };
+      }
+      const t = thresholds(o, server);
+      const out = evaluateWal(server, repoSide, switched, t, switchTimeoutMs);
+      return {
+        exitCode: out.level as ExitCodeValue,
+        summary: out.line,
+        data: {
+          status: LEVEL_NAMES[out.level],
+          exitCode: out.level,
+          line: out.line,
+          findings: out.findings.map((f) => ({ level: LEVEL_NAMES[f.level], text: f.text })),
+          skipped: out.skipped,
+          pending: out.pending,
+          thresholds: t,
+          server: { ...server, archiveCommand: maskSecrets(server.archiveCommand), now: server.now.toISOString() },
+          repository: repoSide && 'facts' in repoSide ? { ...repoSide.facts, chain: repoSide.facts.chain.map((c) => ({ timeline: c.timeline, begin: c.begin.toString(), end: c.end?.toString() })) } : (repoSide ?? null),
+          switch: switched ?? null,
+        },
+      };
+    } finally {
+      await client.end().catch(() => {});
+      await repo?.close();
+    }
+  } catch (err) {
+    // a monitor reads stdout: UNKNOWN must be a status line too
+    const line = `PGOPS WAL UNKNOWN - ${messageOf(err)}`;
+    ctx.log.error('failed', messageOf(err), { hint: err instanceof PgopsError ? err.hint : undefined });
+    return { exitCode: 3, summary: line, data: { status: 'UNKNOWN', exitCode: 3, line } };
+  }
+};

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ExitCode, usageError } from '../../errors.ts';
+import { openRepo } from '../../repo/open.ts';
+import type { TaskHandler } from '../../task.ts';
+import { formatSize } from '../../units.ts';
+import { walFolder } from '../../wal/layout.ts';
+import { parseWalFileName } from '../../wal/names.ts';
+import { abortable } from './abortable.ts';
+import { readArchived, readSidecar } from './archived.ts';
+import { fetchSystemId } from './system-id.ts';
+
+// pgops wal fetch <name> <destination>: restore_command. Writes the destination only once the whole file arrived and
+// matches the sha256 its sidecar lists; a file that is not archived exits NOT_FOUND (5), which ends recovery normally.
+export const walFetch: TaskHandler = async (ctx) => {
+  const { options: o, log } = ctx;
+  const started = performance.now();
+  const { name, destination } = ctx.args;
+  if (!name || !destination) throw usageError('wal fetch needs a file name and a destination', "write restore_command = 'pgops wal fetch %f %p ...'");
+  if (!parseWalFileName(name)) throw usageError(`${name} is not a WAL file name`, 'wal fetch takes %f from restore_command: a segment, a .partial segment, a .history or a .backup file');
+  const repo = await openRepo(o.repo as string | undefined, o, log);
+  try {
+    const systemId = await abortable(fetchSystemId(o, repo), ctx.signal);
+    const sidecar = await abortable(readSidecar(repo, systemId, name), ctx.signal);
+    if (!sidecar) {
+      // recovery asks for files past the end of the archive and for history files that never existed: not an error
+      const summary = `${name} is not in ${repo.url.replace(/\/$/, '')}/${walFolder(systemId)}/`;
+      log.debug('not-found', summary, { name, exitCode: ExitCode.NOT_FOUND });
+      return { exitCode: ExitCode.NOT_FOUND, summary, data: { ok: false, found: false, name, systemIdentifier: systemId } };
+    }
+    const dir = path.dirname(path.resolve(destination));
+    const temp = path.join(dir, `.pgops-tmp-${path.basename(destination)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await readArchived(repo, systemId, sidecar, createWriteStream(temp, { flags: 'wx', mode: 0o600 }), ctx.signal);
+      // PostgreSQL fsyncs the restored files it keeps (durable_rename); an unsynced file lost in a crash is fetched again
+      await fs.rename(temp, destination);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
+    const ms = Math.round(performance.now() - started);
+    const summary = `restored ${name} (${formatSize(sidecar.size)}, sha256 verified) to ${destination} in ${ms}ms`;
+    log.debug('done', summary, { name, ms });
+    return { exitCode: ExitCode.OK, summary, data: { ok: true, found: true, name, systemIdentifier: systemId, destination, size: sidecar.size, sha256: sidecar.sha256, ms } };
+  } finally {
+    await repo.close();
+  }
+};

@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import { startS3Server, type S3Server } from '../support/s3.ts';
+import { baseBackup, pgopsCommand, serverPrivateFile, serverWritableDir, setArchiveCommand, startRecovery, switchWal, waitArchived, waitFor } from '../support/wal.ts';
+
+// A cluster archiving into S3 (s3rver): endpoint and repository from a config file, credentials from a file only the
+// server user reads, so that neither archive_command nor any log line holds the secret.
+const PREFIX = 'archive';
+let cluster: Cluster;
+let s3: S3Server;
+let conf: string;
+let config: string;
+let systemId: string;
+const credentials = () => path.join(conf, 'credentials');
+const envPrefix = () => `AWS_SHARED_CREDENTIALS_FILE=${credentials()} `;
+const pushCommand = (configFile = config) => pgopsCommand('push', ['%p', '--config', configFile], envPrefix());
+const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
+
+const bucketClient = () => new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+
+const check = async (extra: string[] = [], db = cluster.url()) => {
+  const r = await runCli(['wal', 'check', '--db', db, '--repo', s3.repoUrl(PREFIX), '--json', ...extra], s3Env());
+  return { ...r, data: JSON.parse(r.stdout) };
+};
+
+beforeAll(async () => {
+  s3 = await startS3Server();
+  conf = serverWritableDir('pgops-walconf-');
+  config = path.join(conf, 'pgops.config.yml');
+  fs.writeFileSync(config, `defaults:\n  repo: ${s3.repoUrl(PREFIX)}\n  s3-endpoint: ${s3.endpoint}\n  s3-path-style: true\n  s3-checksum: when-required\n  wal-compress: gzip\n`);
+  serverPrivateFile(credentials(), `[default]\naws_access_key_id = ${s3.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${s3.env.AWS_SECRET_ACCESS_KEY}\n`);
+  // started before this process gets the S3 credentials in its environment: the server must not inherit them
+  cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: pushCommand() } });
+  Object.assign(process.env, s3.env);
+  systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
+  await cluster.query('CREATE TABLE events (id serial PRIMARY KEY, what text NOT NULL)');
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  await s3?.stop();
+  fs.rmSync(conf, { recursive: true, force: true });
+});
+
+describe('WAL archiving into an S3 repository', () => {
+  it('archives generated WAL compressed, is OK from both ends, and --switch succeeds', async () => {
+    await cluster.query(`INSERT INTO events (what) SELECT 'row ' || g FROM generate_series(1, 20000) g`);
+    let last = '';
+    for (let i = 0; i < 3; i++) last = await switchWal(cluster);
+    await waitArchived(cluster, last);
+    const r = await check(['--switch']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.data.line).toMatch(/^PGOPS WAL OK - /);
+    expect(r.data.switch.done).toBe(true);
+    expect(r.data.repository.folder).toBe(`${s3.repoUrl(PREFIX)}/wal/${systemId}/`);
+    expect(r.data.repository.continuity.missingCount).toBe(0);
+    expect(r.data.repository.continuity.expected).toBeGreaterThanOrEqual(3);
+    // the secret is in neither the command the server shows nor its log
+    const [{ setting }] = await cluster.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'archive_command'`);
+    expect(setting).not.toContain(s3.env.AWS_SECRET_ACCESS_KEY);
+    expect(fs.readFileSync(path.join(cluster.dir, 'server.log'), 'utf8')).not.toContain(s3.env.AWS_SECRET_ACCESS_KEY);
+  });
+
+  it('recovers a base backup from S3 through wal fetch', async () => {
+    await cluster.query(`INSERT INTO events (what) VALUES ('before the base backup')`);
+    const base = baseBackup(cluster);
+    await cluster.query(`INSERT INTO events (what) VALUES ('marker')`);
+    await waitArchived(cluster, await switchWal(cluster));
+    const recovered = await startRecovery(base, {
+      restore_command: pgopsCommand('fetch', ['%f', '%p', '--config', config], envPrefix()),
+      // to the end of the archive: the first segment wal fetch does not find (exit 5) ends recovery normally
+      recovery_target_action: 'promote',
+      archive_mode: 'off',
+    });
+    try {
+      await waitFor('the recovered server to promote', async () => !(await recovered.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0].r, 60_000);
+      expect((await recovered.query<{ what: string }>(`SELECT what FROM events WHERE what IN ('before the base backup', 'marker') ORDER BY id`)).map((r) => r.what)).toEqual(['before the base backup', 'marker']);
+      expect(recovered.log()).toMatch(/restored log file "[0-9A-F]{24}" from archive/);
+    } finally {
+      await recovered.stop();
+    }
+  });
+
+  it('is CRITICAL naming a segment deleted from the middle of the bucket', async () => {
+    const before = await check(['--wal-window', 'all']);
+    expect(before.exitCode, before.stdout).toBe(0);
+    const { first, last } = before.data.repository.continuity;
+    const client = bucketClient();
+    const folder = `${PREFIX}/wal/${systemId}/`;
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: folder, ContinuationToken: token }));
+      for (const o of res.Contents ?? []) names.push(o.Key!.slice(folder.length));
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    const middle = names.filter((n) => /^00000001[0-9A-F]{16}\.gz$/.test(n)).map((n) => n.slice(0, 24)).filter((n) => n > first && n < last).sort();
+    const victim = middle[Math.floor(middle.length / 2)];
+    const key = `${folder}${victim}.gz`;
+    const saved = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
+    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+    try {
+      const r = await check(['--wal-window', 'all']);
+      expect(r.exitCode).toBe(2);
+      expect(r.data.line).toContain(`are missing in ${s3.repoUrl(PREFIX)}/wal/${systemId}/: ${victim}`);
+      // its sidecar is still there, and fetch says the archive is damaged rather than "not found"
+      const fetch = await runCli(['wal', 'fetch', victim, path.join(conf, 'victim'), '--repo', s3.repoUrl(PREFIX), '--system-id', systemId], s3Env());
+      expect(fetch.exitCode).toBe(6);
+      expect(fetch.stderr).toContain(`${victim} has a sidecar`);
+    } finally {
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: saved }));
+      client.destroy();
+    }
+    expect((await check(['--wal-window', 'all'])).exitCode).toBe(0);
+  });
+
+  it('is CRITICAL with the failure count when the S3 endpoint cannot be reached', async () => {
+    const broken = path.join(conf, 'broken.yml');
+    fs.writeFileSync(broken, fs.readFileSync(config, 'utf8').replace(s3.endpoint, 'http://127.0.0.1:9') + '  s3-max-attempts: 1\n');
+    await setArchiveCommand(cluster, pushCommand(broken));
+    try {
+      await switchWal(cluster);
+      await waitFor('archive_command to fail', async () => {
+        const [a] = await cluster.query<{ failing: boolean }>(`SELECT coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failing FROM pg_stat_archiver`);
+        return a.failing;
+      });
+      const r = await check();
+      expect(r.exitCode).toBe(2);
+      expect(r.data.line).toMatch(/archiving is failing: \d+ failed attempts since/);
+      expect(Number(/'archive_failed'=(\d+)c/.exec(r.data.line)![1])).toBeGreaterThan(0);
+      expect(fs.readFileSync(path.join(cluster.dir, 'server.log'), 'utf8')).toContain('cannot reach S3 endpoint http://127.0.0.1:9');
+    } finally {
+      await setArchiveCommand(cluster, pushCommand());
+    }
+  });
+});
