@@ -149,7 +149,7 @@ async function syncFile(file: string): Promise<void> {
 }
 
 // fsync a folder so that a rename inside it survives a crash.
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();

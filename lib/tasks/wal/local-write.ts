@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncDir } from '../../repo/file.ts';
 
 // Temp files carry the mark FileRepo uses, so that listings and clean-ups treat them alike (lib/repo/file.ts).
 const TEMP_MARK = '.pgops-tmp-';
@@ -70,14 +71,4 @@ export async function hashFile(source: fs.FileHandle): Promise<{ size: number; s
     size += bytesRead;
   }
   return { size, sha256: hash.digest('hex') };
-}
-
-// fsync a folder so that a rename inside it survives a crash.
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
