@@ -5,14 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
 import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.ts';
 import { ArgsError, parseBenchArgs, USAGE, type BenchOptions } from './lib/args.ts';
 import { Cleanups } from './lib/cleanup.ts';
 import { measure, running, type Command } from './lib/measure.ts';
-import { formatText, summarise, writeResults, type OpSpec, type Report, type Sample, type ScaleResult } from './lib/report.ts';
+import { formatText, missedRatios, summarise, writeResults, type OpSpec, type Report, type Sample, type ScaleResult } from './lib/report.ts';
+import { cleanEnv, gitCommit, pgBinDir, queryIn } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,30 +37,6 @@ interface Bench {
   launcher: PgopsLauncher;
   /** the environment every child gets: ours without PG*, PGOPS_*, AWS_* and DATABASE_URL, so only the flags count */
   env: NodeJS.ProcessEnv;
-}
-
-// The folder of the PostgreSQL programs the cluster runs; the bare tools are run from here, not via Debian's wrapper.
-function pgBinDir(): string {
-  try {
-    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('pg_config not found: install the PostgreSQL server packages (Debian/Ubuntu: apt-get install postgresql-15)');
-  }
-}
-
-// The commit the measured pgops is at, with "+changes" when the work tree differs from it.
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'bin'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head}+changes` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PG|PGOPS_|AWS_)/.test(k) && k !== 'DATABASE_URL'));
 }
 
 const tool = (b: Bench, name: string, args: string[]): Command => ({
@@ -117,21 +93,9 @@ async function buildDatabase(b: Bench, scale: number): Promise<number> {
   await b.cluster.query(`CREATE DATABASE ${DB}`);
   log(`scale ${scale}: pgbench -i -s ${scale}`);
   await measure(tool(b, 'pgbench', ['-i', '-s', String(scale), '-q', DB]));
-  await queryIn(b, DB, 'VACUUM ANALYZE');
+  await queryIn(b.cluster.url(DB), 'VACUUM ANALYZE');
   const [row] = await b.cluster.query<{ size: string }>('SELECT pg_database_size($1) AS size', [DB]);
   return Number(row.size);
-}
-
-// Runs one statement in a database on a client of its own: the harness caches a client per database name,
-// which a later DROP DATABASE of that name would leave broken (or be refused because of).
-async function queryIn<T extends pg.QueryResultRow>(b: Bench, database: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: b.cluster.url(database) });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 // Flushes dirty buffers before each timed run, so that no run pays for the writes of the one before.
@@ -141,7 +105,7 @@ async function quiesce(b: Bench): Promise<void> {
 
 // Proves a restore really restored the data, then drops the database (neither is timed).
 async function checkAndDrop(b: Bench, database: string, scale: number): Promise<void> {
-  const [row] = await queryIn<{ n: string }>(b, database, 'SELECT count(*) AS n FROM pgbench_accounts');
+  const [row] = await queryIn<{ n: string }>(b.cluster.url(database), 'SELECT count(*) AS n FROM pgbench_accounts');
   if (Number(row.n) !== scale * 100_000) throw new Error(`restored database ${database} has ${row.n} pgbench_accounts rows, expected ${scale * 100_000}`);
   await b.cluster.query(`DROP DATABASE ${database} WITH (FORCE)`);
 }
@@ -209,7 +173,7 @@ function log(message: string): void {
 function missedTargets(scales: ScaleResult[], growth: Report['rssGrowth']): string[] {
   const missed: string[] = [];
   for (const s of scales) {
-    for (const r of s.rows) if (r.pass === false) missed.push(`scale ${s.scale}: ${r.label} ${r.ratio!.toFixed(2)}x > ${r.maxRatio!.toFixed(2)}x`);
+    missed.push(...missedRatios(s.rows, `scale ${s.scale}: `));
     if (!s.rssPass) missed.push(`scale ${s.scale}: pgops peak RSS ${s.peakRssMb.toFixed(0)} MB > ${TARGETS.maxRssMb} MB`);
   }
   if (growth && !growth.pass) missed.push(`pgops peak RSS grew ${growth.ratio.toFixed(2)}x from scale ${growth.fromScale} to ${growth.toScale}`);
@@ -261,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
       startedAt,
       finishedAt: new Date().toISOString(),
       machine: { cpus: os.cpus().length, node: process.version, pgDump: execFileSync(path.join(bin, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim() },
-      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit() },
+      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit(ROOT) },
       options: { scales: opts.scales, rounds: opts.rounds, fingerprint: opts.fingerprint },
       targets: TARGETS,
       scales,

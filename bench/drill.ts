@@ -12,7 +12,7 @@ import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.
 import { Cleanups } from './lib/cleanup.ts';
 import { drillPhases, formatDrillText, writeDrillResults, type DrillBenchReport, type DrillBenchSample, type DrillRound } from './lib/drill-report.ts';
 import { measure, running, type Command, type Measurement } from './lib/measure.ts';
-import { summarise, type OpSpec } from './lib/report.ts';
+import { missedRatios, summarise, type OpSpec } from './lib/report.ts';
 import { cleanEnv, gitCommit, pgBinDir, queryIn } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 
@@ -183,7 +183,7 @@ async function runRound(b: Bench, round: number): Promise<RoundResult> {
 // The targets the run missed, as short phrases; a drill that did not pass is one of them.
 function missedTargets(report: Pick<DrillBenchReport, 'rows' | 'drills'>): string[] {
   const missed: string[] = [];
-  for (const r of report.rows) if (r.pass === false) missed.push(`${r.label} ${r.ratio!.toFixed(2)}x > ${r.maxRatio!.toFixed(2)}x`);
+  missed.push(...missedRatios(report.rows));
   for (const d of report.drills) if (d.result !== 'pass') missed.push(`round ${d.round}: drill result "${d.result}" (${d.failed.join('; ')})`);
   return missed;
 }

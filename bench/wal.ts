@@ -11,7 +11,9 @@ import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.t
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
 import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.ts';
 import { Cleanups } from './lib/cleanup.ts';
+import { missedRatios } from './lib/report.ts';
 import { measure, running, type Command } from './lib/measure.ts';
+import { cleanEnv, gitCommit } from './lib/setup.ts';
 import { median, rotate } from './lib/stats.ts';
 import { formatWalText, summariseWal, writeWalResults, type StartupRow, type WalOp, type WalReport, type WalSample } from './lib/wal-report.ts';
 
@@ -54,8 +56,8 @@ function log(message: string): void {
 // Our environment without PG*, PGOPS_*, AWS_* and DATABASE_URL (only the flags count), and without NODE_OPTIONS and
 // NODE_EXTRA_CA_CERTS: archive_command inherits the server's environment, which has neither as a rule, and a CA bundle
 // read at every node start costs more than the whole push of a C program (the start-up rows show it when it is set).
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PG|PGOPS_|AWS_|NODE_OPTIONS$|NODE_EXTRA_CA_CERTS$)/.test(k) && k !== 'DATABASE_URL'));
+function walEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(cleanEnv()).filter(([k]) => k !== 'NODE_OPTIONS' && k !== 'NODE_EXTRA_CA_CERTS'));
 }
 
 // pgBackRest from PATH; installed with apt-get when missing and we may.
@@ -189,14 +191,6 @@ async function startup(b: Bench): Promise<StartupRow[]> {
   return rows;
 }
 
-function gitCommit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim() + (execFileSync('git', ['status', '--porcelain', 'lib'], { cwd: ROOT, encoding: 'utf8' }).trim() ? '+changes' : '');
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   let segments: number;
   let rounds: number;
@@ -233,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
     const launcher = prepareLauncher(ROOT);
     log(`pgops runs from: ${launcher.entry}; pgBackRest: ${pgbackrest}`);
     const systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
-    const b: Bench = { cluster, s3, tmp, launcher, env: cleanEnv(), systemId };
+    const b: Bench = { cluster, s3, tmp, launcher, env: walEnv(), systemId };
 
     log(`generating ${segments} WAL segments`);
     const segs = await makeSegments(cluster, staging, segments);
@@ -260,12 +254,12 @@ async function main(argv: string[]): Promise<number> {
         postgres: execFileSync('pg_config', ['--version'], { encoding: 'utf8' }).trim(),
         pgbackrest: execFileSync('pgbackrest', ['version'], { encoding: 'utf8' }).trim(),
       },
-      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit() },
+      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit(ROOT) },
       options: { segments, rounds, segmentBytes: SEGMENT_BYTES },
       rows,
       startup: start,
       samples,
-      missed: rows.filter((r) => r.pass === false).map((r) => `${r.label} ${r.ratio!.toFixed(2)}x > ${r.maxRatio!.toFixed(2)}x`),
+      missed: missedRatios(rows),
     };
     process.stdout.write(formatWalText(report, OPS));
     const files = writeWalResults(report, OPS, RESULTS);

@@ -157,3 +157,8 @@ export function writeResults(r: Report, dir: string): { json: string; markdown: 
   fs.writeFileSync(markdown, formatMarkdown(r, path.basename(json)));
   return { json, markdown };
 }
+
+// The rows whose ratio missed its target, as short phrases: "pgops backup -> file repository 1.31x > 1.10x".
+export function missedRatios(rows: readonly { label: string; ratio?: number | null; maxRatio?: number | null; pass?: boolean | null }[], prefix = ''): string[] {
+  return rows.filter((r) => r.pass === false).map((r) => `${prefix}${r.label} ${r.ratio!.toFixed(2)}x > ${r.maxRatio!.toFixed(2)}x`);
+}
