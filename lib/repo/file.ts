@@ -8,7 +8,7 @@ import { ExitCode, PgopsError, messageOf } from '../errors.ts';
 import { HashCounter } from './hashing.ts';
 import { NotFoundError, checkKey, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
 
-const TEMP_MARK = '.pgops-tmp-';
+export const TEMP_MARK = '.pgops-tmp-';
 
 // A repository in a local folder: writes go to a temp file, fsync, rename, fsync of the folder.
 export class FileRepo implements Repo {
