@@ -1,7 +1,8 @@
 import { formatDuration } from '../../units.ts';
 
-export type Level = 0 | 1 | 2 | 3;
-export const LEVEL_NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+import { LEVEL_NAMES, type Level } from '../../maintenance/nagios.ts';
+
+export { LEVEL_NAMES, type Level };
 
 export interface Thresholds {
   backupWarnMs: number;

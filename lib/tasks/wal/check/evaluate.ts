@@ -5,8 +5,9 @@ import type { RepositoryFacts } from './repository.ts';
 import type { ServerWalFacts } from './server.ts';
 import type { SwitchResult } from './switch.ts';
 
-export type Level = 0 | 1 | 2 | 3;
-export const LEVEL_NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+import { LEVEL_NAMES, type Level } from '../../../maintenance/nagios.ts';
+
+export { LEVEL_NAMES, type Level };
 
 export interface WalThresholds {
   ageWarnMs: number;
