@@ -1,6 +1,7 @@
 import { ExitCode, PgopsError, messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { formatDuration } from '../units.ts';
+import type { TaskContext } from '../task.ts';
 
 // SQLSTATEs of a lock conflict worth another try: lock_not_available (lock_timeout) and deadlock_detected.
 const LOCK_CONFLICTS = new Set(['55P03', '40P01']);
@@ -28,6 +29,11 @@ export interface LockRetryOptions {
   deadline?: number;
   /** runs after every failed attempt, before the wait (drops what a half-done statement left behind) */
   afterFailure?: (err: unknown, attempt: number) => Promise<void>;
+}
+
+// The retry settings of a task's --lock-retries and --lock-retry-delay, for one statement.
+export function lockRetryFor(ctx: TaskContext, what: string): LockRetryOptions {
+  return { retries: ctx.options.lockRetries as number, baseDelayMs: ctx.options.lockRetryDelay as number, log: ctx.log, signal: ctx.signal, what };
 }
 
 export type LockRetryResult<T> =

@@ -1,5 +1,5 @@
 import { ExitCode } from '../../errors.ts';
-import { withLockRetry } from '../../maintenance/lock-retry.ts';
+import { lockRetryFor, withLockRetry } from '../../maintenance/lock-retry.ts';
 import { describePgError } from '../../maintenance/pg-error.ts';
 import { displayName } from '../../maintenance/names.ts';
 import { countLine, exitCodeOf } from '../../maintenance/outcome.ts';
@@ -36,9 +36,7 @@ async function run(ctx: TaskContext, s: MaintenanceSession): Promise<TaskResult>
       const sql = `${verb} ${qualified(t.schema, t.name)}`;
       ctx.log.info('analyze', `${sql}: ${item.reasons.join('; ')}`, { schema: t.schema, table: t.name, relkind: t.kind, changes: t.changes });
       const t0 = Date.now();
-      const r = await withLockRetry(() => runSql(sql), {
-        retries: o.lockRetries as number, baseDelayMs: o.lockRetryDelay as number, log: ctx.log, signal: ctx.signal, what: sql,
-      });
+      const r = await withLockRetry(() => runSql(sql), lockRetryFor(ctx, sql));
       item.attempts = r.attempts;
       item.durationMs = Date.now() - t0;
       if (r.ok) {

@@ -1,5 +1,5 @@
 import { ExitCode, usageError } from '../../errors.ts';
-import { withLockRetry } from '../../maintenance/lock-retry.ts';
+import { lockRetryFor, withLockRetry } from '../../maintenance/lock-retry.ts';
 import { describePgError } from '../../maintenance/pg-error.ts';
 import { displayName } from '../../maintenance/names.ts';
 import { countLine, exitCodeOf } from '../../maintenance/outcome.ts';
@@ -72,14 +72,11 @@ async function run(ctx: TaskContext, s: MaintenanceSession, names: { schema: str
 }
 
 async function refreshOne(ctx: TaskContext, s: MaintenanceSession, runSql: ReturnType<typeof actionRunner>, item: RefreshItem): Promise<void> {
-  const o = ctx.options;
   const v = item.view;
   const sql = `REFRESH MATERIALIZED VIEW ${item.concurrently ? 'CONCURRENTLY ' : ''}${qualified(v.schema, v.name)}`;
   ctx.log.info('refresh', `${sql} (${formatSize(v.sizeBytes)})${item.concurrently ? '' : ': readers wait until it ends'}`, { schema: v.schema, name: v.name, concurrently: item.concurrently });
   const t0 = Date.now();
-  const r = await withLockRetry(() => runSql(sql), {
-    retries: o.lockRetries as number, baseDelayMs: o.lockRetryDelay as number, log: ctx.log, signal: ctx.signal, what: sql,
-  });
+  const r = await withLockRetry(() => runSql(sql), lockRetryFor(ctx, sql));
   item.attempts = r.attempts;
   item.durationMs = Date.now() - t0;
   if (r.ok) {
