@@ -1,22 +1,15 @@
-import { listSets } from '../../backup-set.ts';
+import { databaseNameOf, listSets } from '../../backup-set.ts';
 import { listDrillReports } from '../../drill-report.ts';
 import { ExitCode } from '../../errors.ts';
-import { parseDbUrl } from '../../pg/connection.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
-
-// A database name from --db: a plain name, or the database of a URL.
-export function databaseName(db: unknown): string | undefined {
-  if (typeof db !== 'string' || db === '') return undefined;
-  return /^postgres(ql)?:\/\//.test(db) ? parseDbUrl(db, {}).database : db;
-}
 
 // pgops backups list: every set, newest first, complete or not, with size and duration.
 export const backupsList: TaskHandler = async (ctx) => {
   const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
   try {
-    const database = databaseName(ctx.options.db);
+    const database = databaseNameOf(ctx.options.db);
     const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database);
     const drills = await listDrillReports(repo, database);
     const lastDrill = (db: string, id: string) => drills.find((d) => d.database === db && d.backupId === id);

@@ -1,4 +1,4 @@
-import { listSets, setPrefix, type BackupSet } from '../../backup-set.ts';
+import { databaseNameOf, listSets, setPrefix, type BackupSet } from '../../backup-set.ts';
 import { ExitCode } from '../../errors.ts';
 import { MANIFEST_FILE } from '../../manifest.ts';
 import { openRepo } from '../../repo/open.ts';
@@ -9,7 +9,7 @@ import { deleteSets } from './delete.ts';
 import { listDrillReports, verifiedBackupIds } from '../../drill-report.ts';
 import { planRetention, type RetentionDecision } from './plan.ts';
 import { formatPlan, formatTotals } from './report.ts';
-import { databaseFilter, retentionRules } from './rules.ts';
+import { retentionRules } from './rules.ts';
 
 type PlannedSet = BackupSet & { unreadable?: string };
 
@@ -17,7 +17,7 @@ type PlannedSet = BackupSet & { unreadable?: string };
 export const prune: TaskHandler = async (ctx) => {
   // Bad arguments are refused before the repository is touched.
   retentionRules(ctx.options);
-  databaseFilter(ctx.options.db);
+  databaseNameOf(ctx.options.db);
   const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
   try {
     return await pruneWith(repo, ctx);
@@ -30,7 +30,7 @@ export const prune: TaskHandler = async (ctx) => {
 export async function pruneWith(repo: Repo, ctx: TaskContext): Promise<TaskResult> {
   const { options, log } = ctx;
   const rules = retentionRules(options);
-  const database = databaseFilter(options.db);
+  const database = databaseNameOf(options.db);
   const execute = options.execute === true;
   const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database).map(markUnreadable);
   const where = `${repo.url}${database === undefined ? '' : ` (database "${database}")`}`;

@@ -1,9 +1,8 @@
-import { listSets } from '../../backup-set.ts';
+import { databaseNameOf, listSets } from '../../backup-set.ts';
 import { listDrillReports } from '../../drill-report.ts';
 import { PgopsError, messageOf, type ExitCodeValue } from '../../errors.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
-import { databaseName } from '../backups-list/index.ts';
 import { evaluate, statusLine, type DatabaseFacts, type Thresholds } from './evaluate.ts';
 
 // pgops status: what a monitor polls to notice that scheduled backups or drills stopped running or failing.
@@ -18,7 +17,7 @@ export const status: TaskHandler = async (ctx) => {
   try {
     const repo = await openRepo(o.repo as string | undefined, o, ctx.log);
     try {
-      const only = databaseName(o.db);
+      const only = databaseNameOf(o.db);
       const sets = (await listSets(repo, only)).filter((s) => only === undefined || s.database === only);
       const reports = await listDrillReports(repo, only);
       const names = only ? [only] : [...new Set([...sets.map((s) => s.database), ...reports.map((r) => r.database)])].sort();
