@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -43,13 +44,17 @@ export class FileRepo implements Repo {
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
     const temp = path.join(dir, `${TEMP_MARK}${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    opts.signal?.throwIfAborted();
     const counter = new HashCounter(opts.onProgress);
+    const out = createWriteStream(temp, { flags: 'wx', mode: 0o640 });
     try {
-      await pipeline(body, counter, createWriteStream(temp, { flags: 'wx', mode: 0o640 }), { signal: opts.signal });
+      await pipeline(body, counter, out, { signal: opts.signal });
       await syncFile(temp);
       await fs.rename(temp, target);
       await syncDir(dir);
     } catch (err) {
+      // the stream opens its file asynchronously: wait until it is closed, or the temp file outlives the rm
+      if (!out.closed) await once(out.destroy(), 'close').catch(() => undefined);
       await fs.rm(temp, { force: true });
       throw err;
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -32,11 +33,15 @@ export const walFetch: TaskHandler = async (ctx) => {
     }
     const dir = path.dirname(path.resolve(destination));
     const temp = path.join(dir, `.pgops-tmp-${path.basename(destination)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    ctx.signal?.throwIfAborted();
+    const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
     try {
-      await readArchived(repo, systemId, sidecar, createWriteStream(temp, { flags: 'wx', mode: 0o600 }), ctx.signal);
+      await readArchived(repo, systemId, sidecar, out, ctx.signal);
       // PostgreSQL fsyncs the restored files it keeps (durable_rename); an unsynced file lost in a crash is fetched again
       await fs.rename(temp, destination);
     } catch (err) {
+      // the stream opens its file asynchronously: wait until it is closed, or the temp file outlives the rm
+      if (!out.closed) await once(out.destroy(), 'close').catch(() => undefined);
       await fs.rm(temp, { force: true });
       throw err;
     }
