@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
-import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.ts';
+import { prepareWalLauncher, rebuiltSince, walBundleCurrent, type PgopsLauncher } from './lib/bundle.ts';
 import { Cleanups } from './lib/cleanup.ts';
 import { missedRatios } from './lib/report.ts';
 import { measure, running, type Command } from './lib/measure.ts';
@@ -172,7 +172,8 @@ async function startup(b: Bench): Promise<StartupRow[]> {
   const repo = `file://${path.join(b.tmp, 'r1-pgops')}`;
   const missing = path.join(b.tmp, 'missing-dest');
   const pgbrConfig = path.join(b.tmp, 'r1-pgbr', 'pgbackrest.conf');
-  // from the bundle, like the pushes (bin/pgops.js adds a walk of lib/ to see whether the bundle is current)
+  // through the bin, like the pushes: wal fetch from dist/wal.cjs, --version from dist/main.js (after a walk of lib/ that
+  // checks the bundle is current)
   const cases: [string, Command, number[]][] = [
     ['node -e "" (bare node)', { file: process.execPath, args: ['-e', ''], env: b.env }, [0]],
     ...(process.env.NODE_EXTRA_CA_CERTS
@@ -224,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
     const s3 = await startS3Server('pgops-bench-wal');
     cleanups.add('stop the S3 server', () => s3.stop());
     cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
-    const launcher = prepareLauncher(ROOT);
+    const launcher = prepareWalLauncher(ROOT);
     log(`pgops runs from: ${launcher.entry}; pgBackRest: ${pgbackrest}`);
     const systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
     const b: Bench = { cluster, s3, tmp, launcher, env: walEnv(), systemId };
@@ -242,7 +243,8 @@ async function main(argv: string[]): Promise<number> {
     const start = await startup(b);
 
     const rows = summariseWal(OPS, samples);
-    const rebuilt = rebuiltSince(ROOT, launcher);
+    // a source edited during the run would have sent later pushes through tsx: count that as a rebuild
+    const rebuilt = rebuiltSince(ROOT, launcher) || !walBundleCurrent(ROOT);
     if (rebuilt) log('WARNING: dist/ was rebuilt during the run, so the samples may mix two versions of pgops: run again');
     const report: WalReport = {
       benchmark: 'wal',

@@ -23,11 +23,17 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
+// Where text goes: a stream such as process.stderr, or a plain writer (lib/fd-writer.ts).
+export interface TextSink {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
 export interface LoggerOptions {
   task: string;
   format?: LogFormat;
   verbose?: boolean;
-  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  stream?: TextSink;
 }
 
 const colors: Record<Level, string> = { debug: '\x1b[2m', info: '', warn: '\x1b[33m', error: '\x1b[31m' };
@@ -35,9 +41,15 @@ const colors: Record<Level, string> = { debug: '\x1b[2m', info: '', warn: '\x1b[
 // Logs go to stderr: human-readable on a TTY, JSON lines otherwise; every entry redacted.
 export function createLogger(opts: LoggerOptions): Logger {
   const stream = opts.stream ?? process.stderr;
-  const isTTY = Boolean(stream.isTTY);
-  const format: LogFormat = opts.format ?? (isTTY ? 'human' : 'json');
-  const color = isTTY && format === 'human' && !process.env.NO_COLOR;
+  // asked at the first line written: finding out may cost more than a run that prints nothing (lib/fd-writer.ts)
+  let settled: { isTTY: boolean; format: LogFormat; color: boolean } | undefined;
+  const settle = () => {
+    if (settled) return settled;
+    const isTTY = Boolean(stream.isTTY);
+    const format: LogFormat = opts.format ?? (isTTY ? 'human' : 'json');
+    settled = { isTTY, format, color: isTTY && format === 'human' && !process.env.NO_COLOR };
+    return settled;
+  };
   const entries: LogEntry[] = [];
   let progressShown = false;
 
@@ -53,6 +65,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     entries.push(entry);
     if (level === 'debug' && !opts.verbose) return;
     clearProgress();
+    const { format, color } = settle();
     if (format === 'json') {
       stream.write(JSON.stringify(entry) + '\n');
       return;
@@ -70,6 +83,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     warn: (k, m, f) => write('warn', k, m, f),
     error: (k, m, f) => write('error', k, m, f),
     progress(message) {
+      const { isTTY, format } = settle();
       if (!isTTY || format !== 'human') return;
       stream.write(`\r\x1b[K${redact(message)}`);
       progressShown = true;
@@ -79,12 +93,11 @@ export function createLogger(opts: LoggerOptions): Logger {
 
 // A logger that records entries and prints nothing (for handlers called from tests).
 export function silentLogger(task = 'test'): Logger {
-  const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
-  return createLogger({ task, format: 'json', stream: sink });
+  return createLogger({ task, format: 'json', stream: { write: () => true, isTTY: false } });
 }
 
 // Node's own warnings (deprecations, library notices) as log lines, so JSON logs stay JSON lines.
-export function installWarningHandler(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): void {
+export function installWarningHandler(stream: TextSink = process.stderr): void {
   process.removeAllListeners('warning');
   process.on('warning', (w: Error) => {
     const message = redact(`${w.name}: ${w.message}`.replace(/\s+/g, ' ').trim());

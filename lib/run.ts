@@ -1,6 +1,6 @@
 import { loadTargetConfig } from './config.ts';
 import { ExitCode, PgopsError, messageOf, type ExitCodeValue } from './errors.ts';
-import { createLogger, type LogFormat } from './log.ts';
+import { createLogger, type LogFormat, type TextSink } from './log.ts';
 import { resolveOptions, type TaskName } from './options.ts';
 import { redact, redactDeep } from './redact.ts';
 import { signalEnd, signalStart } from './signals/index.ts';
@@ -18,8 +18,8 @@ function instanceOf(db: unknown): string {
 
 export interface RunIO {
   env?: NodeJS.ProcessEnv;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout?: TextSink;
+  stderr?: TextSink;
   now?: () => Date;
   cwd?: string;
 }

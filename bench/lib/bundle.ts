@@ -8,28 +8,49 @@ export interface PgopsLauncher {
   entry: string;
   /** node arguments before pgops's own */
   nodeArgs: string[];
-  /** dist/main.js's mtime when the run started, to notice a rebuild during the run */
+  /** the bundle that runs (dist/main.js or dist/wal.cjs) and its mtime when the run started, to notice a rebuild */
+  bundle?: string;
   builtAt?: number;
 }
 
-// Builds dist/ as npm ci does (bin/build.js) and returns how to start that bundle: its run(), exactly as
+// Builds dist/ as npm ci does (bin/build.mjs) and returns how to start that bundle: its run(), exactly as
 // bin/pgops.js calls it. Not bin/pgops.js itself: it falls back to tsx as soon as any file in lib/ is newer than
 // the bundle, and lib/ edited during a run would then mix two start-ups in the samples.
 export function prepareLauncher(root: string): PgopsLauncher {
-  const build = path.join(root, 'bin/build.js');
+  const build = path.join(root, 'bin/build.mjs');
   const main = path.join(root, 'dist/main.js');
   if (fs.existsSync(build)) execFileSync(process.execPath, [build], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   if (!fs.existsSync(main)) return { entry: 'bin/pgops.js', nodeArgs: [path.join(root, 'bin/pgops.js')] };
   const shim = `const { run } = await import(${JSON.stringify(pathToFileURL(main).href)}); await run(process.argv.slice(1));`;
-  return { entry: 'dist bundle', nodeArgs: ['--input-type=module', '-e', shim, '--'], builtAt: fs.statSync(main).mtimeMs };
+  return { entry: 'dist bundle', nodeArgs: ['--input-type=module', '-e', shim, '--'], bundle: 'dist/main.js', builtAt: fs.statSync(main).mtimeMs };
 }
 
-// True when dist/main.js was rebuilt after prepareLauncher (the samples may then mix two versions).
+// True when the bundle was rebuilt after the launcher was prepared (the samples may then mix two versions).
 export function rebuiltSince(root: string, launcher: PgopsLauncher): boolean {
   if (launcher.builtAt === undefined) return false;
   try {
-    return fs.statSync(path.join(root, 'dist/main.js')).mtimeMs !== launcher.builtAt;
+    return fs.statSync(path.join(root, launcher.bundle ?? 'dist/main.js')).mtimeMs !== launcher.builtAt;
   } catch {
     return true;
+  }
+}
+
+// For bench:wal: the bin itself, exactly as archive_command runs it (`node bin/pgops.js wal push ...`), which loads
+// dist/wal.cjs as long as none of its sources is newer than it. builtAt is dist/wal.cjs's mtime.
+export function prepareWalLauncher(root: string): PgopsLauncher {
+  execFileSync(process.execPath, [path.join(root, 'bin/build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const bundle = path.join(root, 'dist/wal.cjs');
+  if (!walBundleCurrent(root)) throw new Error('dist/wal.cjs is missing or older than its sources right after bin/build.mjs: see bin/pgops.js');
+  return { entry: 'bin/pgops.js, which loads dist/wal.cjs', nodeArgs: [path.join(root, 'bin/pgops.js')], bundle: 'dist/wal.cjs', builtAt: fs.statSync(bundle).mtimeMs };
+}
+
+// bin/pgops.js's own test: dist/wal.cjs exists and none of the sources listed in dist/wal.inputs.json is newer.
+export function walBundleCurrent(root: string): boolean {
+  try {
+    const built = fs.statSync(path.join(root, 'dist/wal.cjs')).mtimeMs;
+    const inputs = JSON.parse(fs.readFileSync(path.join(root, 'dist/wal.inputs.json'), 'utf8')) as string[];
+    return inputs.every((p) => fs.statSync(path.join(root, p)).mtimeMs <= built);
+  } catch {
+    return false;
   }
 }

@@ -1,23 +1,70 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+const LOADER = path.join(ROOT, 'bin/wal-bundle.js');
 
-describe('the bundle the bin runs', () => {
-  it('builds from lib/ and runs a command', () => {
-    const out = fs.mkdtempSync(path.join(ROOT, 'tmp-build-'));
-    try {
-      execFileSync('node', [path.join(ROOT, 'bin/build.js'), '--outdir', out], { cwd: ROOT, stdio: 'pipe' });
-      expect(fs.existsSync(path.join(out, 'main.js'))).toBe(true);
-      // a task is its own chunk, loaded only when that task runs
-      expect(fs.readdirSync(out).some((f) => /^backup-.*\.js$/.test(f))).toBe(true);
-      const version = execFileSync('node', ['-e', `import(${JSON.stringify(path.join(out, 'main.js'))}).then((m) => m.run(['--version']))`], { cwd: ROOT, encoding: 'utf8' });
-      expect(version.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
-    } finally {
-      fs.rmSync(out, { recursive: true, force: true });
-    }
+describe('the bundles the bin runs', () => {
+  let out: string;
+  beforeAll(() => {
+    out = fs.mkdtempSync(path.join(ROOT, 'tmp-build-'));
+    execFileSync('node', [path.join(ROOT, 'bin/build.mjs'), '--outdir', out], { cwd: ROOT, stdio: 'pipe' });
+  });
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  // `node -e` with the wal bundle loaded as bin/pgops.js loads it, then `then` run on its exports
+  const withWalBundle = (then: string, args: string[] = []) =>
+    spawnSync('node', ['-e', `const { loadWalBundle } = require(${JSON.stringify(LOADER)}); const b = loadWalBundle(${JSON.stringify(path.join(out, 'wal.cjs'))}); ${then}`, ...args], { cwd: ROOT, encoding: 'utf8' });
+
+  it('builds the CLI from lib/ and runs a command', () => {
+    expect(fs.existsSync(path.join(out, 'main.js'))).toBe(true);
+    // a task is its own chunk, loaded only when that task runs
+    expect(fs.readdirSync(out).some((f) => /^backup-.*\.js$/.test(f))).toBe(true);
+    const version = execFileSync('node', ['-e', `import(${JSON.stringify(path.join(out, 'main.js'))}).then((m) => m.run(['--version']))`], { cwd: ROOT, encoding: 'utf8' });
+    expect(version.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('builds wal push and fetch into one CommonJS file, with its sources listed and a code cache V8 accepts', () => {
+    const inputs = JSON.parse(fs.readFileSync(path.join(out, 'wal.inputs.json'), 'utf8')) as string[];
+    expect(inputs).toContain('lib/tasks/wal/push.ts');
+    expect(inputs).toContain('lib/tasks/wal/fetch.ts');
+    // nothing of the full CLI
+    expect(inputs).not.toContain('lib/cli.ts');
+    for (const p of inputs) expect(fs.existsSync(path.join(ROOT, p)), p).toBe(true);
+    const code = fs.readFileSync(path.join(out, 'wal.cjs'), 'utf8');
+    expect(code).not.toMatch(/\bimport\(/);
+    const r = withWalBundle('process.stdout.write(String(b.script.cachedDataRejected));');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('false');
+  });
+
+  it('runs wal fetch and wal push from that bundle, with the exit codes and output of the full CLI', () => {
+    const repo = fs.mkdtempSync(path.join(out, 'repo-'));
+    const run = (...argv: string[]) => withWalBundle('b.exports.runFast(process.argv.slice(1));', argv);
+    const missing = run('wal', 'fetch', '000000010000000000000003', path.join(repo, 'dest'), '--repo', `file://${repo}`, '--system-id', '7');
+    expect(missing.status).toBe(5);
+    expect(missing.stdout).toContain('000000010000000000000003 is not in file://');
+    expect(fs.existsSync(path.join(repo, 'dest'))).toBe(false);
+    const bad = run('wal', 'push', path.join(repo, 'not-wal'), '--repo', `file://${repo}`);
+    expect(bad.status).toBe(3);
+    expect(JSON.parse(bad.stderr.trim())).toMatchObject({ level: 'error', message: 'not-wal is not a WAL file name', exitCode: 3 });
+    // a command line only the full CLI handles: nothing done, false
+    const help = withWalBundle("b.exports.runFast(['wal', 'push', '--help']).then((done) => process.stdout.write(String(done)));");
+    expect(help.stdout).toBe('false');
+  });
+
+  it('finds the wal bundle current only while none of its sources is newer', () => {
+    const check = (dist: string) => spawnSync('node', ['-e', `process.stdout.write(String(require(${JSON.stringify(LOADER)}).currentWalBundle(${JSON.stringify(ROOT)}, ${JSON.stringify(dist)}) !== undefined))`], { encoding: 'utf8' }).stdout;
+    expect(check(out)).toBe('true');
+    const inputs = path.join(out, 'wal.inputs.json');
+    const later = path.join(out, 'edited-later.ts');
+    fs.writeFileSync(later, '');
+    fs.utimesSync(later, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+    fs.writeFileSync(inputs, JSON.stringify([path.relative(ROOT, later)]));
+    expect(check(out)).toBe('false');
+    fs.writeFileSync(inputs, JSON.stringify(['lib/no-such-file.ts']));
+    expect(check(out)).toBe('false');
   });
 });

@@ -17,7 +17,8 @@ import { fetchSystemId } from './system-id.ts';
 // matches the sha256 its sidecar lists; a file that is not archived exits NOT_FOUND (5), which ends recovery normally.
 export const walFetch: TaskHandler = async (ctx) => {
   const { options: o, log } = ctx;
-  const started = performance.now();
+  // Date.now(), not performance.now(): the performance global loads perf_hooks, a cost paid once per segment
+  const started = Date.now();
   const { name, destination } = ctx.args;
   if (!name || !destination) throw usageError('wal fetch needs a file name and a destination', "write restore_command = 'pgops wal fetch %f %p ...'");
   if (!parseWalFileName(name)) throw usageError(`${name} is not a WAL file name`, 'wal fetch takes %f from restore_command: a segment, a .partial segment, a .history or a .backup file');
@@ -45,7 +46,7 @@ export const walFetch: TaskHandler = async (ctx) => {
       await fs.rm(temp, { force: true });
       throw err;
     }
-    const ms = Math.round(performance.now() - started);
+    const ms = Date.now() - started;
     const summary = `restored ${name} (${formatSize(sidecar.size)}, sha256 verified) to ${destination} in ${ms}ms`;
     log.debug('done', summary, { name, ms });
     return { exitCode: ExitCode.OK, summary, data: { ok: true, found: true, name, systemIdentifier: systemId, destination, size: sidecar.size, sha256: sidecar.sha256, ms } };

@@ -14,14 +14,15 @@ import { parseWalFileName, type WalFileName } from '../../wal/names.ts';
 import { abortable } from './abortable.ts';
 import { readSidecar } from './archived.ts';
 import { compressor } from './compression.ts';
-import { durableCopy, durableWrite, hashFile } from './local-write.ts';
+import { archiveLocally, durableWrite, hashFile } from './local-write.ts';
 import { checkSystemId, configuredSystemId } from './system-id.ts';
 
 // pgops wal push <path>: archive_command. Archives one WAL file into wal/<system identifier>/ of the repository, data
 // first and sidecar last; the same file again is success, a different file under an archived name is refused.
 export const walPush: TaskHandler = async (ctx) => {
   const { options: o, log } = ctx;
-  const started = performance.now();
+  // Date.now(), not performance.now(): the performance global loads perf_hooks, a cost paid once per segment
+  const started = Date.now();
   const file = ctx.args.path;
   if (!file) throw usageError('no file given', 'write pgops wal push %p as archive_command');
   const wal = parseWalFileName(path.basename(file));
@@ -38,7 +39,7 @@ export const walPush: TaskHandler = async (ctx) => {
       const result = existing
         ? await pushAgain(repo, systemId, handle, existing, ctx.signal)
         : await pushNew(repo, systemId, handle, wal.name, size, o.walCompress as Compression, ctx.now(), ctx.signal);
-      const ms = Math.round(performance.now() - started);
+      const ms = Date.now() - started;
       const summary = `${result.again ? 'already archived' : 'archived'} ${wal.name} (${formatSize(result.sidecar.size)}${result.sidecar.compression === 'none' ? '' : `, ${result.sidecar.compression} ${formatSize(result.sidecar.storedSize)}`}) in ${repo.url.replace(/\/$/, '')}/${walFolder(systemId)}/ in ${ms}ms`;
       log.debug('done', summary, { name: wal.name, sha256: result.sidecar.sha256, ms });
       return { exitCode: ExitCode.OK, summary, data: { ok: true, name: wal.name, systemIdentifier: systemId, again: result.again, repaired: result.repaired, sidecar: result.sidecar, ms } };
@@ -104,38 +105,32 @@ async function pushAgain(repo: Repo, systemId: string, handle: fs.FileHandle, ex
 // Archives a file that is not archived yet: the data object (compressed or not), then the sidecar.
 async function pushNew(repo: Repo, systemId: string, handle: fs.FileHandle, name: string, size: number, compression: Compression, now: Date, signal: AbortSignal): Promise<Pushed> {
   const key = dataKey(systemId, name, compression);
+  const sidecarFor = (content: { bytes: number; sha256: string }, storedSize: number): Sidecar => {
+    if (content.bytes !== size) {
+      throw new PgopsError(`${name} changed while it was archived: ${content.bytes} bytes read, ${size} expected`, { code: ExitCode.FAILED, hint: 'nothing was archived; PostgreSQL retries archive_command' });
+    }
+    return { format: SIDECAR_FORMAT, version: 1, name, systemIdentifier: systemId, size, sha256: content.sha256, compression, stored: path.basename(key), storedSize, pushedAt: now.toISOString() };
+  };
   const local = repo.localPath(key);
-  let stored: { size: number; sha256: string };
-  let content: { bytes: number; sha256: string };
-  if (local && compression === 'none') {
-    stored = await durableCopy(handle, local, signal);
-    content = { bytes: stored.size, sha256: stored.sha256 };
-  } else {
-    const body = await storedBody(handle, compression, size);
-    stored = await repo.put(key, body.body, { signal });
+  const sidecarPath = repo.localPath(sidecarKey(systemId, name));
+  if (local && sidecarPath && compression === 'none') {
+    // the common case, and the one archive_command waits for: a plain copy into a folder, the sidecar written beside
+    let sidecar: Sidecar | undefined;
+    await archiveLocally(handle, local, { path: sidecarPath, text: (copied) => encodeSidecar((sidecar = sidecarFor({ bytes: copied.size, sha256: copied.sha256 }, copied.size))) }, signal);
+    return { sidecar: sidecar as Sidecar, again: false, repaired: false };
+  }
+  const body = await storedBody(handle, compression, size);
+  const stored = await repo.put(key, body.body, { signal });
+  let sidecar: Sidecar;
+  try {
     const fed = await body.feed;
     if (fed instanceof Error) throw fed;
     // uncompressed, the stored bytes are the file: the repository's own hash is the content hash
-    content = body.content ? { bytes: body.content.bytes, sha256: body.content.digest() } : { bytes: stored.size, sha256: stored.sha256 };
-  }
-  const { sha256, bytes } = content;
-  if (bytes !== size) {
+    sidecar = sidecarFor(body.content ? { bytes: body.content.bytes, sha256: body.content.digest() } : { bytes: stored.size, sha256: stored.sha256 }, stored.size);
+  } catch (err) {
     await repo.delete([key]);
-    throw new PgopsError(`${name} changed while it was archived: ${bytes} bytes read, ${size} expected`, { code: ExitCode.FAILED, hint: 'nothing was archived; PostgreSQL retries archive_command' });
+    throw err;
   }
-  const sidecar: Sidecar = {
-    format: SIDECAR_FORMAT,
-    version: 1,
-    name,
-    systemIdentifier: systemId,
-    size,
-    sha256,
-    compression,
-    stored: path.basename(key),
-    storedSize: stored.size,
-    pushedAt: now.toISOString(),
-  };
-  const sidecarPath = repo.localPath(sidecarKey(systemId, name));
   if (sidecarPath) await durableWrite(sidecarPath, encodeSidecar(sidecar));
   else await abortable(repo.putBytes(sidecarKey(systemId, name), encodeSidecar(sidecar)), signal);
   return { sidecar, again: false, repaired: false };
