@@ -13,6 +13,8 @@ export const ExitCode = {
   NOT_FOUND: 5,
   /** a stored file does not match the checksum its manifest lists */
   INTEGRITY: 6,
+  /** wal fetch failed during an archive recovery: above 125, so that PostgreSQL stops the recovery (lib/tasks/wal/recovery-mode.ts) */
+  STOP_RECOVERY: 128,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -25,6 +27,7 @@ export const exitCodeNames: Record<ExitCodeValue, string> = {
   4: 'locked',
   5: 'not found',
   6: 'integrity',
+  128: 'stop recovery',
 };
 
 // An error the top level turns into a message, a hint and an exit code. Messages are lowercase, no trailing period.

@@ -8,6 +8,13 @@ export async function run(argv: string[]): Promise<void> {
   installWarningHandler();
   let code: number | undefined;
   if (argv[0] === 'wal' && (argv[1] === 'push' || argv[1] === 'fetch')) code = await (await import('./tasks/wal/entry.ts')).runWal(argv);
-  code ??= await (await import('./cli.ts')).main(argv);
+  if (code === undefined) {
+    code = await (await import('./cli.ts')).main(argv);
+    // a wal fetch command line only the full CLI could parse (and refused): PostgreSQL must still stop the recovery
+    if (argv[0] === 'wal' && argv[1] === 'fetch') {
+      const { dataDirOfArgv, restoreCommandExit } = await import('./tasks/wal/recovery-mode.ts');
+      code = restoreCommandExit(code, dataDirOfArgv(argv), process.stderr);
+    }
+  }
   process.stdout.write('', () => process.exit(code));
 }

@@ -119,6 +119,22 @@ export class FileRepo implements Repo {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async hasAny(prefix: string): Promise<boolean> {
+    const walk = async (dir: string): Promise<boolean> => {
+      let names: import('node:fs').Dirent[];
+      try {
+        names = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+        throw err;
+      }
+      if (names.some((e) => e.isFile())) return true;
+      for (const entry of names) if (entry.isDirectory() && (await walk(path.join(dir, entry.name)))) return true;
+      return false;
+    };
+    return walk(prefix ? path.join(this.root, prefix) : this.root);
+  }
+
   async delete(keys: string[]): Promise<void> {
     const dirs = new Set<string>();
     for (const key of keys) {

@@ -48,6 +48,8 @@ export interface Repo {
   exists(key: string): Promise<boolean>;
   /** Every object below prefix, recursively, sorted by key. An absent prefix lists nothing. */
   list(prefix: string): Promise<StoredObject[]>;
+  /** True when at least one object lies below prefix (one request, however many there are). */
+  hasAny(prefix: string): Promise<boolean>;
   /** Deletes the keys one after another in the order given; a key that does not exist is not an error. */
   delete(keys: string[]): Promise<void>;
   close(): Promise<void>;

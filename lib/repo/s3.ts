@@ -151,9 +151,7 @@ export class S3Repo implements Repo {
 
   async list(prefix: string): Promise<StoredObject[]> {
     const root = this.prefix ? `${this.prefix}/` : '';
-    // like a folder: list('a') holds a/x but not ab/x
-    const below = prefix.replace(/^\/+|\/+$/g, '');
-    const listPrefix = below ? `${root}${below}/` : root;
+    const listPrefix = this.listPrefix(prefix);
     const out: StoredObject[] = [];
     let token: string | undefined;
     try {
@@ -171,6 +169,23 @@ export class S3Repo implements Repo {
       throw this.fail(err, 'listing of', listPrefix || '/');
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async hasAny(prefix: string): Promise<boolean> {
+    const listPrefix = this.listPrefix(prefix);
+    try {
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, MaxKeys: 1 }));
+      return (res.KeyCount ?? res.Contents?.length ?? 0) > 0;
+    } catch (err) {
+      throw this.fail(err, 'listing of', listPrefix || '/');
+    }
+  }
+
+  // The S3 prefix of a folder-like repository prefix: list('a') holds a/x but not ab/x.
+  private listPrefix(prefix: string): string {
+    const root = this.prefix ? `${this.prefix}/` : '';
+    const below = prefix.replace(/^\/+|\/+$/g, '');
+    return below ? `${root}${below}/` : root;
   }
 
   async delete(keys: string[]): Promise<void> {

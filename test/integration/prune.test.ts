@@ -177,6 +177,7 @@ class RecordingRepo implements Repo {
   localPath: Repo['localPath'] = (k) => this.inner.localPath(k);
   exists: Repo['exists'] = (k) => this.inner.exists(k);
   list: Repo['list'] = (p) => this.inner.list(p);
+  hasAny: Repo['hasAny'] = (p) => this.inner.hasAny(p);
   close = () => this.inner.close();
   async delete(keys: string[]) {
     this.deletes.push(keys);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
-import { baseBackup, pgopsCommand, serverWritableDir, setArchiveCommand, sha256, startRecovery, switchWal, waitArchived, waitFor } from '../support/wal.ts';
+import { baseBackup, pgopsCommand, recoveryThatStops, serverWritableDir, setArchiveCommand, sha256, startRecovery, switchWal, waitArchived, waitFor } from '../support/wal.ts';
 
 // A cluster whose archive_command is pgops wal push into a file repository, checked from both ends, and recovered
 // from a base backup through restore_command = pgops wal fetch.
@@ -105,6 +105,46 @@ describe('WAL archiving into a file repository', () => {
       expect(r.exitCode, r.stdout).toBe(0);
       expect(r.data.repository.chain.map((c: { timeline: number }) => c.timeline)).toEqual([1, 2]);
       expect(r.data.repository.basis).toMatch(/the oldest base backup label [0-9A-F]{24}\.[0-9A-F]{8}\.backup/);
+    } finally {
+      await recovered.stop();
+    }
+  });
+
+  it('stops an archive recovery without a target at a damaged archived segment, and resumes it once the segment is whole', async () => {
+    const base = baseBackup(cluster);
+    const rows: Record<string, string> = {};
+    for (const what of ['first', 'second', 'third']) {
+      await cluster.query(`INSERT INTO events (what) SELECT '${what} ' || g FROM generate_series(1, 2000) g`);
+      rows[what] = await switchWal(cluster);
+    }
+    await waitArchived(cluster, rows.third);
+    // one byte of the segment holding the second batch, flipped in the repository
+    const damaged = path.join(folder, rows.second);
+    const original = fs.readFileSync(damaged);
+    const flipped = Buffer.from(original);
+    flipped[original.length >> 1] ^= 0xff;
+    fs.writeFileSync(damaged, flipped);
+    // timeline 1: the server recovered in the test before archived a timeline 2 into the same repository
+    const settings = { restore_command: pgopsCommand('fetch', ['%f', '%p', '--repo', repo]), recovery_target_timeline: 'current' };
+    try {
+      // PostgreSQL would take exit 6 for "not archived", end the recovery there and promote without two batches
+      const log = await recoveryThatStops(base, settings);
+      expect(log).toContain(`${rows.second} in ${repo} does not match its sidecar`);
+      expect(log).toContain('exiting 128, so that PostgreSQL stops the recovery here');
+      expect(log).toMatch(new RegExp(`FATAL: +could not restore file "${rows.second}" from archive: child process exited with exit code 128`));
+      expect(log).not.toContain('archive recovery complete');
+    } finally {
+      fs.writeFileSync(damaged, original);
+    }
+    const recovered = await startRecovery(base, settings);
+    try {
+      await waitFor('the recovered server to promote', async () => !(await recovered.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0].r, 60_000);
+      const counts = await recovered.query<{ what: string; n: string }>(`SELECT split_part(what, ' ', 1) AS what, count(*) AS n FROM events WHERE what ~ '^(first|second|third) ' GROUP BY 1 ORDER BY 1`);
+      expect(counts).toEqual([
+        { what: 'first', n: '2000' },
+        { what: 'second', n: '2000' },
+        { what: 'third', n: '2000' },
+      ]);
     } finally {
       await recovered.stop();
     }

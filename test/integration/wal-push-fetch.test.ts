@@ -97,6 +97,19 @@ describe.each([
     expect(tmpFiles(dir)).toEqual([]);
   });
 
+  it('exits 3 naming the place when the repository holds no WAL of the system at all (a wrong --repo), and leaves no file', async () => {
+    const { repo, env } = repoOf();
+    const dest = path.join(dir, `${kind}-wrong-repo`);
+    const wrong = `${repo.replace(/\/$/, '')}-typo`;
+    const r = await runCli(['wal', 'fetch', SEG3, dest, '--repo', wrong, '--system-id', String(SYSTEM)], env);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain(`holds no WAL of database system ${SYSTEM}`);
+    expect(r.stderr).toContain('check --repo in restore_command');
+    expect(fs.existsSync(dest)).toBe(false);
+    // the right repository has it
+    expect((await runCli(['wal', 'fetch', SEG3, dest, '--repo', repo, '--system-id', String(SYSTEM)], env)).exitCode).toBe(0);
+  });
+
   it.each(['gzip', 'brotli'])('round-trips a %s-compressed segment', async (compression) => {
     const { repo, env } = repoOf();
     const name = compression === 'gzip' ? '000000010000000000000004' : '000000010000000000000005';

@@ -149,16 +149,40 @@ export function baseBackup(source: Cluster): string {
   return dir;
 }
 
-// Starts the base backup in `dir` with recovery settings appended; resolves once it accepts connections.
-export async function startRecovery(dir: string, settings: Record<string, string>): Promise<Recovered> {
+// Appends recovery settings (and a free port) to the base backup in `dir` and puts recovery.signal in place.
+async function prepareRecovery(dir: string, settings: Record<string, string>): Promise<{ data: string; port: number; logFile: string; pgCtl: string }> {
   const data = path.join(dir, 'data');
   const port = await freePort();
   const conf = { port: String(port), unix_socket_directories: dir, listen_addresses: '127.0.0.1', ...settings };
   fs.appendFileSync(path.join(data, 'postgresql.conf'), '\n' + Object.entries(conf).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`).join('\n') + '\n');
   fs.writeFileSync(path.join(data, 'recovery.signal'), '');
   if (isRoot) execFileSync('chown', ['postgres:postgres', path.join(data, 'recovery.signal')]);
-  const logFile = path.join(dir, 'server.log');
-  const pgCtl = path.join(serverBin(), 'pg_ctl');
+  return { data, port, logFile: path.join(dir, 'server.log'), pgCtl: path.join(serverBin(), 'pg_ctl') };
+}
+
+// Starts the base backup in `dir` for a recovery that must fail: resolves with the server log once the server shut
+// itself down, rejects if it came up (accepting connections, or promoted) instead.
+export async function recoveryThatStops(dir: string, settings: Record<string, string>, ms = 60_000): Promise<string> {
+  const { data, logFile, pgCtl } = await prepareRecovery(dir, settings);
+  const logText = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+  asServerUser(pgCtl, ['-D', data, '-W', '-l', logFile, 'start']);
+  const deadline = Date.now() + ms;
+  // the postmaster removes postmaster.pid when it shuts down
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const log = logText();
+    if (/database system is ready to accept connections|archive recovery complete/.test(log)) {
+      asServerUser(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      throw new Error(`the recovery was expected to stop, and the server came up:\n${log.slice(-3000)}`);
+    }
+    if (log.includes('database system is shut down') && !fs.existsSync(path.join(data, 'postmaster.pid'))) return log;
+  }
+  throw new Error(`the recovered server neither stopped nor came up within ${ms} ms:\n${logText().slice(-3000)}`);
+}
+
+// Starts the base backup in `dir` with recovery settings appended; resolves once it accepts connections.
+export async function startRecovery(dir: string, settings: Record<string, string>): Promise<Recovered> {
+  const { data, port, logFile, pgCtl } = await prepareRecovery(dir, settings);
   // -w waits until the server accepts connections, or until it gave up (recovery failed)
   try {
     asServerUser(pgCtl, ['-D', data, '-w', '-t', '120', '-l', logFile, 'start']);

@@ -43,7 +43,14 @@ describe('the bundles the bin runs', () => {
   it('runs wal fetch and wal push from that bundle, with the exit codes and output of the full CLI', () => {
     const repo = fs.mkdtempSync(path.join(out, 'repo-'));
     const run = (...argv: string[]) => withWalBundle('b.exports.runFast(process.argv.slice(1));', argv);
-    const missing = run('wal', 'fetch', '000000010000000000000003', path.join(repo, 'dest'), '--repo', `file://${repo}`, '--system-id', '7');
+    const fetch = () => run('wal', 'fetch', '000000010000000000000003', path.join(repo, 'dest'), '--repo', `file://${repo}`, '--system-id', '7');
+    const nothing = fetch();
+    expect(nothing.status).toBe(3);
+    expect(JSON.parse(nothing.stderr.trim()).message).toContain('holds no WAL of database system 7');
+    // an archive of system 7 that lacks the file: the end of the archive, which recovery takes as normal
+    fs.mkdirSync(path.join(repo, 'wal/7'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'wal/7/00000002.history.json'), '{}');
+    const missing = fetch();
     expect(missing.status).toBe(5);
     expect(missing.stdout).toContain('000000010000000000000003 is not in file://');
     expect(fs.existsSync(path.join(repo, 'dest'))).toBe(false);

@@ -4,6 +4,7 @@ import { runTask } from '../../run.ts';
 import { parseFastArgs } from './args.ts';
 import { walFetch } from './fetch.ts';
 import { walPush } from './push.ts';
+import { dataDirOfArgv, restoreCommandExit } from './recovery-mode.ts';
 
 // The start-up path of `pgops wal push` and `pgops wal fetch`: no yargs, no tsx, the same option resolution and
 // handler as the full CLI. Returns undefined for command lines the full CLI must handle (help, an unknown option, a
@@ -24,7 +25,9 @@ export async function runWal(argv: readonly string[]): Promise<number | undefine
   process.on('SIGINT', note);
   process.on('SIGTERM', note);
   const handler = inv.task === 'wal-push' ? walPush : walFetch;
-  const code = await runTask(inv.task, async () => handler, inv.flags, { stdout: fdWriter(1), stderr: fdWriter(2) }, inv.positionals);
+  const stderr = fdWriter(2);
+  let code: number = await runTask(inv.task, async () => handler, inv.flags, { stdout: fdWriter(1), stderr }, inv.positionals);
+  if (inv.task === 'wal-fetch') code = restoreCommandExit(code, dataDirOfArgv(argv), stderr);
   process.off('SIGINT', note);
   process.off('SIGTERM', note);
   if (received) {

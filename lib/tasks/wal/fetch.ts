@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ExitCode, usageError } from '../../errors.ts';
+import { ExitCode, usageError, type PgopsError } from '../../errors.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
@@ -27,6 +27,9 @@ export const walFetch: TaskHandler = async (ctx) => {
     const systemId = await abortable(fetchSystemId(o, repo), ctx.signal);
     const sidecar = await abortable(readSidecar(repo, systemId, name), ctx.signal);
     if (!sidecar) {
+      // a repository without a single file of this system is not the end of an archive but the wrong place: a typo in
+      // --repo would otherwise end the recovery at its first file
+      if (!(await abortable(repo.hasAny(walFolder(systemId)), ctx.signal))) throw noWalOf(systemId, repo.url);
       // recovery asks for files past the end of the archive and for history files that never existed: not an error
       const summary = `${name} is not in ${repo.url.replace(/\/$/, '')}/${walFolder(systemId)}/`;
       log.debug('not-found', summary, { name, exitCode: ExitCode.NOT_FOUND });
@@ -54,3 +57,11 @@ export const walFetch: TaskHandler = async (ctx) => {
     await repo.close();
   }
 };
+
+// The repository has no WAL folder of the system at all.
+function noWalOf(systemId: string, url: string): PgopsError {
+  return usageError(
+    `the repository ${url} holds no WAL of database system ${systemId} (nothing in ${url.replace(/\/$/, '')}/${walFolder(systemId)}/)`,
+    'check --repo in restore_command: it must name the repository archive_command pushes to (pgops wal check --repo on the primary proves that one), and --system-id, if given',
+  );
+}

@@ -41,7 +41,7 @@ export async function fetchSystemId(o: OptionValues, repo: Repo): Promise<string
     const systems = await walSystems(repo);
     if (systems.length === 1) return systems[0];
     if (systems.length === 0) {
-      throw new PgopsError(`the repository ${repo.url} holds no WAL (no wal/<system identifier>/ folder)`, { code: ExitCode.NOT_FOUND, hint: 'check --repo: is it the repository archive_command pushes to?' });
+      throw usageError(`the repository ${repo.url} holds no WAL (no wal/<system identifier>/ folder)`, 'check --repo: is it the repository archive_command pushes to?');
     }
     throw usageError(`the repository ${repo.url} holds WAL of ${systems.length} database systems (${systems.join(', ')}) and the data directory does not say which`, 'pass --system-id ID, or --pgdata DIR of the restored data directory');
   }
