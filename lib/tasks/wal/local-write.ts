@@ -99,6 +99,7 @@ async function hashedCopy(source: fs.FileHandle, out: fs.FileHandle, signal?: Ab
   let size = 0;
   let written: Promise<unknown> = Promise.resolve();
   let flushing: Promise<unknown> = Promise.resolve();
+  let inFlight = false;
   let reading = source.read(buffers[0], 0, CHUNK, 0);
   try {
     for (let n = 1; ; n++) {
@@ -108,7 +109,11 @@ async function hashedCopy(source: fs.FileHandle, out: fs.FileHandle, signal?: Ab
       size += bytesRead;
       reading = source.read(buffers[n % 3], 0, CHUNK, size);
       await written;
-      if ((n * CHUNK) % FLUSH_BYTES === 0) flushing = flushing.then(() => out.datasync());
+      // one fdatasync at a time, and none queued behind it: the next one takes all written by then
+      if ((n * CHUNK) % FLUSH_BYTES === 0 && !inFlight) {
+        inFlight = true;
+        flushing = out.datasync().finally(() => (inFlight = false));
+      }
       written = writeAll(out, buffer, bytesRead);
       hash.update(buffer.subarray(0, bytesRead));
     }
