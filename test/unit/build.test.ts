@@ -26,6 +26,17 @@ describe('the bundles the bin runs', () => {
     expect(version.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   });
 
+  it('loads every chunk of the CLI bundle (yargs, pg and execa are bundled in, the rest stays in node_modules)', () => {
+    const chunks = fs.readdirSync(out).filter((f) => f.endsWith('.js'));
+    expect(chunks.length).toBeGreaterThan(10);
+    const r = spawnSync('node', ['--input-type=module', '-e', `for (const f of ${JSON.stringify(chunks.map((f) => path.join(out, f)))}) await import(f); process.stdout.write('loaded');`], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('loaded');
+    const code = chunks.map((f) => fs.readFileSync(path.join(out, f), 'utf8')).join('\n');
+    for (const bundled of ['yargs', 'pg', 'execa']) expect(code).not.toMatch(new RegExp(`from "${bundled}"`));
+    expect(code).toMatch(/import\("@aws-sdk\/client-s3"\)|from "@aws-sdk\/client-s3"/);
+  });
+
   it('builds wal push and fetch into one CommonJS file, with its sources listed and a code cache V8 accepts', () => {
     const inputs = JSON.parse(fs.readFileSync(path.join(out, 'wal.inputs.json'), 'utf8')) as string[];
     expect(inputs).toContain('lib/tasks/wal/push.ts');

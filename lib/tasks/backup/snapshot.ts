@@ -28,4 +28,7 @@ export async function importSnapshot(client: pg.Client, id: string, lockTimeoutM
   await client.query(`SET TRANSACTION SNAPSHOT '${id}'`);
   for (const s of STABLE_TEXT_SETTINGS) await client.query(s);
   await client.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))}`);
+  // the counts run beside pg_dump and take CPU from it: no parallel workers, no JIT compilation of simple scans
+  await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
+  await client.query('SET LOCAL jit = off');
 }
