@@ -1,0 +1,17 @@
+import type { ExitCodeValue } from './errors.ts';
+import { parseTaskArgs, positionalNames } from './fast-args.ts';
+import { runTask } from './run.ts';
+import { TASKS } from './tasks/index.ts';
+
+// Runs a task's command line without yargs when lib/fast-args.ts can parse it (a cron job's `pgops backup --target
+// main`); undefined when the full CLI must: help, version, anything to explain. Same options, same runTask.
+export async function runFastTask(argv: readonly string[]): Promise<ExitCodeValue | undefined> {
+  for (const entry of TASKS) {
+    const words = entry.command.split(' ');
+    if (!words.every((w, i) => argv[i] === w)) continue;
+    const names = positionalNames(entry.positional);
+    const flags = names && parseTaskArgs(argv.slice(words.length), entry.name, names);
+    return flags ? runTask(entry.name, entry.load, flags, {}, names) : undefined;
+  }
+  return undefined;
+}
