@@ -180,6 +180,18 @@ export async function recoveryThatStops(dir: string, settings: Record<string, st
   throw new Error(`the recovered server neither stopped nor came up within ${ms} ms:\n${logText().slice(-3000)}`);
 }
 
+// A hot standby of `source`, streaming from it (pg_basebackup -R -X stream); resolves once it accepts connections.
+export async function startStandby(source: Cluster): Promise<Recovered> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-standby-'));
+  fs.chmodSync(dir, 0o755);
+  const data = path.join(dir, 'data');
+  execFileSync(path.join(serverBin(), 'pg_basebackup'), ['-h', source.dir, '-p', String(source.port), '-U', SUPERUSER, '-D', data, '-X', 'stream', '-R', '-c', 'fast'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (isRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
+  fs.chmodSync(data, 0o700);
+  // -R wrote standby.signal and primary_conninfo; startRecovery adds recovery.signal, which standby.signal overrides
+  return startRecovery(dir, { hot_standby: 'on' });
+}
+
 // Starts the base backup in `dir` with recovery settings appended; resolves once it accepts connections.
 export async function startRecovery(dir: string, settings: Record<string, string>): Promise<Recovered> {
   const { data, port, logFile, pgCtl } = await prepareRecovery(dir, settings);
