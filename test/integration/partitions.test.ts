@@ -195,6 +195,32 @@ describe('partitions create', () => {
     ]);
   });
 
+  it("gives new partitions the parent's privileges, grant options and PUBLIC included, shown in the plan first", async () => {
+    c.psql(
+      `CREATE ROLE "report ing"; CREATE ROLE app_writer;
+       CREATE TABLE granted (ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
+       GRANT SELECT ON granted TO "report ing" WITH GRANT OPTION;
+       GRANT INSERT, UPDATE ON granted TO app_writer;
+       GRANT SELECT ON granted TO PUBLIC;`,
+      DB,
+    );
+    const plan = await partitions(['create', '--table', 'granted', '--interval', 'year', '--ahead', '1', '--json'], '2026-12-10T00:00:00Z');
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout).tables[0].create[0].grantSql).toEqual([
+      'GRANT INSERT, UPDATE ON TABLE public.granted_p2026 TO app_writer',
+      'GRANT SELECT ON TABLE public.granted_p2026 TO "report ing" WITH GRANT OPTION',
+      'GRANT SELECT ON TABLE public.granted_p2026 TO PUBLIC',
+    ]);
+    expect(await exists('public', 'granted_p2026')).toBe(false);
+    const r = await partitions(['create', '--table', 'granted', '--interval', 'year', '--ahead', '1', '--execute'], '2026-12-10T00:00:00Z');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("with the parent's privileges (3 grants)");
+    const acl = async (rel: string) =>
+      (await c.query<{ g: string }>(`SELECT coalesce(pg_get_userbyid(nullif(a.grantee, 0)), 'PUBLIC') || ':' || a.privilege_type || (CASE WHEN a.is_grantable THEN '*' ELSE '' END) AS g FROM pg_class k, aclexplode(k.relacl) a WHERE k.oid = $1::regclass AND a.grantee <> k.relowner ORDER BY 1`, [rel], DB)).map((x) => x.g);
+    expect(await acl('granted_p2026')).toEqual(await acl('granted'));
+    expect(await acl('granted_p2026')).toEqual(['PUBLIC:SELECT', 'app_writer:INSERT', 'app_writer:UPDATE', 'report ing:SELECT*']);
+  });
+
   it('needs tables to work on', async () => {
     const r = await partitions(['create'], '2026-12-10T00:00:00Z');
     expect(r.exitCode).toBe(3);

@@ -20,6 +20,8 @@ export interface NewPartition {
   sql: string;
   /** ALTER TABLE ... OWNER TO the parent's owner, when pgops runs as another role (a superuser, a member of the owner role) */
   ownerSql?: string;
+  /** GRANT statements giving the partition the parent's table privileges (as pg_partman's inherit_privileges) */
+  grantSql?: string[];
 }
 
 // What create decides for one table, and what came of it.
@@ -151,7 +153,25 @@ async function createStatement(run: PartitionsRun, table: PartitionedTable, p: P
     [table.schema, name, table.name, wallClock(p.from, true), wallClock(p.to, true), table.owner, ...zoneParams],
   );
   const r = rows[0];
-  return { name, period: periodLabel(p.start, interval), from: r.lo, to: r.hi, sql: r.sql, ...(r.owner_sql ? { ownerSql: r.owner_sql } : {}) };
+  const grants = await grantStatements(run.s.client, table.oid, table.schema, name);
+  return { name, period: periodLabel(p.start, interval), from: r.lo, to: r.hi, sql: r.sql, ...(r.owner_sql ? { ownerSql: r.owner_sql } : {}), ...(grants.length ? { grantSql: grants } : {}) };
+}
+
+// The parent's table privileges, as GRANT statements for a new partition: a partition starts with none, and whoever
+// reads or writes it directly (a reporting role, a logical replication publication, a maintenance job) would be
+// refused. One statement per grantee and grant option; the owner's own privileges come with ownership.
+async function grantStatements(client: pg.Client, parentOid: number, schema: string, name: string): Promise<string[]> {
+  const { rows } = await client.query<{ sql: string }>(
+    `SELECT format('GRANT %s ON TABLE %I.%I TO %s%s', string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type), $2::text, $3::text,
+                   CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                   CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS sql
+       FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.oid = $1 AND a.grantee <> c.relowner
+      GROUP BY a.grantee, a.is_grantable
+      ORDER BY 1`,
+    [parentOid, schema, name],
+  );
+  return rows.map((r) => r.sql);
 }
 
 // What to run by hand when the default partition holds rows of a new partition: move them in one transaction.
@@ -188,6 +208,10 @@ async function createAll(run: PartitionsRun, plan: CreatePlan, ctx: TaskContext)
         log.info('create', `${p.ownerSql}`, { sql: p.ownerSql });
         await sql(p.ownerSql);
       }
+      for (const grant of p.grantSql ?? []) {
+        log.info('create', grant, { sql: grant });
+        await sql(grant);
+      }
     }
     await client.query('COMMIT');
     plan.created = plan.create.map((p) => p.name);
@@ -210,7 +234,7 @@ export function tableText(p: CreatePlan): string[] {
   }
   const lines = [`${head}: ${p.existing} of ${p.existing + p.create.length + p.skipped.length} periods have partitions`];
   for (const c of p.create) {
-    lines.push(`  ${p.created.includes(c.name) ? 'created' : 'create'} ${displayIdent(c.name)} for ${c.period}: FROM ('${c.from}') TO ('${c.to}')${c.ownerSql ? ', owned by the parent\'s owner' : ''}`);
+    lines.push(`  ${p.created.includes(c.name) ? 'created' : 'create'} ${displayIdent(c.name)} for ${c.period}: FROM ('${c.from}') TO ('${c.to}')${c.ownerSql ? ', owned by the parent\'s owner' : ''}${c.grantSql ? `, with the parent's privileges (${c.grantSql.length} grant${c.grantSql.length === 1 ? '' : 's'})` : ''}`);
   }
   for (const s of p.skipped) lines.push(`  skip ${s.period}: ${s.reason}`);
   if (p.status === 'failed') lines.push(`  FAILED - ${p.error}`, ...(p.hint ? [`  HINT: ${p.hint}`] : []));
