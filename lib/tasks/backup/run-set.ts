@@ -59,9 +59,10 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
     // a second connection joins the snapshot: the catalogue and the fingerprints are read while pg_dump runs
     fpClient = await connect(req.info, 'pgops backup fingerprints');
     await importSnapshot(fpClient, snapshot.id, o.lockWaitTimeout as number);
+    // the counts first: they need CPU, which is still idle while pg_dump reads the catalogue before its first COPY
     const snapshotReads = (async () => {
-      const inventory = await catalogInventory(fpClient!);
       const tables = await tableFingerprints(fpClient!, mode);
+      const inventory = await catalogInventory(fpClient!);
       return { inventory, tables };
     })();
     snapshotReads.catch(() => {});
