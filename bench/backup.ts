@@ -4,19 +4,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
-import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.ts';
-import { ArgsError, parseBenchArgs, USAGE, type BenchOptions } from './lib/args.ts';
-import { Cleanups } from './lib/cleanup.ts';
+import { entryAfterRun, prepareLauncher, type PgopsLauncher } from './lib/bundle.ts';
+import { parseBenchArgs, USAGE, type BenchOptions } from './lib/args.ts';
+import type { Cleanups } from './lib/cleanup.ts';
+import { log, RESULTS, ROOT, runBenchmark } from './lib/main.ts';
 import { measure, running, type Command } from './lib/measure.ts';
 import { formatText, missedRatios, summarise, writeResults, type OpSpec, type Report, type Sample, type ScaleResult } from './lib/report.ts';
 import { cleanEnv, gitCommit, pgBinDir, queryIn } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = path.join(ROOT, 'bench/results');
 const DB = 'pgbench';
 const TARGETS = { maxRatio: 1.1, maxRssMb: 200, maxRssGrowth: 1.1 };
 
@@ -165,10 +163,6 @@ async function runScale(b: Bench, scale: number): Promise<ScaleResult> {
   return { scale, databaseBytes, dumpBytes, samples, rows, peakRssMb, rssPass: peakRssMb <= TARGETS.maxRssMb };
 }
 
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
 // The targets the run missed, as short phrases.
 function missedTargets(scales: ScaleResult[], growth: Report['rssGrowth']): string[] {
   const missed: string[] = [];
@@ -180,71 +174,44 @@ function missedTargets(scales: ScaleResult[], growth: Report['rssGrowth']): stri
   return missed;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let opts: BenchOptions | undefined;
-  try {
-    opts = parseBenchArgs(argv);
-  } catch (err) {
-    if (!(err instanceof ArgsError)) throw err;
-    log(`${err.message}\n\n${USAGE}`);
-    return 3;
-  }
-  if (!opts) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+async function run(opts: BenchOptions, cleanups: Cleanups): Promise<{ json: string; markdown: string }> {
   const startedAt = new Date().toISOString();
-  const cleanups = new Cleanups();
-  try {
-    const bin = pgBinDir();
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-'));
-    cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
-    log('starting a PostgreSQL cluster and an S3 server');
-    const cluster = await startCluster();
-    cleanups.add('stop the PostgreSQL cluster', () => cluster.stop());
-    const s3 = await startS3Server('pgops-bench');
-    cleanups.add('stop the S3 server', () => s3.stop());
-    // runs first: a child still running (after a failure or a signal) must not outlive the cluster
-    cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
-    const launcher = prepareLauncher(ROOT);
-    log(`pgops runs from: ${launcher.entry}`);
-    const b: Bench = { opts, cluster, s3, tmp, bin, launcher, env: cleanEnv() };
+  const bin = pgBinDir();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-'));
+  cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
+  log('starting a PostgreSQL cluster and an S3 server');
+  const cluster = await startCluster();
+  cleanups.add('stop the PostgreSQL cluster', () => cluster.stop());
+  const s3 = await startS3Server('pgops-bench');
+  cleanups.add('stop the S3 server', () => s3.stop());
+  // runs first: a child still running (after a failure or a signal) must not outlive the cluster
+  cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
+  const launcher = prepareLauncher(ROOT);
+  log(`pgops runs from: ${launcher.entry}`);
+  const b: Bench = { opts, cluster, s3, tmp, bin, launcher, env: cleanEnv() };
 
-    await warmUp(b);
-    const scales: ScaleResult[] = [];
-    for (const scale of opts.scales) scales.push(await runScale(b, scale));
+  await warmUp(b);
+  const scales: ScaleResult[] = [];
+  for (const scale of opts.scales) scales.push(await runScale(b, scale));
 
-    const rebuilt = rebuiltSince(ROOT, launcher);
-    if (rebuilt) log('WARNING: dist/ was rebuilt during the run, so the samples may mix two versions of pgops: run again');
-    const first = scales[0];
-    const last = scales[scales.length - 1];
-    const growthRatio = last.peakRssMb / first.peakRssMb;
-    const rssGrowth = scales.length > 1 ? { fromScale: first.scale, toScale: last.scale, ratio: growthRatio, pass: growthRatio <= TARGETS.maxRssGrowth } : undefined;
-    const report: Report = {
-      benchmark: 'backup',
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, node: process.version, pgDump: execFileSync(path.join(bin, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim() },
-      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit(ROOT) },
-      options: { scales: opts.scales, rounds: opts.rounds, fingerprint: opts.fingerprint },
-      targets: TARGETS,
-      scales,
-      rssGrowth,
-      missed: missedTargets(scales, rssGrowth),
-    };
-    process.stdout.write(formatText(report));
-    const files = writeResults(report, RESULTS);
-    process.stdout.write(`results: ${path.relative(ROOT, files.json)}, ${path.relative(ROOT, files.markdown)}\n`);
-    // a measurement, not a test: missed targets are printed, not turned into an exit code
-    return 0;
-  } catch (err) {
-    log(`benchmark failed: ${(err as Error).message}`);
-    return 2;
-  } finally {
-    await cleanups.run();
-  }
+  const first = scales[0];
+  const last = scales[scales.length - 1];
+  const growthRatio = last.peakRssMb / first.peakRssMb;
+  const rssGrowth = scales.length > 1 ? { fromScale: first.scale, toScale: last.scale, ratio: growthRatio, pass: growthRatio <= TARGETS.maxRssGrowth } : undefined;
+  const report: Report = {
+    benchmark: 'backup',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version, pgDump: execFileSync(path.join(bin, 'pg_dump'), ['--version'], { encoding: 'utf8' }).trim() },
+    pgops: { entry: entryAfterRun(ROOT, launcher), commit: gitCommit(ROOT) },
+    options: { scales: opts.scales, rounds: opts.rounds, fingerprint: opts.fingerprint },
+    targets: TARGETS,
+    scales,
+    rssGrowth,
+    missed: missedTargets(scales, rssGrowth),
+  };
+  process.stdout.write(formatText(report));
+  return writeResults(report, RESULTS);
 }
 
-const code = await main(process.argv.slice(2));
-// pg pools and sockets of the harness must not keep the process alive
-process.stdout.write('', () => process.exit(code));
+await runBenchmark(process.argv.slice(2), { usage: USAGE, parse: parseBenchArgs, run });

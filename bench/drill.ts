@@ -5,19 +5,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
-import { ArgsError, DRILL_USAGE, parseDrillArgs, type DrillBenchOptions, type Fingerprint } from './lib/args.ts';
-import { prepareLauncher, rebuiltSince, type PgopsLauncher } from './lib/bundle.ts';
-import { Cleanups } from './lib/cleanup.ts';
+import { DRILL_USAGE, parseDrillArgs, type DrillBenchOptions, type Fingerprint } from './lib/args.ts';
+import { entryAfterRun, prepareLauncher, type PgopsLauncher } from './lib/bundle.ts';
+import type { Cleanups } from './lib/cleanup.ts';
+import { log, RESULTS, ROOT, runBenchmark } from './lib/main.ts';
 import { drillPhases, formatDrillText, writeDrillResults, type DrillBenchReport, type DrillBenchSample, type DrillRound } from './lib/drill-report.ts';
 import { measure, running, type Command, type Measurement } from './lib/measure.ts';
 import { missedRatios, summarise, type OpSpec } from './lib/report.ts';
 import { cleanEnv, gitCommit, pgBinDir, queryIn } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = path.join(ROOT, 'bench/results');
 const DB = 'pgbench';
 const BARE_DB = 'restore_bare';
 const TARGETS = { count: 1.05, hash: 1.25, drill: 1.3 };
@@ -62,10 +60,6 @@ const backup = (b: Bench, repoDir: string, fingerprint: Fingerprint, database = 
 
 const drill = (b: Bench, repoDir: string, backupId: string, database = DB) =>
   pgops(b, ['drill', '--repo', `file://${repoDir}`, '--db', database, '--backup', backupId, '--target', b.drillServer.url('postgres'), '--jobs', '2']);
-
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
 
 // Runs a pgops backup and returns its measurement with the backup id and the path of its dump file.
 async function runBackup(b: Bench, cmd: Command, repoDir: string): Promise<Measurement & { backupId: string; dump: string }> {
@@ -188,85 +182,58 @@ function missedTargets(report: Pick<DrillBenchReport, 'rows' | 'drills'>): strin
   return missed;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let opts: DrillBenchOptions | undefined;
-  try {
-    opts = parseDrillArgs(argv);
-  } catch (err) {
-    if (!(err instanceof ArgsError)) throw err;
-    log(`${err.message}\n\n${DRILL_USAGE}`);
-    return 3;
-  }
-  if (!opts) {
-    process.stdout.write(DRILL_USAGE + '\n');
-    return 0;
-  }
+async function run(opts: DrillBenchOptions, cleanups: Cleanups): Promise<{ json: string; markdown: string }> {
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg();
-  const cleanups = new Cleanups();
-  try {
-    const bin = pgBinDir();
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-drill-'));
-    cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
-    log('starting two PostgreSQL clusters: the source and the drill server');
-    const source = await startCluster();
-    cleanups.add('stop the source cluster', () => source.stop());
-    const drillServer = await startCluster();
-    cleanups.add('stop the drill server', () => drillServer.stop());
-    // runs first: a child still running (after a failure or a signal) must not outlive the clusters
-    cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
-    const launcher = prepareLauncher(ROOT);
-    log(`pgops runs from: ${launcher.entry}`);
-    const b: Bench = { opts, source, drillServer, tmp, repoDir: path.join(tmp, 'repo'), bin, launcher, env: cleanEnv() };
+  const bin = pgBinDir();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-drill-'));
+  cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
+  log('starting two PostgreSQL clusters: the source and the drill server');
+  const source = await startCluster();
+  cleanups.add('stop the source cluster', () => source.stop());
+  const drillServer = await startCluster();
+  cleanups.add('stop the drill server', () => drillServer.stop());
+  // runs first: a child still running (after a failure or a signal) must not outlive the clusters
+  cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
+  const launcher = prepareLauncher(ROOT);
+  log(`pgops runs from: ${launcher.entry}`);
+  const b: Bench = { opts, source, drillServer, tmp, repoDir: path.join(tmp, 'repo'), bin, launcher, env: cleanEnv() };
 
-    await warmUp(b);
-    const databaseBytes = await buildDatabase(b);
-    const samples: DrillBenchSample[] = [];
-    const drills: DrillRound[] = [];
-    const bareDropSeconds: number[] = [];
-    let hashDumpBytes = 0;
-    for (let round = 1; round <= opts.rounds; round++) {
-      const r = await runRound(b, round);
-      samples.push(...r.samples);
-      drills.push(r.drill);
-      bareDropSeconds.push(r.dropSeconds);
-      hashDumpBytes = r.hashDumpBytes;
-    }
-
-    const rebuilt = rebuiltSince(ROOT, launcher);
-    if (rebuilt) log('WARNING: dist/ was rebuilt during the run, so the samples may mix two versions of pgops: run again');
-    const rows = summarise(OPS, samples);
-    const peakRssMb = Math.max(...rows.flatMap((r) => (r.peakRssMb === undefined ? [] : [r.peakRssMb])));
-    const report: DrillBenchReport = {
-      benchmark: 'drill',
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, node: process.version, postgres: execFileSync(path.join(bin, 'pg_restore'), ['--version'], { encoding: 'utf8' }).trim(), loadAverage: { start: loadAtStart, end: os.loadavg() } },
-      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit(ROOT) },
-      options: { scale: opts.scale, rounds: opts.rounds },
-      targets: TARGETS,
-      database: { bytes: databaseBytes, hashDumpBytes },
-      samples,
-      rows,
-      drills,
-      bareDropSeconds,
-      peakRssMb,
-      missed: [],
-    };
-    report.missed = missedTargets(report);
-    process.stdout.write(formatDrillText(report, baselineLabel));
-    const files = writeDrillResults(report, baselineLabel, RESULTS);
-    process.stdout.write(`results: ${path.relative(ROOT, files.json)}, ${path.relative(ROOT, files.markdown)}\n`);
-    // a measurement, not a test: missed targets (and failed drills) are printed, not turned into an exit code
-    return 0;
-  } catch (err) {
-    log(`benchmark failed: ${(err as Error).message}`);
-    return 2;
-  } finally {
-    await cleanups.run();
+  await warmUp(b);
+  const databaseBytes = await buildDatabase(b);
+  const samples: DrillBenchSample[] = [];
+  const drills: DrillRound[] = [];
+  const bareDropSeconds: number[] = [];
+  let hashDumpBytes = 0;
+  for (let round = 1; round <= opts.rounds; round++) {
+    const r = await runRound(b, round);
+    samples.push(...r.samples);
+    drills.push(r.drill);
+    bareDropSeconds.push(r.dropSeconds);
+    hashDumpBytes = r.hashDumpBytes;
   }
+
+  const rows = summarise(OPS, samples);
+  const peakRssMb = Math.max(...rows.flatMap((r) => (r.peakRssMb === undefined ? [] : [r.peakRssMb])));
+  const report: DrillBenchReport = {
+    benchmark: 'drill',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version, postgres: execFileSync(path.join(bin, 'pg_restore'), ['--version'], { encoding: 'utf8' }).trim(), loadAverage: { start: loadAtStart, end: os.loadavg() } },
+    pgops: { entry: entryAfterRun(ROOT, launcher), commit: gitCommit(ROOT) },
+    options: { scale: opts.scale, rounds: opts.rounds },
+    targets: TARGETS,
+    database: { bytes: databaseBytes, hashDumpBytes },
+    samples,
+    rows,
+    drills,
+    bareDropSeconds,
+    peakRssMb,
+    missed: [],
+  };
+  report.missed = missedTargets(report);
+  process.stdout.write(formatDrillText(report, baselineLabel));
+  return writeDrillResults(report, baselineLabel, RESULTS);
 }
 
-const code = await main(process.argv.slice(2));
-// pg pools and sockets of the harness must not keep the process alive
-process.stdout.write('', () => process.exit(code));
+await runBenchmark(process.argv.slice(2), { usage: DRILL_USAGE, parse: parseDrillArgs, run });

@@ -5,20 +5,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
-import { prepareWalLauncher, rebuiltSince, walBundleCurrent, type PgopsLauncher } from './lib/bundle.ts';
-import { Cleanups } from './lib/cleanup.ts';
+import { parseWalArgs, WAL_USAGE, type WalBenchOptions } from './lib/args.ts';
+import { entryAfterRun, prepareWalLauncher, walBundleCurrent, type PgopsLauncher } from './lib/bundle.ts';
+import type { Cleanups } from './lib/cleanup.ts';
+import { log, RESULTS, ROOT, runBenchmark } from './lib/main.ts';
 import { missedRatios } from './lib/report.ts';
 import { measure, running, type Command } from './lib/measure.ts';
 import { cleanEnv, gitCommit } from './lib/setup.ts';
 import { median, rotate } from './lib/stats.ts';
 import { formatWalText, summariseWal, writeWalResults, type StartupRow, type WalOp, type WalReport, type WalSample } from './lib/wal-report.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = path.join(ROOT, 'bench/results');
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const MAX_RATIO = 1.5;
 
@@ -31,14 +29,6 @@ const OPS: WalOp[] = [
   { id: 'pgops-s3', label: 'pgops wal push -> S3 (s3rver)', baseline: 'pgbackrest' },
 ];
 
-const USAGE = `usage: npm run bench:wal [-- options]
-
-  --segments N   distinct 16 MB WAL segments pushed by every tool in each round (default 24)
-  --rounds N     rounds; each round pushes every segment with every tool into fresh repositories (default 2)
-  --help         this text
-
-Needs the PostgreSQL 15 server programs (initdb, pg_ctl, pg_config on PATH) and pgBackRest (Debian/Ubuntu:
-apt-get install pgbackrest; run as root, the benchmark installs it itself when apt-get is there).`;
 
 interface Bench {
   cluster: Cluster;
@@ -47,10 +37,6 @@ interface Bench {
   launcher: PgopsLauncher;
   env: NodeJS.ProcessEnv;
   systemId: string;
-}
-
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
 }
 
 // Our environment without PG*, PGOPS_*, AWS_* and DATABASE_URL (only the flags count), and without NODE_OPTIONS and
@@ -192,89 +178,60 @@ async function startup(b: Bench): Promise<StartupRow[]> {
   return rows;
 }
 
-async function main(argv: string[]): Promise<number> {
-  let segments: number;
-  let rounds: number;
-  try {
-    const { values } = parseArgs({ args: argv, strict: true, options: { segments: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean' } } });
-    if (values.help) {
-      process.stdout.write(USAGE + '\n');
-      return 0;
-    }
-    segments = Number(values.segments ?? 24);
-    rounds = Number(values.rounds ?? 2);
-    if (!Number.isInteger(segments) || segments < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Error('--segments and --rounds take a whole number of at least 1');
-  } catch (err) {
-    log(`${(err as Error).message}\n\n${USAGE}`);
-    return 3;
-  }
+async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): Promise<{ json: string; markdown: string }> {
   const startedAt = new Date().toISOString();
-  const cleanups = new Cleanups();
-  try {
-    const pgbackrest = ensurePgBackRest();
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-wal-'));
-    // the server (as postgres) copies segments into tmp/staging
-    fs.chmodSync(tmp, 0o755);
-    cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
-    const staging = path.join(tmp, 'staging');
-    fs.mkdirSync(staging, { mode: 0o777 });
-    fs.chmodSync(staging, 0o777);
-    log('starting a PostgreSQL cluster (archive_command = cp into a staging folder) and an S3 server');
-    const cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: `cp %p ${staging}/%f` } });
-    cleanups.add('stop the PostgreSQL cluster', () => cluster.stop());
-    const s3 = await startS3Server('pgops-bench-wal');
-    cleanups.add('stop the S3 server', () => s3.stop());
-    cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
-    const launcher = prepareWalLauncher(ROOT);
-    log(`pgops runs from: ${launcher.entry}; pgBackRest: ${pgbackrest}`);
-    const systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
-    const b: Bench = { cluster, s3, tmp, launcher, env: walEnv(), systemId };
+  const pgbackrest = ensurePgBackRest();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-wal-'));
+  // the server (as postgres) copies segments into tmp/staging
+  fs.chmodSync(tmp, 0o755);
+  cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
+  const staging = path.join(tmp, 'staging');
+  fs.mkdirSync(staging, { mode: 0o777 });
+  fs.chmodSync(staging, 0o777);
+  log('starting a PostgreSQL cluster (archive_command = cp into a staging folder) and an S3 server');
+  const cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: `cp %p ${staging}/%f` } });
+  cleanups.add('stop the PostgreSQL cluster', () => cluster.stop());
+  const s3 = await startS3Server('pgops-bench-wal');
+  cleanups.add('stop the S3 server', () => s3.stop());
+  cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
+  const launcher = prepareWalLauncher(ROOT);
+  log(`pgops runs from: ${launcher.entry}; pgBackRest: ${pgbackrest}`);
+  const systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
+  const b: Bench = { cluster, s3, tmp, launcher, env: walEnv(), systemId };
 
-    log(`generating ${segments} WAL segments`);
-    const segs = await makeSegments(cluster, staging, segments);
-    log('warm-up: one untimed push with every tool');
-    const warm = commandsFor(b, 0, segs[0]);
-    prepareRound(b, 0);
-    for (const op of OPS) await measure(warm[op.id]);
+  log(`generating ${segments} WAL segments`);
+  const segs = await makeSegments(cluster, staging, segments);
+  log('warm-up: one untimed push with every tool');
+  const warm = commandsFor(b, 0, segs[0]);
+  prepareRound(b, 0);
+  for (const op of OPS) await measure(warm[op.id]);
 
-    const samples: WalSample[] = [];
-    for (let round = 1; round <= rounds; round++) samples.push(...(await runRound(b, round, segs)));
-    log('start-up');
-    const start = await startup(b);
+  const samples: WalSample[] = [];
+  for (let round = 1; round <= rounds; round++) samples.push(...(await runRound(b, round, segs)));
+  log('start-up');
+  const start = await startup(b);
 
-    const rows = summariseWal(OPS, samples);
-    // a source edited during the run would have sent later pushes through tsx: count that as a rebuild
-    const rebuilt = rebuiltSince(ROOT, launcher) || !walBundleCurrent(ROOT);
-    if (rebuilt) log('WARNING: dist/ was rebuilt during the run, so the samples may mix two versions of pgops: run again');
-    const report: WalReport = {
-      benchmark: 'wal',
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        node: process.version,
-        postgres: execFileSync('pg_config', ['--version'], { encoding: 'utf8' }).trim(),
-        pgbackrest: execFileSync('pgbackrest', ['version'], { encoding: 'utf8' }).trim(),
-      },
-      pgops: { entry: rebuilt ? `${launcher.entry}, rebuilt during the run` : launcher.entry, commit: gitCommit(ROOT) },
-      options: { segments, rounds, segmentBytes: SEGMENT_BYTES },
-      rows,
-      startup: start,
-      samples,
-      missed: missedRatios(rows),
-    };
-    process.stdout.write(formatWalText(report, OPS));
-    const files = writeWalResults(report, OPS, RESULTS);
-    process.stdout.write(`results: ${path.relative(ROOT, files.json)}, ${path.relative(ROOT, files.markdown)}\n`);
-    // a measurement, not a test: a missed target is printed, not turned into an exit code
-    return 0;
-  } catch (err) {
-    log(`benchmark failed: ${(err as Error).message}`);
-    return 2;
-  } finally {
-    await cleanups.run();
-  }
+  const rows = summariseWal(OPS, samples);
+  const report: WalReport = {
+    benchmark: 'wal',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      node: process.version,
+      postgres: execFileSync('pg_config', ['--version'], { encoding: 'utf8' }).trim(),
+      pgbackrest: execFileSync('pgbackrest', ['version'], { encoding: 'utf8' }).trim(),
+    },
+    // a source edited during the run would have sent later pushes through tsx: that counts as a rebuild
+    pgops: { entry: entryAfterRun(ROOT, launcher, !walBundleCurrent(ROOT)), commit: gitCommit(ROOT) },
+    options: { segments, rounds, segmentBytes: SEGMENT_BYTES },
+    rows,
+    startup: start,
+    samples,
+    missed: missedRatios(rows),
+  };
+  process.stdout.write(formatWalText(report, OPS));
+  return writeWalResults(report, OPS, RESULTS);
 }
 
-const code = await main(process.argv.slice(2));
-process.stdout.write('', () => process.exit(code));
+await runBenchmark(process.argv.slice(2), { usage: WAL_USAGE, parse: parseWalArgs, run });

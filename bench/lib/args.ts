@@ -25,25 +25,24 @@ function positiveInt(flag: string, text: string): number {
   return n;
 }
 
-// Parses the benchmark's own options; throws ArgsError naming the expected and the given value. Undefined for --help.
-export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
+// A benchmark's options, each taking a value, plus --help: undefined for --help, an ArgsError for anything else.
+function stringOptions(argv: string[], names: string[]): Record<string, string | undefined> | undefined {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const name of names) options[name] = { type: 'string' };
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        scale: { type: 'string' },
-        scales: { type: 'string' },
-        rounds: { type: 'string' },
-        fingerprint: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
+    ({ values } = parseArgs({ args: argv, strict: true, options }));
   } catch (err) {
     throw new ArgsError((err as Error).message);
   }
   if (values.help) return undefined;
+  return values as Record<string, string | undefined>;
+}
+
+// Parses the benchmark's own options; throws ArgsError naming the expected and the given value. Undefined for --help.
+export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
+  const values = stringOptions(argv, ['scale', 'scales', 'rounds', 'fingerprint']);
+  if (!values) return undefined;
   if (values.scale !== undefined && values.scales !== undefined) throw new ArgsError('give --scale or --scales, not both');
   const scales = values.scales !== undefined ? values.scales.split(',').map((s) => positiveInt('scales', s)) : [positiveInt('scale', values.scale ?? '50')];
   const fingerprint = values.fingerprint ?? 'count';
@@ -64,12 +63,28 @@ export const DRILL_USAGE = `usage: npm run bench:drill [-- options]
 
 // Parses bench:drill's options; throws ArgsError naming the expected and the given value. Undefined for --help.
 export function parseDrillArgs(argv: string[]): DrillBenchOptions | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { scale: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean' } } }));
-  } catch (err) {
-    throw new ArgsError((err as Error).message);
-  }
-  if (values.help) return undefined;
+  const values = stringOptions(argv, ['scale', 'rounds']);
+  if (!values) return undefined;
   return { scale: positiveInt('scale', values.scale ?? '50'), rounds: positiveInt('rounds', values.rounds ?? '3') };
+}
+
+export interface WalBenchOptions {
+  segments: number;
+  rounds: number;
+}
+
+export const WAL_USAGE = `usage: npm run bench:wal [-- options]
+
+  --segments N   distinct 16 MB WAL segments pushed by every tool in each round (default 24)
+  --rounds N     rounds; each round pushes every segment with every tool into fresh repositories (default 2)
+  --help         this text
+
+Needs the PostgreSQL 15 server programs (initdb, pg_ctl, pg_config on PATH) and pgBackRest (Debian/Ubuntu:
+apt-get install pgbackrest; run as root, the benchmark installs it itself when apt-get is there).`;
+
+// Parses bench:wal's options; throws ArgsError naming the expected and the given value. Undefined for --help.
+export function parseWalArgs(argv: string[]): WalBenchOptions | undefined {
+  const values = stringOptions(argv, ['segments', 'rounds']);
+  if (!values) return undefined;
+  return { segments: positiveInt('segments', values.segments ?? '24'), rounds: positiveInt('rounds', values.rounds ?? '2') };
 }

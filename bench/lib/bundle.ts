@@ -25,8 +25,16 @@ export function prepareLauncher(root: string): PgopsLauncher {
   return { entry: 'dist bundle', nodeArgs: ['--input-type=module', '-e', shim, '--'], bundle: 'dist/main.js', builtAt: fs.statSync(main).mtimeMs };
 }
 
+// What the results record as pgops's entry: the launcher's, marked (with a warning) when its bundle was rebuilt
+// during the run or `stale` says the run did not end on the code it started with: the samples may mix two versions.
+export function entryAfterRun(root: string, launcher: PgopsLauncher, stale = false): string {
+  if (!stale && !rebuiltSince(root, launcher)) return launcher.entry;
+  process.stderr.write('WARNING: dist/ was rebuilt during the run, so the samples may mix two versions of pgops: run again\n');
+  return `${launcher.entry}, rebuilt during the run`;
+}
+
 // True when the bundle was rebuilt after the launcher was prepared (the samples may then mix two versions).
-export function rebuiltSince(root: string, launcher: PgopsLauncher): boolean {
+function rebuiltSince(root: string, launcher: PgopsLauncher): boolean {
   if (launcher.builtAt === undefined) return false;
   try {
     return fs.statSync(path.join(root, launcher.bundle ?? 'dist/main.js')).mtimeMs !== launcher.builtAt;
