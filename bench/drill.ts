@@ -62,7 +62,7 @@ const drill = (b: Bench, repoDir: string, backupId: string, database = DB) =>
   pgops(b, ['drill', '--repo', `file://${repoDir}`, '--db', database, '--backup', backupId, '--target', b.drillServer.url('postgres'), '--jobs', '2']);
 
 // Runs a pgops backup and returns its measurement with the backup id and the path of its dump file.
-async function runBackup(b: Bench, cmd: Command, repoDir: string): Promise<Measurement & { backupId: string; dump: string }> {
+async function runBackup(cmd: Command, repoDir: string): Promise<Measurement & { backupId: string; dump: string }> {
   const m = await measure(cmd, { rss: true });
   let out: { ok?: boolean; backupId?: string; manifest?: string } = {};
   try {
@@ -98,7 +98,7 @@ async function runDrill(b: Bench, cmd: Command, round: number, backupId: string)
 // files and proves the setup (both clusters, the repository, the drill's checks) before anything is measured.
 async function warmUp(b: Bench): Promise<void> {
   const repo = path.join(b.tmp, 'warm-up');
-  const backed = await runBackup(b, backup(b, repo, 'hash', 'postgres'), repo);
+  const backed = await runBackup(backup(b, repo, 'hash', 'postgres'), repo);
   const { drill: d } = await runDrill(b, drill(b, repo, backed.backupId, 'postgres'), 0, backed.backupId);
   if (d.result !== 'pass') throw new Error(`the warm-up drill of the postgres database did not pass: ${d.failed.join('; ') || d.result}`);
   fs.rmSync(repo, { recursive: true, force: true });
@@ -148,7 +148,7 @@ async function runRound(b: Bench, round: number): Promise<RoundResult> {
   for (const fp of rotate<Fingerprint>(['none', 'count', 'hash'], round - 1)) {
     await quiesce(b);
     const load1 = os.loadavg()[0];
-    const m = await runBackup(b, backup(b, b.repoDir, fp), b.repoDir);
+    const m = await runBackup(backup(b, b.repoDir, fp), b.repoDir);
     record(`backup-${fp}`, load1, m);
     if (fp === 'hash') hash = m;
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,7 +43,7 @@ export class FileRepo implements Repo {
     const target = this.abs(key);
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
-    const temp = path.join(dir, `${TEMP_MARK}${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const temp = tempBeside(target);
     opts.signal?.throwIfAborted();
     const counter = new HashCounter(opts.onProgress);
     const out = createWriteStream(temp, { flags: 'wx', mode: 0o640 });
@@ -53,9 +53,7 @@ export class FileRepo implements Repo {
       await fs.rename(temp, target);
       await syncDir(dir);
     } catch (err) {
-      // the stream opens its file asynchronously: wait until it is closed, or the temp file outlives the rm
-      if (!out.closed) await once(out.destroy(), 'close').catch(() => undefined);
-      await fs.rm(temp, { force: true });
+      await discardTemp(out, temp);
       throw err;
     }
     return { key, size: counter.bytes, sha256: counter.digest() };
@@ -177,6 +175,18 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+// A temp file beside target, with the mark that listings and clean-ups know: the write's own, however many run.
+export function tempBeside(target: string): string {
+  return path.join(path.dirname(target), `${TEMP_MARK}${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+// Removes the temp file a failed or aborted stream wrote. The stream opens its file asynchronously: it is closed
+// first, or the file could be created after the removal and outlive it.
+export async function discardTemp(out: WriteStream, temp: string): Promise<void> {
+  if (!out.closed) await once(out.destroy(), 'close').catch(() => undefined);
+  await fs.rm(temp, { force: true });
 }
 
 // True for the temp files of writes in progress (or of crashed writers).

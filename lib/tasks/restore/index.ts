@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { findSet, listDatabases, setPrefix } from '../../backup-set.ts';
-import { ExitCode, PgopsError, usageError } from '../../errors.ts';
+import { findSet, setPrefix } from '../../backup-set.ts';
+import { ExitCode, usageError } from '../../errors.ts';
 import { findPgTool } from '../../pg/binaries.ts';
 import { childAuth, displayUrl, parseDbUrl } from '../../pg/connection.ts';
 import { openRepo } from '../../repo/open.ts';

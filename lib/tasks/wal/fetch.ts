@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, usageError, type PgopsError } from '../../errors.ts';
+import { discardTemp, tempBeside } from '../../repo/file.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
@@ -35,8 +34,7 @@ export const walFetch: TaskHandler = async (ctx) => {
       log.debug('not-found', summary, { name, exitCode: ExitCode.NOT_FOUND });
       return { exitCode: ExitCode.NOT_FOUND, summary, data: { ok: false, found: false, name, systemIdentifier: systemId } };
     }
-    const dir = path.dirname(path.resolve(destination));
-    const temp = path.join(dir, `.pgops-tmp-${path.basename(destination)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const temp = tempBeside(path.resolve(destination));
     ctx.signal?.throwIfAborted();
     const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
     try {
@@ -44,9 +42,7 @@ export const walFetch: TaskHandler = async (ctx) => {
       // PostgreSQL fsyncs the restored files it keeps (durable_rename); an unsynced file lost in a crash is fetched again
       await fs.rename(temp, destination);
     } catch (err) {
-      // the stream opens its file asynchronously: wait until it is closed, or the temp file outlives the rm
-      if (!out.closed) await once(out.destroy(), 'close').catch(() => undefined);
-      await fs.rm(temp, { force: true });
+      await discardTemp(out, temp);
       throw err;
     }
     const ms = Date.now() - started;

@@ -1,19 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 // temp files carry FileRepo's mark, so that listings and clean-ups treat them alike
-import { TEMP_MARK, syncDir } from '../../repo/file.ts';
+import { syncDir, tempBeside } from '../../repo/file.ts';
 
 // 1 MB reads and writes (as pgBackRest's buffer): on Linux, 2 MB and larger buffers made the copy of a segment more
 // than twice as slow (bench:wal), smaller ones add system calls.
 const CHUNK = 1024 * 1024;
 // How much a copy writes between two fdatasync calls that start the disk on it (durableCopy).
 const FLUSH_BYTES = 2 * CHUNK;
-
-// A temp file beside target, with FileRepo's mark, so that listings and clean-ups treat it alike.
-function tempBeside(target: string): string {
-  return path.join(path.dirname(target), `${TEMP_MARK}${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
 
 // Fills a temp file beside target, fsyncs it, renames it into place and fsyncs the folder, the way FileRepo.put
 // writes; on any failure or abort the temp file is removed.

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ExitCode, PgopsError, messageOf, usageError } from '../../errors.ts';
+import { messageOf, usageError } from '../../errors.ts';
 import type { OptionValues } from '../../options.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { readControlSystemId } from '../../wal/control-file.ts';
