@@ -1,13 +1,30 @@
-// dist/wal.cjs, the bundle of `wal push` and `wal fetch` alone (bin/build.mjs): archive_command and restore_command
-// start it once per WAL segment, so it loads with V8's code cache (dist/wal.cjs.cache), as node 22's
-// module.enableCompileCache() would: the functions a run compiles come precompiled. A cache that does not fit this
-// node (another version, other V8 flags) is ignored by V8, and the bundle compiles as usual.
+// Which of the bundles in dist/ (bin/build.mjs) the bin may run, and how dist/wal.cjs loads.
+//
+// dist/wal.cjs is the bundle of `wal push` and `wal fetch` alone: archive_command and restore_command start it once per
+// WAL segment, so it loads with V8's code cache (dist/wal.cjs.cache), as node 22's module.enableCompileCache() would:
+// the functions a run compiles come precompiled. A cache that does not fit this node (another version, other V8
+// flags) is ignored by V8, and the bundle compiles as usual.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 function mtime(file) {
   return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+}
+
+function newestIn(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestIn(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// dist/main.js under root when it is newer than every file in lib/ (it bundles nearly all of them).
+function currentMainBundle(root) {
+  const bundle = path.join(root, 'dist/main.js');
+  return (mtime(bundle) ?? 0) >= newestIn(path.join(root, 'lib')) ? bundle : undefined;
 }
 
 // dist/wal.cjs under root when no source it was built from (dist/wal.inputs.json lists them) changed since.
@@ -86,4 +103,4 @@ function madeUpSegment(segno) {
   return buf;
 }
 
-module.exports = { currentWalBundle, loadWalBundle, writeCodeCache };
+module.exports = { currentMainBundle, currentWalBundle, loadWalBundle, writeCodeCache };

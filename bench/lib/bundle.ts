@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -52,13 +53,8 @@ export function prepareWalLauncher(root: string): PgopsLauncher {
   return { entry: 'bin/pgops.js, which loads dist/wal.cjs', nodeArgs: [path.join(root, 'bin/pgops.js')], bundle: 'dist/wal.cjs', builtAt: fs.statSync(bundle).mtimeMs };
 }
 
-// bin/pgops.js's own test: dist/wal.cjs exists and none of the sources listed in dist/wal.inputs.json is newer.
+// bin/pgops.js's own test (bin/bundles.js): dist/wal.cjs exists and none of the sources it lists is newer.
 export function walBundleCurrent(root: string): boolean {
-  try {
-    const built = fs.statSync(path.join(root, 'dist/wal.cjs')).mtimeMs;
-    const inputs = JSON.parse(fs.readFileSync(path.join(root, 'dist/wal.inputs.json'), 'utf8')) as string[];
-    return inputs.every((p) => fs.statSync(path.join(root, p)).mtimeMs <= built);
-  } catch {
-    return false;
-  }
+  const { currentWalBundle } = createRequire(import.meta.url)(path.join(root, 'bin/bundles.js')) as { currentWalBundle(root: string): string | undefined };
+  return currentWalBundle(root) !== undefined;
 }

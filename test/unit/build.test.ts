@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const LOADER = path.join(ROOT, 'bin/wal-bundle.js');
+const LOADER = path.join(ROOT, 'bin/bundles.js');
 
 describe('the bundles the bin runs', () => {
   let out: string;
