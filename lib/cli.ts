@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, exitCodeNames, type ExitCodeValue } from './errors.ts';
+import { positionalNames } from './fast-args.ts';
 import { optionsFor, type OptionDef, type TaskName } from './options.ts';
 import { runTask, type RunIO } from './run.ts';
 import { TASKS, type TaskEntry } from './tasks/index.ts';
@@ -81,6 +82,5 @@ export async function main(argv: string[], io: RunIO = {}): Promise<ExitCodeValu
     return ExitCode.UNKNOWN;
   }
   if (!chosen) return ExitCode.OK; // --help or --version
-  const positionals = (chosen.entry.positional ?? '').split(' ').map((p) => p.replace(/[<>[\]]/g, '')).filter(Boolean);
-  return runTask(chosen.entry.name, chosen.entry.load, chosen.flags, io, positionals);
+  return runTask(chosen.entry.name, chosen.entry.load, chosen.flags, io, positionalNames(chosen.entry.positional));
 }

@@ -42,10 +42,13 @@ export function parseTaskArgs(args: readonly string[], task: TaskName, positiona
   return flags;
 }
 
-// The names of a task's positionals from its yargs-style spec ("<name> <destination>"); undefined for an optional
-// or variadic one ("[x]", "<x..>"), which only the full CLI handles.
-export function positionalNames(spec = ''): string[] | undefined {
-  const words = spec.split(' ').filter(Boolean);
-  if (words.some((w) => !/^<[\w-]+>$/.test(w))) return undefined;
-  return words.map((w) => w.slice(1, -1));
+// The names of a task's positionals from its yargs-style spec: "<name> <destination>" gives name and destination.
+export function positionalNames(spec = ''): string[] {
+  return spec.split(' ').filter(Boolean).map((w) => w.replace(/[<>[\]]/g, ''));
+}
+
+// True when every positional of the spec is required and single ("<name>"), the only kind parseTaskArgs handles;
+// an optional or variadic one ("[x]", "<x..>") is left to the full CLI.
+export function fixedPositionals(spec = ''): boolean {
+  return spec.split(' ').filter(Boolean).every((w) => /^<[\w-]+>$/.test(w));
 }

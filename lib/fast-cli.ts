@@ -1,5 +1,5 @@
 import type { ExitCodeValue } from './errors.ts';
-import { parseTaskArgs, positionalNames } from './fast-args.ts';
+import { fixedPositionals, parseTaskArgs, positionalNames } from './fast-args.ts';
 import { runTask } from './run.ts';
 import { TASKS } from './tasks/index.ts';
 
@@ -9,8 +9,9 @@ export async function runFastTask(argv: readonly string[]): Promise<ExitCodeValu
   for (const entry of TASKS) {
     const words = entry.command.split(' ');
     if (!words.every((w, i) => argv[i] === w)) continue;
+    if (!fixedPositionals(entry.positional)) return undefined;
     const names = positionalNames(entry.positional);
-    const flags = names && parseTaskArgs(argv.slice(words.length), entry.name, names);
+    const flags = parseTaskArgs(argv.slice(words.length), entry.name, names);
     return flags ? runTask(entry.name, entry.load, flags, {}, names) : undefined;
   }
   return undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildParser } from '../../lib/cli.ts';
-import { parseTaskArgs, positionalNames } from '../../lib/fast-args.ts';
+import { fixedPositionals, parseTaskArgs, positionalNames } from '../../lib/fast-args.ts';
 import { resolveOptions, type TaskName } from '../../lib/options.ts';
 import { TASKS } from '../../lib/tasks/index.ts';
 
@@ -15,7 +15,7 @@ function viaYargs(argv: string[]): { task: TaskName; flags: Record<string, unkno
 function viaFast(argv: string[]): { task: TaskName; flags: Record<string, unknown> } | undefined {
   const entry = TASKS.find((e) => e.command.split(' ').every((w, i) => argv[i] === w))!;
   const words = entry.command.split(' ').length;
-  const flags = parseTaskArgs(argv.slice(words), entry.name, positionalNames(entry.positional)!);
+  const flags = parseTaskArgs(argv.slice(words), entry.name, positionalNames(entry.positional));
   return flags && { task: entry.name, flags };
 }
 
@@ -42,7 +42,7 @@ describe('task command lines parsed without yargs', () => {
       const slow = viaYargs(argv);
       expect(fast!.task).toBe(slow.task);
       expect(resolveOptions(fast!.task, fast!.flags, {}).values, argv.join(' ')).toEqual(resolveOptions(slow.task, slow.flags, {}).values);
-      for (const p of positionalNames(TASKS.find((e) => e.name === slow.task)!.positional)!) expect(fast!.flags[p]).toBe(slow.flags[p]);
+      for (const p of positionalNames(TASKS.find((e) => e.name === slow.task)!.positional)) expect(fast!.flags[p]).toBe(slow.flags[p]);
     }
   });
 
@@ -70,7 +70,9 @@ describe('task command lines parsed without yargs', () => {
   it('reads positional specs it can handle, and no others', () => {
     expect(positionalNames('<name> <destination>')).toEqual(['name', 'destination']);
     expect(positionalNames(undefined)).toEqual([]);
-    expect(positionalNames('[x]')).toBeUndefined();
-    expect(positionalNames('<x..>')).toBeUndefined();
+    expect(fixedPositionals('<name> <destination>')).toBe(true);
+    expect(fixedPositionals(undefined)).toBe(true);
+    expect(fixedPositionals('[x]')).toBe(false);
+    expect(fixedPositionals('<x..>')).toBe(false);
   });
 });

@@ -8,6 +8,8 @@ export interface FastInvocation {
   positionals: string[];
 }
 
+// The positionals lib/tasks/index.ts gives these tasks, repeated: importing that registry would put every task into
+// dist/wal.cjs (test/unit/wal-args.test.ts compares the two parsers)
 const COMMANDS = {
   push: { task: 'wal-push', positionals: ['path'] },
   fetch: { task: 'wal-fetch', positionals: ['name', 'destination'] },
