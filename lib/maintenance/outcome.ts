@@ -1,4 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors.ts';
+import { formatDuration } from '../units.ts';
 
 // What became of one planned action of a maintenance task.
 //   planned  dry run: would be done with --execute
@@ -23,4 +24,21 @@ export function countLine(statuses: readonly ActionStatus[]): string {
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
     .join(', ');
+}
+
+// One action's result for a report's table: "done", "done (3 attempts)", "failed (2 attempts): <error>",
+// "skipped: <note>"; `extra` follows a done or failed one (reindex: what a failed build left behind).
+export function outcomeText(item: { status: ActionStatus; attempts?: number; error?: string; note?: string }, extra = ''): string {
+  const tries = item.attempts !== undefined && item.attempts > 1 ? ` (${item.attempts} attempts)` : '';
+  if (item.status === 'failed') return `failed${tries}: ${item.error}${extra}`;
+  if (item.status === 'skipped') return `skipped: ${item.note}`;
+  return `${item.status}${tries}${extra}`;
+}
+
+// The last line of a maintenance run: what it did to the database, in how long, or that a dry run changed nothing and
+// what --execute would do ("run ANALYZE", "refresh").
+export function closingLine(database: string, statuses: readonly ActionStatus[], run: { execute: boolean; elapsedMs: number; did: string; wouldDo: string }): string {
+  return run.execute
+    ? `${run.did} of database "${database}": ${countLine(statuses)} in ${formatDuration(run.elapsedMs)}`
+    : `dry run on database "${database}": ${countLine(statuses)}; nothing changed; add --execute to ${run.wouldDo}`;
 }

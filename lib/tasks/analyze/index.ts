@@ -2,7 +2,7 @@ import { ExitCode } from '../../errors.ts';
 import { lockRetryFor, withLockRetry } from '../../maintenance/lock-retry.ts';
 import { describePgError } from '../../maintenance/pg-error.ts';
 import { displayName } from '../../maintenance/names.ts';
-import { countLine, exitCodeOf } from '../../maintenance/outcome.ts';
+import { closingLine, exitCodeOf, outcomeText } from '../../maintenance/outcome.ts';
 import { formatTable } from '../../maintenance/plan-table.ts';
 import { actionRunner } from '../../maintenance/run-action.ts';
 import { withMaintenance, type MaintenanceSession } from '../../maintenance/session.ts';
@@ -56,12 +56,10 @@ async function run(ctx: TaskContext, s: MaintenanceSession): Promise<TaskResult>
   const statuses = items.map((i) => i.status);
   const exitCode = exitCodeOf(statuses);
   const elapsed = Date.now() - started;
-  const last = s.execute
-    ? `${verb.toLowerCase()} of database "${s.facts.database}": ${countLine(statuses)} in ${formatDuration(elapsed)}`
-    : `dry run on database "${s.facts.database}": ${countLine(statuses)}; nothing changed; add --execute to run ${verb}`;
+  const last = closingLine(s.facts.database, statuses, { execute: s.execute, elapsedMs: elapsed, did: verb.toLowerCase(), wouldDo: `run ${verb}` });
   ctx.log.info('done', last, { exitCode });
   const table = items.length ? formatTable(['relation', 'kind', 'size', 'time', 'result'], items.map((i) => [
-    displayName(i.table.schema, i.table.name), kindText(i), formatSize(i.table.sizeBytes), i.durationMs !== undefined ? formatDuration(i.durationMs) : '', outcome(i),
+    displayName(i.table.schema, i.table.name), kindText(i), formatSize(i.table.sizeBytes), i.durationMs !== undefined ? formatDuration(i.durationMs) : '', outcomeText(i),
   ])) : 'nothing to analyze: every table is within its autovacuum analyze threshold';
   return {
     exitCode,
@@ -99,11 +97,4 @@ function formatPlan(items: readonly AnalyzeItem[], verb: string, database: strin
 
 function kindText(i: AnalyzeItem): string {
   return i.table.kind === 'p' ? 'partitioned' : i.table.kind === 'm' ? 'matview' : 'table';
-}
-
-function outcome(i: AnalyzeItem): string {
-  const tries = i.attempts !== undefined && i.attempts > 1 ? ` (${i.attempts} attempts)` : '';
-  if (i.status === 'failed') return `failed${tries}: ${i.error}`;
-  if (i.status === 'skipped') return `skipped: ${i.note}`;
-  return `${i.status}${tries}`;
 }

@@ -2,7 +2,7 @@ import { ExitCode, usageError } from '../../errors.ts';
 import { lockRetryFor, withLockRetry } from '../../maintenance/lock-retry.ts';
 import { describePgError } from '../../maintenance/pg-error.ts';
 import { displayName } from '../../maintenance/names.ts';
-import { countLine, exitCodeOf } from '../../maintenance/outcome.ts';
+import { closingLine, exitCodeOf, outcomeText } from '../../maintenance/outcome.ts';
 import { formatTable } from '../../maintenance/plan-table.ts';
 import { actionRunner } from '../../maintenance/run-action.ts';
 import { withMaintenance, type MaintenanceSession } from '../../maintenance/session.ts';
@@ -43,14 +43,12 @@ async function run(ctx: TaskContext, s: MaintenanceSession, names: { schema: str
   const statuses = items.map((i) => i.status);
   const exitCode = exitCodeOf(statuses);
   const elapsed = Date.now() - started;
-  const last = s.execute
-    ? `refresh of database "${s.facts.database}": ${countLine(statuses)} in ${formatDuration(elapsed)}`
-    : `dry run on database "${s.facts.database}": ${countLine(statuses)}; nothing changed; add --execute to refresh`;
+  const last = closingLine(s.facts.database, statuses, { execute: s.execute, elapsedMs: elapsed, did: 'refresh', wouldDo: 'refresh' });
   ctx.log.info('done', last, { exitCode });
   const table = items.length
     ? formatTable(['#', 'view', 'mode', 'before', 'after', 'time', 'result'], items.map((i, n) => [
       String(n + 1), displayName(i.view.schema, i.view.name), i.concurrently ? 'concurrently' : 'plain', formatSize(i.view.sizeBytes),
-      i.sizeAfter !== undefined ? formatSize(i.sizeAfter) : '', i.durationMs !== undefined ? formatDuration(i.durationMs) : '', outcome(i),
+      i.sizeAfter !== undefined ? formatSize(i.sizeAfter) : '', i.durationMs !== undefined ? formatDuration(i.durationMs) : '', outcomeText(i),
     ]))
     : 'no materialized views in this database';
   return {
@@ -99,11 +97,4 @@ function formatPlan(items: readonly RefreshItem[], database: string, named: bool
   if (!items.length) return `${head}\nno materialized views`;
   const rows = items.map((i, n) => [String(n + 1), displayName(i.view.schema, i.view.name), formatSize(i.view.sizeBytes), i.why, i.status === 'skipped' ? `skipped: ${i.note}` : '']);
   return `${head}\n${formatTable(['#', 'view', 'size', 'how', 'note'], rows).split('\n').map((l) => `  ${l}`).join('\n')}`;
-}
-
-function outcome(i: RefreshItem): string {
-  const tries = i.attempts !== undefined && i.attempts > 1 ? ` (${i.attempts} attempts)` : '';
-  if (i.status === 'failed') return `failed${tries}: ${i.error}`;
-  if (i.status === 'skipped') return `skipped: ${i.note}`;
-  return `${i.status}${tries}`;
 }

@@ -1,5 +1,6 @@
 import { formatTable } from '../../maintenance/plan-table.ts';
 import { displayName } from '../../maintenance/names.ts';
+import { outcomeText } from '../../maintenance/outcome.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import { reasonText, type LeftoverItem, type RebuildItem, type ReindexPlan } from './plan.ts';
 
@@ -52,11 +53,7 @@ export function formatResults(plan: ReindexPlan, database: string, execute: bool
 }
 
 function outcome(item: LeftoverItem | RebuildItem): string {
-  const tries = item.attempts !== undefined && item.attempts > 1 ? ` (${item.attempts} attempts)` : '';
-  const left = 'leftBehind' in item && item.leftBehind?.length ? `; left behind ${item.leftBehind.join(', ')}` : '';
-  if (item.status === 'failed') return `failed${tries}: ${item.error}${left}`;
-  if (item.status === 'skipped') return `skipped: ${item.note}`;
-  return `${item.status}${tries}${left}`;
+  return outcomeText(item, 'leftBehind' in item && item.leftBehind?.length ? `; left behind ${item.leftBehind.join(', ')}` : '');
 }
 
 function totals(plan: ReindexPlan, database: string, execute: boolean, elapsedMs: number): string {
