@@ -7,7 +7,7 @@ import { syncDir, tempBeside } from '../../repo/file.ts';
 // 1 MB reads and writes (as pgBackRest's buffer): on Linux, 2 MB and larger buffers made the copy of a segment more
 // than twice as slow (bench:wal), smaller ones add system calls.
 const CHUNK = 1024 * 1024;
-// How much a copy writes between two fdatasync calls that start the disk on it (durableCopy).
+// How much a copy writes between two fdatasync calls that start the disk on it (archiveLocally).
 const FLUSH_BYTES = 2 * CHUNK;
 
 // Fills a temp file beside target, fsyncs it, renames it into place and fsyncs the folder, the way FileRepo.put
@@ -46,8 +46,20 @@ export interface Copied {
 export async function archiveLocally(source: fs.FileHandle, target: string, marker: { path: string; text: (copied: Copied) => string }, signal?: AbortSignal): Promise<Copied> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temps = [tempBeside(target), tempBeside(marker.path)];
-  const [out, markerOut] = await Promise.all(temps.map((t) => fs.open(t, 'wx', 0o640)));
-  const open = new Set([out, markerOut]);
+  const opened = await Promise.allSettled(temps.map((t) => fs.open(t, 'wx', 0o640)));
+  const handles = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const open = new Set(handles);
+  // closes what is still open and removes both temp files: nothing stays behind a failure
+  const discard = async () => {
+    await Promise.allSettled([...open].map((h) => h.close()));
+    await Promise.allSettled(temps.map((t) => fs.rm(t, { force: true })));
+  };
+  const refused = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (refused) {
+    await discard();
+    throw refused.reason;
+  }
+  const [out, markerOut] = handles;
   const close = async (handle: fs.FileHandle) => {
     open.delete(handle);
     await handle.close();
@@ -79,8 +91,7 @@ export async function archiveLocally(source: fs.FileHandle, target: string, mark
     return copied;
   } catch (err) {
     await Promise.allSettled([flushed]);
-    await Promise.allSettled([...open].map((h) => h.close()));
-    await Promise.allSettled(temps.map((t) => fs.rm(t, { force: true })));
+    await discard();
     throw err;
   }
 }
