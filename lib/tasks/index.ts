@@ -81,7 +81,7 @@ export const TASKS: readonly TaskEntry[] = [
     name: 'wal-fetch',
     command: 'wal fetch',
     positional: '<name> <destination>',
-    describe: 'restore_command: restore one archived WAL file, verified against its sha256; exit 5 when it is not archived',
+    describe: 'restore_command: restore one archived WAL file, verified against its sha256; exit 5 when it is not archived, 128 when it fails during an archive recovery (PostgreSQL then stops)',
     examples: [["restore_command = 'pgops wal fetch %f %p --repo file:///var/lib/pgops/repo'", 'in postgresql.conf of the server being recovered']],
     load: async () => (await import('./wal/fetch.ts')).walFetch,
   },
@@ -141,7 +141,7 @@ export const TASKS: readonly TaskEntry[] = [
   {
     name: 'partitions-create',
     command: 'partitions create',
-    describe: 'create the partitions of the current and the next --ahead periods of range-partitioned tables (prints the plan; --execute creates)',
+    describe: 'create the partitions of the current and the next --ahead periods of range-partitioned tables, with the parent\'s owner and privileges (prints the plan; --execute creates)',
     examples: [
       ['pgops partitions create --db postgresql://ops@db1/app --table public.events --ahead 3', 'print the plan; the interval is inferred from the existing partitions'],
       ['pgops partitions create --target main --execute', 'the tables named by partition-table in pgops.config.yml'],
