@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the corpus suite needs a cached build and minutes: npm run test:corpus runs it (vitest.corpus.config.ts)
+    exclude: [...configDefaults.exclude, 'test/corpus/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,7 +1,8 @@
 import { dbFolder } from './backup-set.ts';
 import type { Repo } from './repo/repo.ts';
 
-export type CheckStatus = 'pass' | 'fail' | 'skip';
+// note: something a person should know that is no failure (a materialized view the restore refreshed)
+export type CheckStatus = 'pass' | 'fail' | 'skip' | 'note';
 
 // One check of a drill: what was compared, and what was expected and found when they differ.
 export interface DrillCheck {
@@ -33,9 +34,13 @@ export interface DrillReport {
   tool: { name: 'pgops'; version: string };
 }
 
+// Where a drill's report is stored: drills/<database folder>/<drill id>.json.
 export function drillKey(database: string, drillId: string): string {
   return `drills/${dbFolder(database)}/${drillId}.json`;
 }
+
+// A drill id is its start time as a backup id: sorting the ids sorts the drills in time.
+const newestFirst = (a: DrillReport, b: DrillReport) => (a.drillId < b.drillId ? 1 : a.drillId > b.drillId ? -1 : 0);
 
 // Every readable drill report (of one database, or all), newest first; unreadable files are skipped.
 export async function listDrillReports(repo: Repo, database?: string): Promise<DrillReport[]> {
@@ -50,10 +55,19 @@ export async function listDrillReports(repo: Repo, database?: string): Promise<D
       // a report that does not parse proves nothing
     }
   }
-  return reports.sort((a, b) => (a.drillId < b.drillId ? 1 : a.drillId > b.drillId ? -1 : 0));
+  return reports.sort(newestFirst);
 }
 
-// The backup ids that a passing drill verified, newest drill first.
-export function verifiedBackupIds(reports: DrillReport[]): string[] {
-  return reports.filter((r) => r.result === 'pass').map((r) => r.backupId);
+// The backup ids of one database whose newest drill passed, newest drill first. A later failing drill withdraws
+// an earlier pass. A drill with result 'error' could not run to the end (server unreachable, interrupted) and says
+// nothing about the set, so it is passed over: the newest drill that passed or failed decides.
+export function verifiedBackupIds(reports: readonly DrillReport[], database: string): string[] {
+  const decided = new Set<string>();
+  const verified: string[] = [];
+  for (const r of [...reports].sort(newestFirst)) {
+    if (r.database !== database || r.result === 'error' || decided.has(r.backupId)) continue;
+    decided.add(r.backupId);
+    if (r.result === 'pass') verified.push(r.backupId);
+  }
+  return verified;
 }

@@ -1,4 +1,6 @@
 import { ExitCode, PgopsError } from './errors.ts';
+import type { ColumnFingerprint } from './pg/column-hash.ts';
+import type { DatabaseProperties } from './pg/database-properties.ts';
 import type { Inventory } from './pg/inventory.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -20,7 +22,9 @@ export interface TableFingerprint {
   rows: number;
   /** order-independent content hash (fingerprint mode hash) */
   hash?: string;
-  /** how the hash was computed (lib/pg/fingerprint.ts) */
+  /** fingerprint mode hash (pgops-column-hash-v3): every column in name order, with its own content hash */
+  columns?: ColumnFingerprint[];
+  /** how an older pgops (pgops-row-hash-v2) hashed the rows */
   method?: 'record' | 'text';
 }
 
@@ -42,6 +46,8 @@ export interface Manifest {
   fingerprints: { mode: 'hash' | 'count' | 'none'; tables: TableFingerprint[]; /** how hashes were computed (HASH_ALGORITHM) */ algorithm?: string };
   /** the catalogue inventory taken in the snapshot, which restore drills compare */
   inventory?: Inventory;
+  /** what `restore --create` gives the new database (pg_restore --create's database entries), and drills check */
+  databaseProperties?: DatabaseProperties;
 }
 
 // Parses and checks a manifest's shape; a set whose manifest does not parse is treated as broken, never as complete.

@@ -67,14 +67,15 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'pg-bin', type: 'string', tasks: ['backup', 'restore', 'drill', 'partitions-prune'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding pg_dump, pg_restore, pg_dumpall and psql (default: the newest found)' },
   { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files' },
 
-  { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, latest (the newest complete set) or verified (the newest set a restore drill passed on)' },
+  { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, latest (the newest complete set) or verified (the newest complete set whose newest drill passed)' },
   { flag: 'from-db', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
   { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
   { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'create the target database when it does not exist' },
   { flag: 'clean', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'drop objects of the backup that already exist in the target before restoring them' },
   { flag: 'force', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'allow restoring into the very database the backup came from' },
   { flag: 'globals', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'restore roles (and tablespaces) first; roles that exist already are kept' },
-  { flag: 'no-owner', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'do not restore ownership (when the roles do not exist on the target)' },
+  { flag: 'no-owner', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'do not restore ownership or privileges, of the objects and of a created database (when the roles do not exist on the target)' },
+  { flag: 'skip-unavailable-properties', type: 'boolean', tasks: ['restore', 'drill'], env: ['PGOPS_SKIP_UNAVAILABLE_PROPERTIES'], default: false, describe: "create the database without the properties the target server cannot reproduce (a tablespace it lacks, ICU support, a locale its system lacks) instead of refusing; the result lists them, and a drill fails on them" },
   { flag: 'table', type: 'list', tasks: ['restore'], noConfig: true, placeholder: 'SCHEMA.TABLE', describe: 'restore only this table (repeatable)' },
   { flag: 'schema', type: 'list', tasks: ['restore'], noConfig: true, placeholder: 'NAME', describe: 'restore only this schema (repeatable)' },
 

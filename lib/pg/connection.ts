@@ -77,10 +77,13 @@ export function displayUrl(info: ConnInfo): string {
   return `postgresql://${encodeURIComponent(info.user)}@${hostPart}:${info.port}/${encodeURIComponent(info.database)}${host}`;
 }
 
-// Opens a node-postgres connection, with a message and a hint when the server cannot be reached.
-export async function connect(info: ConnInfo, applicationName = 'pgops'): Promise<pg.Client> {
+// Opens a node-postgres connection, with a message and a hint when the server cannot be reached. With catalogOnly,
+// the session's search_path is pg_catalog alone (pg_temp last), so that no user object can stand in for a catalogue
+// table, function, operator or type in pgops's own queries.
+export async function connect(info: ConnInfo, applicationName = 'pgops', opts: { catalogOnly?: boolean } = {}): Promise<pg.Client> {
   const ssl = sslFor(info.params.sslmode);
   const client = new pg.Client({
+    ...(opts.catalogOnly ? { options: '-c search_path=pg_catalog,pg_temp' } : {}),
     host: info.host,
     port: info.port,
     user: info.user,

@@ -45,3 +45,20 @@ export function parseQualifiedName(text: string): { schema: string; name: string
   if (parts.length === 2 && parts[0] && parts[1]) return { schema: parts[0], name: parts[1] };
   return undefined;
 }
+
+// One identifier as SQL writes it: "Quoted ""name""" as its text, a bare name folded to lower case as PostgreSQL does.
+export function parseIdentifier(text: string): string | undefined {
+  if (/^"(?:[^"]|"")+"$/.test(text)) return text.slice(1, -1).replace(/""/g, '"');
+  if (/^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*$/.test(text)) return text.toLowerCase();
+  return undefined;
+}
+
+// A name for messages, quoted only where SQL would need it: orders, "Sales Ü".
+export function displayIdent(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name);
+}
+
+// schema.name for messages, each part quoted only where SQL would need it.
+export function displayQualified(schema: string, name: string): string {
+  return `${displayIdent(schema)}.${displayIdent(name)}`;
+}

@@ -54,7 +54,7 @@ describe.each([
     expect(failed(report)).toEqual([]);
     const names = report.checks.map((c: { name: string }) => c.name);
     for (const n of ['checksums', 'restore', 'tables', 'inventory indexes', 'inventory policies', 'inventory large objects', 'sequences', 'amcheck', 'assertion fifty accounts', 'rpo', 'rto']) expect(names).toContain(n);
-    expect(report.checks.find((c: { name: string }) => c.name === 'tables').detail).toBe('9 of 9 tables match (row count and content hash)');
+    expect(report.checks.find((c: { name: string }) => c.name === 'tables').detail).toBe('9 of 9 tables match (row count and content hash of every column)');
     expect(report.rtoMs).toBeGreaterThan(0);
     expect(await scratchDbs()).toEqual([]);
     // the evidence is in the repository, and the step summary has a table of checks
@@ -92,7 +92,7 @@ describe('a failing drill', () => {
     const report = JSON.parse(r.stdout);
     expect(report.result).toBe('fail');
     expect(failed(report).map((c: { name: string; detail?: string }) => `${c.name}: ${c.detail}`)).toEqual([
-      'tables: 8 of 9 tables match (row count and content hash)',
+      'tables: 8 of 9 tables match (row count and content hash of every column)',
       'table public.accounts: row count differs: expected 51, found 50',
     ]);
     expect(r.stderr).toMatch(/FAILED \(2 checks\)/);

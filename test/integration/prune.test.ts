@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,36 +12,9 @@ import { FileRepo } from '../../lib/repo/file.ts';
 import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
+import { writeSet } from '../support/backup-sets.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
-const sha = (data: string) => createHash('sha256').update(data).digest('hex');
-
-// A complete set: dump, globals.sql and a valid manifest listing them.
-async function writeSet(repo: Repo, database: string, id: string, opts: { complete?: boolean } = {}) {
-  const prefix = setPrefix(database, id);
-  const files = { dump: `dump of ${database} ${id}\n`.repeat(50), 'globals.sql': '-- roles\n' };
-  for (const [name, data] of Object.entries(files)) await repo.putBytes(prefix + name, data);
-  if (opts.complete === false) return;
-  const list = Object.entries(files).map(([p, data]) => ({ path: p, size: Buffer.byteLength(data), sha256: sha(data) }));
-  const manifest = {
-    format: 'pgops-backup-manifest',
-    manifestVersion: 1,
-    backupId: id,
-    database,
-    tool: { name: 'pgops', version: 'test' },
-    server: { version: '16.4', versionNum: 160004, systemIdentifier: '7300000000000000000', inRecovery: false },
-    pgDump: { version: '16.4', format: 'custom', jobs: 1 },
-    startedAt: NOW.toISOString(),
-    finishedAt: NOW.toISOString(),
-    durationMs: 1000,
-    snapshot: { id: '00000003-00000002-1', lsn: '0/1000000', time: NOW.toISOString() },
-    files: list,
-    totalSize: list.reduce((s, f) => s + f.size, 0),
-    fingerprints: { mode: 'count', tables: [] },
-  };
-  await repo.putBytes(prefix + MANIFEST_FILE, JSON.stringify(manifest));
-}
-
 // app: ten daily sets 11-13 .. 11-22, an old and a young incomplete set; other: four sets from early October.
 const APP = ['20261113T031700Z', '20261114T031700Z', '20261115T031700Z', '20261116T031700Z', '20261117T031700Z', '20261118T031700Z', '20261119T031700Z', '20261120T031700Z', '20261121T031700Z', '20261122T031700Z'];
 const OTHER = ['20260930T031700Z', '20261001T031700Z', '20261002T031700Z', '20261003T031700Z'];
@@ -138,8 +110,8 @@ describe('pgops prune', () => {
     expect(data.databases.map((d: { database: string }) => d.database)).toEqual(['app', 'other']);
     const app = data.databases[0].decisions;
     expect(app).toHaveLength(12);
-    expect(app[0]).toEqual({ id: '20261122T110000Z', action: 'keep', reasons: ['incomplete, younger than grace 24h'], size: expect.any(Number), complete: false });
-    expect(app[1]).toEqual({ id: '20261122T031700Z', action: 'keep', reasons: ['daily 2026-11-22', 'newest complete'], size: expect.any(Number), complete: true });
+    expect(app[0]).toEqual({ id: '20261122T110000Z', action: 'keep', reasons: ['incomplete, younger than grace 24h'], size: expect.any(Number), complete: false, status: 'incomplete' });
+    expect(app[1]).toEqual({ id: '20261122T031700Z', action: 'keep', reasons: ['daily 2026-11-22', 'newest complete'], size: expect.any(Number), complete: true, status: 'complete' });
     expect([...data.deleted].sort()).toEqual(DELETED.map((s) => s.split('/')[1]).sort());
     const plannedBytes = data.databases.flatMap((d: { decisions: { action: string; size: number }[] }) => d.decisions).filter((d: { action: string }) => d.action === 'delete').reduce((s: number, d: { size: number }) => s + d.size, 0);
     expect(data.freedBytes).toBe(plannedBytes);

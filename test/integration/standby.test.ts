@@ -69,6 +69,6 @@ describe('a streaming standby', () => {
     expect(d.exitCode, d.stdout + d.stderr).toBe(0);
     const report = JSON.parse(d.stdout) as { checks: { name: string; status: string; detail?: string }[] };
     expect(report.checks.filter((c) => c.status !== 'pass')).toEqual([]);
-    expect(report.checks.map((c) => c.detail)).toContain('3 of 3 tables match (row count and content hash)');
+    expect(report.checks.map((c) => c.detail)).toContain('3 of 3 tables match (row count and content hash of every column)');
   });
 });

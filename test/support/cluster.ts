@@ -55,16 +55,28 @@ export interface ClusterOptions {
   settings?: Record<string, string | number>;
   /** also allow password logins (scram) for TCP connections of these users */
   passwordUsers?: boolean;
+  /** start from a copy of this stopped data directory instead of a fresh initdb (its superuser must be root) */
+  fromData?: string;
 }
 
-// Starts a fresh cluster; call stop() in afterAll.
+// Refuses what cannot be copied into a working cluster, before any temp folder exists.
+function checkStoppedDataDir(from: string): void {
+  if (!fs.existsSync(path.join(from, 'PG_VERSION'))) throw new Error(`fromData: ${from} is not a PostgreSQL data directory (no PG_VERSION)`);
+  // a copy of a running cluster's files is torn and would start only as a crash recovery, if at all
+  if (fs.existsSync(path.join(from, 'postmaster.pid'))) throw new Error(`fromData: ${from} belongs to a running server (postmaster.pid exists); stop it first (pg_ctl -D ${from} stop)`);
+}
+
+// Starts a fresh cluster, or one on a copy of opts.fromData; call stop() in afterAll (it removes the copy too).
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const bin = binDir();
+  if (opts.fromData) checkStoppedDataDir(opts.fromData);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-pg-'));
   fs.chmodSync(dir, 0o755);
   if (isRoot) execFileSync('chown', ['postgres:postgres', dir]);
   const data = path.join(dir, 'data');
-  runAsServerUser(path.join(bin, 'initdb'), ['-D', data, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
+  // cp -a keeps the copy owned by postgres and mode 0700, as the server insists
+  if (opts.fromData) execFileSync('cp', ['-a', opts.fromData, data]);
+  else runAsServerUser(path.join(bin, 'initdb'), ['-D', data, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
   const port = await freePort();
   const conf = [
     `port = ${port}`,

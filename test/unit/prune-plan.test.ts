@@ -7,7 +7,8 @@ const HOUR = 3_600_000;
 const GRACE = 24 * HOUR;
 
 function set(id: string, opts: { complete?: boolean; database?: string } = {}): RetentionSet {
-  return { database: opts.database ?? 'app', id, time: backupIdTime(id)!, complete: opts.complete ?? true, size: 100 };
+  const complete = opts.complete ?? true;
+  return { database: opts.database ?? 'app', id, time: backupIdTime(id)!, complete, status: complete ? 'complete' : 'incomplete', size: 100 };
 }
 
 function rules(r: Partial<RetentionRules>): RetentionRules {
@@ -149,7 +150,7 @@ describe('planRetention: rules', () => {
   });
 
   it('keeps sets whose manifest cannot be read, and they count for no rule', () => {
-    const broken = { ...set('20261122T031700Z', { complete: false }), unreadable: 'manifest is not valid JSON' };
+    const broken: RetentionSet = { ...set('20261122T031700Z', { complete: false }), status: 'unreadable', problem: 'manifest is not valid JSON' };
     const sets = [set('20261120T031700Z'), set('20261121T031700Z'), broken];
     const plan = planRetention(sets, rules({ keepLast: 1 }), NOW);
     expect(plan.map((d) => [d.set.id, d.action])).toEqual([
@@ -158,6 +159,18 @@ describe('planRetention: rules', () => {
       ['20261122T031700Z', 'keep'],
     ]);
     expect(plan[2].reasons).toEqual(['manifest unreadable, kept for inspection: manifest is not valid JSON']);
+  });
+
+  it('keeps a damaged set for inspection, counts it for no rule, and keeps the newest restorable set instead', () => {
+    const damaged: RetentionSet = { ...set('20261122T031700Z', { complete: false }), status: 'damaged', problem: 'dump is missing' };
+    const sets = [set('20261120T031700Z'), set('20261121T031700Z'), damaged];
+    // a grace shorter than its age: were it taken for an incomplete set, it would be deleted
+    const plan = planRetention(sets, rules({ keepLast: 1, incompleteGrace: HOUR }), NOW);
+    expect(plan.map((d) => [d.set.id, d.action, d.reasons])).toEqual([
+      ['20261120T031700Z', 'delete', ['no rule keeps it']],
+      ['20261121T031700Z', 'keep', ['last 1/1', 'newest complete']],
+      ['20261122T031700Z', 'keep', ['damaged, kept for inspection: dump is missing']],
+    ]);
   });
 
   it('applies the rules to each database on its own', () => {

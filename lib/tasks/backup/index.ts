@@ -80,6 +80,7 @@ export const backup: TaskHandler = async (ctx) => {
       totalSize,
       fingerprints: { mode: o.fingerprint as 'hash' | 'count' | 'none', tables: set.tables, ...(o.fingerprint === 'hash' ? { algorithm: HASH_ALGORITHM } : {}) },
       inventory: set.inventory,
+      databaseProperties: set.databaseProperties,
     };
     await set.commit(MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
     const secs = Math.max(0.001, manifest.durationMs / 1000);

@@ -4,6 +4,7 @@ import type { ManifestFile, TableFingerprint } from '../../manifest.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { connect, type ConnInfo } from '../../pg/connection.ts';
 import { tableFingerprints, type FingerprintMode } from '../../pg/fingerprint.ts';
+import { readDatabaseProperties, type DatabaseProperties } from '../../pg/database-properties.ts';
 import { catalogInventory, type Inventory } from '../../pg/inventory.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext } from '../../task.ts';
@@ -29,6 +30,7 @@ export interface WrittenSet {
   files: ManifestFile[];
   tables: TableFingerprint[];
   inventory: Inventory;
+  databaseProperties: DatabaseProperties;
   /** writes the manifest, the commit marker; on failure the set is removed like any other failure */
   commit(name: string, manifest: string): Promise<void>;
 }
@@ -63,7 +65,8 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
     const snapshotReads = (async () => {
       const tables = await tableFingerprints(fpClient!, mode);
       const inventory = await catalogInventory(fpClient!);
-      return { inventory, tables };
+      const databaseProperties = await readDatabaseProperties(fpClient!);
+      return { inventory, tables, databaseProperties };
     })();
     snapshotReads.catch(() => {});
     const dumpFiles = await dumpInto({
@@ -83,13 +86,14 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       sizeHint: 2 * dbSize,
     });
     const globals = await globalsDone;
-    const { inventory, tables } = await snapshotReads;
+    const { inventory, tables, databaseProperties } = await snapshotReads;
     await req.client.query('COMMIT');
     return {
       snapshot,
       files: [globals, ...dumpFiles],
       tables,
       inventory,
+      databaseProperties,
       async commit(name, manifest) {
         ctx.signal.throwIfAborted();
         try {

@@ -1,9 +1,9 @@
 import type { DrillCheck, DrillReport } from '../../drill-report.ts';
 import { formatDuration } from '../../units.ts';
 
-const order: Record<string, number> = { fail: 0, skip: 1, pass: 2 };
+const order: Record<string, number> = { fail: 0, note: 1, skip: 2, pass: 3 };
 const sorted = (checks: DrillCheck[]) => [...checks].sort((a, b) => order[a.status] - order[b.status]);
-const mark: Record<string, string> = { pass: 'ok  ', fail: 'FAIL', skip: 'skip' };
+const mark: Record<string, string> = { pass: 'ok  ', fail: 'FAIL', note: 'note', skip: 'skip' };
 
 function headline(r: DrillReport): string {
   const failed = r.checks.filter((c) => c.status === 'fail').length;
@@ -11,7 +11,7 @@ function headline(r: DrillReport): string {
   return `drill of backup ${r.backupId} of "${r.database}" ${what}: RTO ${r.rtoMs === null ? '-' : formatDuration(r.rtoMs)}, RPO ${formatDuration(r.rpoMs)}`;
 }
 
-// The human summary: the verdict, then failures first, then skips and passes.
+// The human summary: the verdict, then failures first, then notes, skips and passes.
 export function renderText(r: DrillReport): string {
   const lines = [headline(r)];
   if (r.error) lines.push(`error: ${r.error}`);
@@ -24,7 +24,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 // The markdown appended to GITHUB_STEP_SUMMARY: the verdict and a table of checks, failures first.
 export function renderMarkdown(r: DrillReport): string {
-  const icon: Record<string, string> = { pass: '✅', fail: '❌', skip: '⏭️' };
+  const icon: Record<string, string> = { pass: '✅', fail: '❌', note: 'ℹ️', skip: '⏭️' };
   return [
     `### pgops restore drill: ${r.result === 'pass' ? '✅' : '❌'} ${cell(headline(r))}`,
     '',

@@ -28,7 +28,10 @@ export async function ensureAbsent(client: pg.Client, name: string): Promise<voi
 export async function dropScratch(server: ConnInfo, name: string): Promise<string | undefined> {
   let client: pg.Client | undefined;
   try {
-    client = await connect(withDatabase(server, server.database), 'pgops drill cleanup');
+    client = await connect(withDatabase(server, server.database), 'pgops drill cleanup', { catalogOnly: true });
+    // a backed-up template database's scratch copy is a template too, which DROP DATABASE refuses
+    const template = await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1 AND datistemplate', [name]);
+    if (template.rows.length) await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE = false`);
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     return undefined;
   } catch (err) {

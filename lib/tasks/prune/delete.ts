@@ -17,7 +17,7 @@ export async function deleteSets(repo: Repo, sets: readonly BackupSet[], log: Lo
     let manifestGone = false;
     try {
       signal?.throwIfAborted();
-      log.info('delete', `deleting backup set ${label(set)} (${formatSize(set.size)}, ${set.complete ? 'complete' : 'incomplete'})`, {
+      log.info('delete', `deleting backup set ${label(set)} (${formatSize(set.size)}, ${set.status})`, {
         database: set.database,
         backupId: set.id,
         bytes: set.size,

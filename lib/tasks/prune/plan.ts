@@ -1,3 +1,4 @@
+import type { SetStatus } from '../../backup-set.ts';
 import { dayKey, isoWeekKey, monthKey } from './calendar.ts';
 
 // What the planner needs to know of a backup set.
@@ -6,10 +7,13 @@ export interface RetentionSet {
   id: string;
   /** the backup id's time */
   time: Date;
+  /** only complete sets count toward the rules (true only when status is 'complete') */
   complete: boolean;
+  /** unreadable and damaged sets are kept for a person to look at; incomplete ones go after the grace */
+  status: SetStatus;
+  /** what is wrong with a set that is not complete */
+  problem?: string;
   size: number;
-  /** set when a manifest exists but cannot be read: such a set is kept for a person to look at */
-  unreadable?: string;
 }
 
 // Grandfather-father-son rules, as restic and borg define them.
@@ -80,7 +84,10 @@ export function planRetention<S extends RetentionSet>(sets: readonly S[], rules:
   return sets.map((set): RetentionDecision<S> => {
     const reasons = keep.get(set) ?? [];
     let deleteReason = 'no rule keeps it';
-    if (set.unreadable !== undefined) reasons.push(`manifest unreadable, kept for inspection: ${set.unreadable}`);
+    // Something removed or changed files of a damaged set, or a newer pgops may have written an unreadable
+    // manifest: deleting either would destroy the evidence a person needs.
+    if (set.status === 'unreadable') reasons.push(`manifest unreadable, kept for inspection: ${set.problem ?? 'unreadable'}`);
+    else if (set.status === 'damaged') reasons.push(`damaged, kept for inspection: ${set.problem ?? 'listed files are missing'}`);
     else if (!set.complete) {
       if (now.getTime() - set.time.getTime() <= rules.incompleteGrace) reasons.push(`incomplete, younger than grace ${grace}`);
       else deleteReason = `incomplete, older than grace ${grace}`;

@@ -1,11 +1,15 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../log.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { libpqConnString, type ConnInfo } from '../../pg/connection.ts';
+import type { DatabaseProperties } from '../../pg/database-properties.ts';
 import { runPgTool } from '../../pg/run-tool.ts';
+import { afterRestoreSql, beforeRestoreSql } from './database-sql.ts';
+import { createWithProperties, globalsCreates, planProperties, targetCapabilities } from './database.ts';
 import { restoreDependencies } from './dependencies.ts';
 import { applyGlobals } from './globals.ts';
-import { createDatabase } from './target.ts';
+import { runStatements, withAdmin } from './target.ts';
 
 export interface ApplyRequest {
   log: Logger;
@@ -17,6 +21,10 @@ export interface ApplyRequest {
   /** where list files may be written */
   workDir: string;
   createDatabase: boolean;
+  /** the backed-up database's properties (manifest), which a created database gets; undefined for an older set */
+  properties?: DatabaseProperties;
+  /** create the database without the properties the target cannot reproduce, instead of refusing */
+  skipUnavailable: boolean;
   pgRestore: PgBinary;
   /** restore globals.sql first with this psql */
   psql?: PgBinary;
@@ -29,22 +37,52 @@ export interface ApplyRequest {
   dependencies: boolean;
 }
 
-// Writes a verified set into the target: create the database, globals, then pg_restore --exit-on-error.
-// Returns the problems that did not stop the restore (globals.sql statements that failed).
-export async function applySet(req: ApplyRequest): Promise<string[]> {
+export interface ApplyResult {
+  /** problems that did not stop the restore: globals.sql statements, properties that could not be applied */
+  warnings: string[];
+  /** properties of the backed-up database the created one does not have, each with why */
+  notReproduced: string[];
+}
+
+// Writes a verified set into the target: globals, the database with the backed-up one's properties, its owner and
+// comment, pg_restore --exit-on-error, then the settings and privileges that could get in its way.
+export async function applySet(req: ApplyRequest): Promise<ApplyResult> {
   const { log, target } = req;
   const connString = libpqConnString(target);
-  if (req.createDatabase) {
-    log.info('create', `creating database "${target.database}"`);
-    await createDatabase(target);
-  }
   const warnings: string[] = [];
-  if (req.psql) {
-    log.info('globals', 'restoring roles and tablespaces from globals.sql');
-    const problems = await applyGlobals({ psql: req.psql, file: path.join(req.dir, 'globals.sql'), connString, env: req.env, currentUser: target.user, signal: req.signal });
-    for (const p of problems) log.warn('globals', `globals.sql: ${p}`);
-    warnings.push(...problems.map((p) => `globals.sql: ${p}`));
+  const notReproduced: string[] = [];
+  const p = req.properties;
+  let roles: ReadonlySet<string> = new Set();
+  let globalsTarget = target;
+  const planOptions = { noOwner: req.noOwner, skipUnavailable: req.skipUnavailable };
+  if (req.createDatabase) {
+    // before anything is written: refuse what neither the target nor globals.sql can provide
+    const globals = req.psql ? globalsCreates(await fs.readFile(path.join(req.dir, 'globals.sql'), 'utf8')) : undefined;
+    globalsTarget = await withAdmin(target, async (admin, info) => {
+      if (p) planProperties(p, await targetCapabilities(admin), { ...planOptions, globals });
+      return info;
+    });
   }
+  if (req.psql) {
+    // into the maintenance database when the target is still to be created: a tablespace globals.sql makes is
+    // then there for CREATE DATABASE
+    log.info('globals', 'restoring roles and tablespaces from globals.sql');
+    const problems = await applyGlobals({ psql: req.psql, file: path.join(req.dir, 'globals.sql'), connString: libpqConnString(globalsTarget), env: req.env, currentUser: target.user, signal: req.signal });
+    for (const problem of problems) log.warn('globals', `globals.sql: ${problem}`);
+    warnings.push(...problems.map((problem) => `globals.sql: ${problem}`));
+  }
+  if (req.createDatabase) {
+    await withAdmin(target, async (admin) => {
+      const capabilities = await targetCapabilities(admin);
+      const plan = p && planProperties(p, capabilities, planOptions);
+      roles = plan?.roles ?? capabilities.roles;
+      log.info('create', `creating database "${target.database}"${p ? ` (${p.encoding}, ${p.localeProvider} locale ${p.collate}${p.iculocale ? `, ICU ${p.iculocale}` : ''})` : ''}`);
+      notReproduced.push(...(await createWithProperties(admin, target.database, p, capabilities, plan, req.skipUnavailable)));
+    });
+    if (!p) notReproduced.push("every database property: the set records none (taken by an older pgops); the database has the server's defaults");
+    for (const n of notReproduced) log.warn('properties', `not reproduced: ${n}`);
+  }
+  if (req.createDatabase && p) warnings.push(...(await applyProperties(req, beforeRestoreSql(target.database, p, { noOwner: req.noOwner }))));
   const dump = path.join(req.dir, 'dump');
   if (req.dependencies && req.passes[0].length) {
     log.info('dependencies', 'restoring the schemas, types, functions and sequences the selected tables may use');
@@ -63,8 +101,22 @@ export async function applySet(req: ApplyRequest): Promise<string[]> {
       env: req.env,
       signal: req.signal,
       what: 'pg_restore',
-      hint: 'a missing role needs --globals (or --no-owner); an existing object needs --clean or an empty target; the target was partly restored: drop it and restore again',
+      hint: 'a missing role needs --globals (or --no-owner); an existing object means the target was not empty; the target was partly restored: drop it and restore again',
     });
   }
-  return warnings;
+  if (req.createDatabase && p) {
+    const missingRoleSettings = req.noOwner ? p.roleSettings.filter((r) => !roles.has(r.role)).map((r) => `settings of role ${JSON.stringify(r.role)} in the database (the role does not exist on the target)`) : [];
+    notReproduced.push(...missingRoleSettings);
+    warnings.push(...(await applyProperties(req, afterRestoreSql(target.database, p, { noOwner: req.noOwner, roles }))));
+  }
+  return { warnings, notReproduced };
+}
+
+// Runs property statements on the target's maintenance database; a statement that fails is a warning naming it.
+async function applyProperties(req: ApplyRequest, statements: string[]): Promise<string[]> {
+  if (statements.length === 0) return [];
+  req.log.info('properties', `applying ${statements.length} database propert${statements.length === 1 ? 'y' : 'ies'}`);
+  const failures = await withAdmin(req.target, (admin) => runStatements(admin, statements));
+  for (const f of failures) req.log.warn('properties', f);
+  return failures;
 }

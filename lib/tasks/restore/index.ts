@@ -2,7 +2,8 @@ import os from 'node:os';
 import { findSet, setPrefix } from '../../backup-set.ts';
 import { ExitCode, usageError } from '../../errors.ts';
 import { findPgTool } from '../../pg/binaries.ts';
-import { childAuth, displayUrl, parseDbUrl } from '../../pg/connection.ts';
+import { childAuth, displayUrl, parseDbUrl, type ConnInfo } from '../../pg/connection.ts';
+import { differenceText, propertyDifferences, readDatabaseProperties, type DatabaseProperties } from '../../pg/database-properties.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
@@ -10,7 +11,8 @@ import { applySet } from './apply.ts';
 import { fetchVerified } from './fetch.ts';
 import { sourceDatabase } from './source.ts';
 import { restorePasses } from './selection.ts';
-import { checkTarget, inspectTarget } from './target.ts';
+import { checkSelection } from './selection-check.ts';
+import { checkTarget, inspectTarget, withAdmin } from './target.ts';
 
 // pgops restore: verify every file of a set, then create the target if asked, restore globals if asked, pg_restore.
 export const restore: TaskHandler = async (ctx) => {
@@ -26,8 +28,12 @@ export const restore: TaskHandler = async (ctx) => {
     const m = set.manifest;
     log.info('plan', `restore backup ${m.backupId} of "${m.database}" (${formatSize(m.totalSize)}, snapshot ${m.snapshot.time}) into ${displayUrl(target)}${passes[0].length ? ` (only ${passes.flat().join(' ')})` : ''}`, { backupId: m.backupId });
 
+    checkSelection(m, o.table as string[] | undefined, o.schema as string[] | undefined);
     const state = await inspectTarget(target);
     checkTarget(state, target, m, { create: Boolean(o.create), clean: Boolean(o.clean), force: Boolean(o.force) });
+    // an existing database keeps its own properties: say which of the backed-up database's it does not have
+    const notApplied = !state.missing && m.databaseProperties ? await existingDifferences(target, m.databaseProperties) : [];
+    for (const d of notApplied) log.warn('properties', `not applied to the existing database: ${d}`);
     const pgRestore = await findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, minMajor: Number(m.pgDump.version.split('.')[0]) });
     const psql = o.globals ? await findPgTool('psql', { pgBin: o.pgBin as string | undefined }) : undefined;
 
@@ -39,7 +45,7 @@ export const restore: TaskHandler = async (ctx) => {
     });
     log.info('verified', `all ${m.files.length} files match the manifest's sha256${verified.downloaded ? ` (downloaded to ${verified.dir})` : ''}`);
     try {
-      const warnings = await applySet({
+      const { warnings, notReproduced } = await applySet({
         log,
         signal: ctx.signal,
         target,
@@ -47,6 +53,8 @@ export const restore: TaskHandler = async (ctx) => {
         dir: verified.dir,
         workDir: verified.downloaded ? verified.dir : ((o.tmpDir as string | undefined) ?? os.tmpdir()),
         createDatabase: state.missing,
+        properties: m.databaseProperties,
+        skipUnavailable: Boolean(o.skipUnavailableProperties),
         pgRestore,
         psql,
         passes,
@@ -56,12 +64,17 @@ export const restore: TaskHandler = async (ctx) => {
         dependencies: state.userTables.length === 0,
       });
       const durationMs = Date.now() - started;
-      const summary = `restored backup ${m.backupId} of "${m.database}" into ${displayUrl(target)} in ${formatDuration(durationMs)}${warnings.length ? ` with ${warnings.length} warning(s)` : ''}`;
-      log.info('done', summary, { backupId: m.backupId, durationMs });
+      const missing = [...notReproduced, ...notApplied];
+      const summary = [
+        `restored backup ${m.backupId} of "${m.database}" into ${displayUrl(target)} in ${formatDuration(durationMs)}${warnings.length ? ` with ${warnings.length} warning(s)` : ''}`,
+        ...missing.map((x) => `  database property not reproduced: ${x}`),
+        ...warnings.map((x) => `  warning: ${x}`),
+      ].join('\n');
+      log.info('done', summary.split('\n')[0], { backupId: m.backupId, durationMs });
       return {
-        exitCode: warnings.length ? ExitCode.WARNING : ExitCode.OK,
+        exitCode: warnings.length || missing.length ? ExitCode.WARNING : ExitCode.OK,
         summary,
-        data: { ok: true, backupId: m.backupId, database: m.database, target: displayUrl(target), created: state.missing, durationMs, warnings, tables: m.fingerprints.tables.length },
+        data: { ok: true, backupId: m.backupId, database: m.database, target: displayUrl(target), created: state.missing, durationMs, warnings, notReproduced: missing, tables: m.fingerprints.tables.length },
       };
     } finally {
       await verified.cleanup();
@@ -71,3 +84,9 @@ export const restore: TaskHandler = async (ctx) => {
     await repo.close();
   }
 };
+
+// The backed-up database's properties that an existing target database does not have.
+async function existingDifferences(target: ConnInfo, expected: DatabaseProperties): Promise<string[]> {
+  const found = await withAdmin(target, (admin) => readDatabaseProperties(admin, target.database));
+  return propertyDifferences(expected, found).map(differenceText);
+}

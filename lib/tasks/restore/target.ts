@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import type { Manifest } from '../../manifest.ts';
 import { connect, displayUrl, withDatabase, type ConnInfo } from '../../pg/connection.ts';
-import { quoteIdent } from '../../pg/ident.ts';
 import { serverFacts, type ServerFacts } from '../../pg/server.ts';
 
 export interface TargetState {
@@ -58,24 +57,39 @@ export function checkTarget(state: TargetState, info: ConnInfo, manifest: Manife
     const some = state.userTables.slice(0, 5).join(', ') + (state.userTables.length > 5 ? `, ... (${state.userTables.length} in all)` : '');
     throw new PgopsError(`database "${info.database}" on ${where} already has tables: ${some}`, {
       code: ExitCode.UNKNOWN,
-      hint: 'restore into an empty or new database (--create), or add --clean to drop and recreate the objects of the backup',
+      hint: `restore into a new database (--to .../${info.database}_restored --create) and copy what you need from there; --clean would drop and recreate the backup's objects in this database, with whatever they hold now`,
     });
   }
 }
 
-// Creates the target database (from template0, so nothing in template1 gets in the restore's way).
-export async function createDatabase(info: ConnInfo): Promise<void> {
+// Runs fn on a connection to the target server's maintenance database (postgres, else template1), whose
+// search_path holds only pg_catalog; fn also gets where that connection goes.
+export async function withAdmin<T>(info: ConnInfo, fn: (admin: pg.Client, where: ConnInfo) => Promise<T>): Promise<T> {
+  let where = withDatabase(info, 'postgres');
   let client: pg.Client;
   try {
-    client = await connect(withDatabase(info, 'postgres'), 'pgops restore');
+    client = await connect(where, 'pgops restore', { catalogOnly: true });
   } catch {
-    client = await connect(withDatabase(info, 'template1'), 'pgops restore');
+    where = withDatabase(info, 'template1');
+    client = await connect(where, 'pgops restore', { catalogOnly: true });
   }
   try {
-    await client.query(`CREATE DATABASE ${quoteIdent(info.database)} TEMPLATE template0`);
-  } catch (err) {
-    throw new PgopsError(`cannot create database "${info.database}": ${messageOf(err)}`, { code: ExitCode.FAILED, hint: 'the role needs CREATEDB; or create the database yourself and restore without --create' });
+    return await fn(client, where);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+// Runs each statement on its own; returns one line per statement that failed (the others still run).
+export async function runStatements(client: pg.Client, statements: string[]): Promise<string[]> {
+  const failures: string[] = [];
+  for (const sql of statements) {
+    try {
+      await client.query(sql);
+    } catch (err) {
+      failures.push(`database property not applied: ${sql}: ${messageOf(err)}`);
+      await client.query('RESET ROLE').catch(() => {});
+    }
+  }
+  return failures;
 }

@@ -11,10 +11,12 @@ export interface Thresholds {
   drillCritMs: number;
 }
 
-// What status knows of one database: its newest complete backup and its drills.
+// What status knows of one database: its newest complete backup, its damaged sets and its drills.
 export interface DatabaseFacts {
   database: string;
   newestBackup?: { id: string; time: Date };
+  /** sets whose manifest parses but whose listed files are missing or have another size, newest first */
+  damagedBackups: { id: string; problem: string }[];
   newestPassingDrill?: { drillId: string; backupId: string; time: Date };
   newestDrill?: { drillId: string; backupId: string; time: Date; result: string };
   completeBackups: number;
@@ -30,7 +32,7 @@ export interface DatabaseStatus {
 
 const age = (now: Date, t: Date) => Math.max(0, now.getTime() - t.getTime());
 
-// Grades one database: backup age and drill age against their thresholds; a failed newest drill warns.
+// Grades one database: backup age and drill age against their thresholds; a damaged set or a failed newest drill warns.
 export function evaluate(f: DatabaseFacts, t: Thresholds, now: Date): DatabaseStatus {
   const messages: string[] = [];
   let level: Level = 0;
@@ -48,6 +50,8 @@ export function evaluate(f: DatabaseFacts, t: Thresholds, now: Date): DatabaseSt
     else if (backupAge > t.backupWarnMs) raise(1, `${text} (warning over ${formatDuration(t.backupWarnMs)})`);
     else messages.push(text);
   }
+  // A damaged set means something removed or changed files in the repository after a backup finished.
+  for (const d of f.damagedBackups) raise(1, `backup ${d.id} is damaged: ${d.problem}`);
   let drillAge: number | null = null;
   if (!f.newestPassingDrill) {
     raise(2, 'no passing restore drill');

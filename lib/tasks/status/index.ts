@@ -24,18 +24,20 @@ export const status: TaskHandler = async (ctx) => {
       const now = ctx.now();
       const statuses = names.map((database) => {
         const complete = sets.filter((s) => s.database === database && s.complete);
+        const damaged = sets.filter((s) => s.database === database && s.status === 'damaged');
         const drills = reports.filter((r) => r.database === database);
         const passing = drills.find((r) => r.result === 'pass');
         const facts: DatabaseFacts = {
           database,
           completeBackups: complete.length,
+          damagedBackups: damaged.map((s) => ({ id: s.id, problem: s.problem! })),
           newestBackup: complete[0] && { id: complete[0].id, time: new Date(complete[0].manifest!.snapshot.time) },
           newestPassingDrill: passing && { drillId: passing.drillId, backupId: passing.backupId, time: new Date(passing.finishedAt) },
           newestDrill: drills[0] && { drillId: drills[0].drillId, backupId: drills[0].backupId, time: new Date(drills[0].finishedAt), result: drills[0].result },
         };
         return evaluate(facts, t, now);
       });
-      if (names.length === 0) statuses.push(evaluate({ database: only ?? '(repository)', completeBackups: 0 }, t, now));
+      if (names.length === 0) statuses.push(evaluate({ database: only ?? '(repository)', completeBackups: 0, damagedBackups: [] }, t, now));
       const { level, line } = statusLine(statuses, t);
       return { exitCode: level as ExitCodeValue, summary: line, data: { status: ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'][level], exitCode: level, line, databases: statuses, thresholds: t } };
     } finally {

@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findSet, listSets, setPrefix } from '../../lib/backup-set.ts';
+import { PgopsError } from '../../lib/errors.ts';
+import { FileRepo } from '../../lib/repo/file.ts';
+import { writeDrill, writeSet } from '../support/backup-sets.ts';
+import { runCli } from '../support/cli.ts';
+
+// A set whose manifest parses but whose listed files are gone or changed size: something removed files in the
+// repository. No task may take it for complete.
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const OLDEST = '20261120T031700Z';
+const OLDER = '20261121T031700Z';
+const NEWEST = '20261122T031700Z';
+
+let root: string;
+let repo: FileRepo;
+let url: string;
+
+beforeEach(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-damaged-'));
+  repo = new FileRepo(root);
+  url = `file://${root}`;
+  for (const id of [OLDEST, OLDER, NEWEST]) await writeSet(repo, 'app', id);
+  // the newest set loses its dump; its manifest still parses
+  fs.rmSync(path.join(root, setPrefix('app', NEWEST), 'dump'));
+});
+
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const cli = (...args: string[]) => runCli([...args, '--repo', url], {}, () => NOW);
+
+describe('a set whose newest dump file was deleted', () => {
+  it('backups list shows it damaged, with what is missing', async () => {
+    const json = await cli('backups', 'list', '--json');
+    expect(json.exitCode).toBe(0);
+    const sets = JSON.parse(json.stdout).sets;
+    expect(sets.map((s: { backupId: string; status: string; problem: string | null }) => [s.backupId, s.status, s.problem])).toEqual([
+      [NEWEST, 'damaged', 'dump is missing'],
+      [OLDER, 'complete', null],
+      [OLDEST, 'complete', null],
+    ]);
+    const text = await cli('backups', 'list');
+    expect(text.stdout).toMatch(new RegExp(`^app\\s+${NEWEST}\\s+damaged\\s+.*dump is missing$`, 'm'));
+    expect(text.stdout).toContain('3 set(s), 2 complete, 1 damaged, in ');
+  });
+
+  it('status does not count it as the newest backup, and warns about it', async () => {
+    await writeDrill(repo, 'app', '20261121T050000Z', OLDER, 'pass');
+    const r = await cli('status', '--db', 'app', '--max-backup-age', '2d', '--max-drill-age', '8d', '--json');
+    expect(r.exitCode).toBe(1);
+    const data = JSON.parse(r.stdout);
+    expect(data.status).toBe('WARNING');
+    expect(data.databases[0].messages).toEqual([
+      `newest backup ${OLDER} is 1d08h old`,
+      `backup ${NEWEST} is damaged: dump is missing`,
+      expect.stringMatching(/^newest passing drill 20261121T050000Z /),
+    ]);
+  });
+
+  it('prune --keep-last 1 --execute keeps the older restorable set and the damaged one, and exits 1', async () => {
+    const r = await cli('prune', '--keep-last', '1', '--execute', '--json', '--log-format', 'human');
+    expect(r.exitCode).toBe(1);
+    const decisions = JSON.parse(r.stdout).databases[0].decisions;
+    expect(decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
+      [NEWEST, 'keep', ['damaged, kept for inspection: dump is missing']],
+      [OLDER, 'keep', ['last 1/1', 'newest complete']],
+      [OLDEST, 'delete', ['no rule keeps it']],
+    ]);
+    expect(r.stderr).toContain(`backup set app/${NEWEST} is damaged (dump is missing): kept`);
+    expect(r.stderr).not.toContain('manifest unreadable');
+    expect(fs.readdirSync(path.join(root, 'backups/app')).sort()).toEqual([OLDER, NEWEST]);
+    expect(fs.readdirSync(path.join(root, 'backups/app', OLDER)).sort()).toEqual(['dump', 'globals.sql', 'manifest.json']);
+    expect(fs.readdirSync(path.join(root, 'backups/app', NEWEST)).sort()).toEqual(['globals.sql', 'manifest.json']);
+  });
+
+  it('latest is the older complete set', async () => {
+    expect((await findSet(repo, 'app', 'latest')).id).toBe(OLDER);
+  });
+
+  it('verified skips it even when a drill passed on it', async () => {
+    await writeDrill(repo, 'app', '20261121T050000Z', OLDER, 'pass');
+    await writeDrill(repo, 'app', '20261122T050000Z', NEWEST, 'pass');
+    expect((await findSet(repo, 'app', 'verified')).id).toBe(OLDER);
+  });
+
+  it('refuses its explicit id, saying what is missing and naming another set', async () => {
+    const err = await findSet(repo, 'app', NEWEST).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PgopsError);
+    expect((err as PgopsError).code).toBe(6);
+    expect((err as PgopsError).message).toBe(`backup ${NEWEST} of database "app" is damaged: dump is missing`);
+    expect((err as PgopsError).hint).toContain(`--backup ${OLDER}`);
+    // through the CLI the refusal comes before any connection to the target
+    const r = await cli('restore', '--db', 'app', '--backup', NEWEST, '--to', 'postgresql://nobody@127.0.0.1:1/never', '--log-format', 'human');
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toContain(`backup ${NEWEST} of database "app" is damaged: dump is missing`);
+    expect(r.stderr).toMatch(new RegExp(`^HINT: use --backup ${OLDER} \\(the newest complete set\\)`, 'm'));
+  });
+});
+
+describe('what makes a set damaged', () => {
+  it('a globals.sql of another size than the manifest lists', async () => {
+    fs.writeFileSync(path.join(root, setPrefix('app', OLDER), 'globals.sql'), '-- roles, edited by hand\n');
+    const set = (await listSets(repo, 'app')).find((s) => s.id === OLDER)!;
+    expect(set).toMatchObject({ status: 'damaged', complete: false, problem: 'globals.sql has 25 bytes, the manifest lists 9' });
+    expect(set.manifest?.backupId).toBe(OLDER);
+  });
+
+  it('names every file that is wrong, and caps the list for a directory-format set', async () => {
+    const files: Record<string, string> = { 'globals.sql': '-- roles\n', 'dump/toc.dat': 'toc' };
+    for (let i = 0; i < 20; i++) files[`dump/${3000 + i}.dat.gz`] = `table ${i}`;
+    await writeSet(repo, 'dir', OLDER, { files, format: 'directory' });
+    fs.rmSync(path.join(root, setPrefix('dir', OLDER), 'dump'), { recursive: true });
+    fs.writeFileSync(path.join(root, setPrefix('dir', OLDER), 'globals.sql'), '');
+    const [set] = await listSets(repo, 'dir');
+    expect(set.status).toBe('damaged');
+    expect(set.problem).toBe(
+      'globals.sql has 0 bytes, the manifest lists 9; dump/toc.dat is missing; dump/3000.dat.gz is missing; dump/3001.dat.gz is missing; dump/3002.dat.gz is missing; and 17 more listed files are missing or have another size',
+    );
+  });
+
+  it('tells damaged apart from incomplete and unreadable', async () => {
+    await writeSet(repo, 'app', '20261122T110000Z', { complete: false });
+    fs.writeFileSync(path.join(root, setPrefix('app', OLDEST), 'manifest.json'), '{ not json');
+    const sets = await listSets(repo, 'app');
+    expect(sets.map((s) => [s.id, s.status, s.complete])).toEqual([
+      ['20261122T110000Z', 'incomplete', false],
+      [NEWEST, 'damaged', false],
+      [OLDER, 'complete', true],
+      [OLDEST, 'unreadable', false],
+    ]);
+  });
+});
