@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { regressionCorpus } from '../test/corpus/regression/corpus.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { DRILL_USAGE, parseDrillArgs, type DrillBenchOptions, type Fingerprint } from './lib/args.ts';
 import { entryAfterRun, prepareLauncher, type PgopsLauncher } from './lib/bundle.ts';
@@ -16,7 +17,6 @@ import { missedRatios, summarise, type OpSpec } from './lib/report.ts';
 import { cleanEnv, gitCommit, pgBinDir, queryIn } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 
-const DB = 'pgbench';
 const BARE_DB = 'restore_bare';
 const TARGETS = { count: 1.05, hash: 1.25, drill: 1.3 };
 /** pgops's exit code for a drill that ran and found a problem (lib/errors.ts ExitCode.FAILED) */
@@ -28,6 +28,7 @@ const OPS: OpSpec[] = [
   { id: 'backup-hash', label: 'pgops backup --fingerprint hash', baseline: 'backup-none', maxRatio: TARGETS.hash, pgops: true },
   { id: 'pg_restore', label: 'createdb + pg_restore -j 2 (bare, same dump)', pgops: false },
   { id: 'drill', label: 'pgops drill --jobs 2 (hash fingerprints)', baseline: 'pg_restore', maxRatio: TARGETS.drill, pgops: true },
+  { id: 'drill-count', label: 'pgops drill --jobs 2 (count fingerprints)', baseline: 'pg_restore', pgops: true },
 ];
 const baselineLabel = (op: string) => {
   const base = OPS.find((o) => o.id === op)?.baseline;
@@ -36,6 +37,8 @@ const baselineLabel = (op: string) => {
 
 interface Bench {
   opts: DrillBenchOptions;
+  /** the source database: pgbench, or the regression database of the corpus */
+  db: string;
   source: Cluster;
   drillServer: Cluster;
   tmp: string;
@@ -55,10 +58,10 @@ const tool = (b: Bench, cluster: Cluster, name: string, args: string[]): Command
 // --log-format json: the drill's log entries (with their times) cut its wall time into phases
 const pgops = (b: Bench, args: string[]): Command => ({ file: process.execPath, args: [...b.launcher.nodeArgs, ...args, '--json', '--log-format', 'json'], env: b.env });
 
-const backup = (b: Bench, repoDir: string, fingerprint: Fingerprint, database = DB) =>
+const backup = (b: Bench, repoDir: string, fingerprint: Fingerprint, database = b.db) =>
   pgops(b, ['backup', '--db', b.source.url(database), '--repo', `file://${repoDir}`, '--fingerprint', fingerprint]);
 
-const drill = (b: Bench, repoDir: string, backupId: string, database = DB) =>
+const drill = (b: Bench, repoDir: string, backupId: string, database = b.db) =>
   pgops(b, ['drill', '--repo', `file://${repoDir}`, '--db', database, '--backup', backupId, '--target', b.drillServer.url('postgres'), '--jobs', '2']);
 
 // Runs a pgops backup and returns its measurement with the backup id and the path of its dump file.
@@ -75,7 +78,7 @@ async function runBackup(cmd: Command, repoDir: string): Promise<Measurement & {
 }
 
 // Runs a pgops drill (exit 0: pass, 2: a check failed, both measured) and returns what its JSON report says.
-async function runDrill(b: Bench, cmd: Command, round: number, backupId: string): Promise<{ m: Measurement; drill: DrillRound }> {
+async function runDrill(b: Bench, cmd: Command, round: number, backupId: string, fingerprint: 'hash' | 'count' = 'hash'): Promise<{ m: Measurement; drill: DrillRound }> {
   const m = await measure(cmd, { rss: true, okCodes: [0, DRILL_FAILED_EXIT] });
   let report: { result?: string; rtoMs?: number | null; checks?: { name: string; status: string; detail: string }[] };
   try {
@@ -91,7 +94,7 @@ async function runDrill(b: Bench, cmd: Command, round: number, backupId: string)
     await b.drillServer.query(`DROP DATABASE "${datname}" WITH (FORCE)`);
   }
   const result = failed.length && report.result === 'pass' ? 'fail' : (report.result ?? 'missing');
-  return { m, drill: { round, backupId, seconds: m.seconds, result, rtoMs: report.rtoMs ?? null, failed, phasesMs: drillPhases(m.stderr, m.startedAtMs, m.seconds) } };
+  return { m, drill: { round, fingerprint, backupId, seconds: m.seconds, result, rtoMs: report.rtoMs ?? null, failed, phasesMs: drillPhases(m.stderr, m.startedAtMs, m.seconds) } };
 }
 
 // Backs up the small postgres database and drills it once, untimed: fills the page cache with node's and pgops's
@@ -104,13 +107,16 @@ async function warmUp(b: Bench): Promise<void> {
   fs.rmSync(repo, { recursive: true, force: true });
 }
 
-// A fresh pgbench database of the scale on the source, vacuumed and analyzed; returns its size in bytes.
+// The source database: a fresh pgbench database of the scale, vacuumed and analyzed, or the regression database
+// the corpus cluster holds already; returns its size in bytes.
 async function buildDatabase(b: Bench): Promise<number> {
-  await b.source.query(`CREATE DATABASE ${DB}`);
-  log(`scale ${b.opts.scale}: pgbench -i -s ${b.opts.scale}`);
-  await measure(tool(b, b.source, 'pgbench', ['-i', '-s', String(b.opts.scale), '-q', DB]));
-  await queryIn(b.source.url(DB), 'VACUUM ANALYZE');
-  const [row] = await b.source.query<{ size: string }>('SELECT pg_database_size($1) AS size', [DB]);
+  if (b.opts.dataset === 'pgbench') {
+    await b.source.query(`CREATE DATABASE ${b.db}`);
+    log(`scale ${b.opts.scale}: pgbench -i -s ${b.opts.scale}`);
+    await measure(tool(b, b.source, 'pgbench', ['-i', '-s', String(b.opts.scale), '-q', b.db]));
+    await queryIn(b.source.url(b.db), 'VACUUM ANALYZE');
+  }
+  const [row] = await b.source.query<{ size: string }>('SELECT pg_database_size($1) AS size', [b.db]);
   return Number(row.size);
 }
 
@@ -122,8 +128,9 @@ async function quiesce(b: Bench): Promise<void> {
 
 // Proves the bare restore restored the data, then drops it; the DROP is timed for the report, not for a ratio.
 async function checkAndDropBare(b: Bench): Promise<number> {
-  const [row] = await queryIn<{ n: string }>(b.drillServer.url(BARE_DB), 'SELECT count(*) AS n FROM pgbench_accounts');
-  if (Number(row.n) !== b.opts.scale * 100_000) throw new Error(`the bare restore has ${row.n} pgbench_accounts rows, expected ${b.opts.scale * 100_000}`);
+  const [table, rows] = b.opts.dataset === 'pgbench' ? ['pgbench_accounts', b.opts.scale * 100_000] : ['tenk1', 10_000];
+  const [row] = await queryIn<{ n: string }>(b.drillServer.url(BARE_DB), `SELECT count(*) AS n FROM ${table}`);
+  if (Number(row.n) !== rows) throw new Error(`the bare restore has ${row.n} ${table} rows, expected ${rows}`);
   const started = process.hrtime.bigint();
   await b.drillServer.query(`DROP DATABASE ${BARE_DB} WITH (FORCE)`);
   return Number(process.hrtime.bigint() - started) / 1e9;
@@ -131,32 +138,32 @@ async function checkAndDropBare(b: Bench): Promise<number> {
 
 interface RoundResult {
   samples: DrillBenchSample[];
-  drill: DrillRound;
+  drills: DrillRound[];
   dropSeconds: number;
   hashDumpBytes: number;
 }
 
-// One round: the three backups in a rotating order, then the bare restore and the drill of this round's hash
-// backup in an alternating order.
+// One round: the three backups in a rotating order, then the bare restore and the drills of this round's hash
+// and count backups in a rotating order.
 async function runRound(b: Bench, round: number): Promise<RoundResult> {
   const samples: DrillBenchSample[] = [];
   const record = (op: string, load1: number, m: { seconds: number; peakRssKb?: number }) => {
     samples.push({ round, op, seconds: m.seconds, peakRssKb: m.peakRssKb, load1 });
     log(`round ${round}/${b.opts.rounds}: ${op} ${m.seconds.toFixed(2)} s${m.peakRssKb ? `, peak RSS ${(m.peakRssKb / 1024).toFixed(0)} MB` : ''}, load ${load1.toFixed(2)}`);
   };
-  let hash: { backupId: string; dump: string } | undefined;
+  const sets: Partial<Record<Fingerprint, { backupId: string; dump: string }>> = {};
   for (const fp of rotate<Fingerprint>(['none', 'count', 'hash'], round - 1)) {
     await quiesce(b);
     const load1 = os.loadavg()[0];
     const m = await runBackup(backup(b, b.repoDir, fp), b.repoDir);
     record(`backup-${fp}`, load1, m);
-    if (fp === 'hash') hash = m;
+    sets[fp] = m;
   }
-  const { backupId, dump } = hash!;
+  const dump = sets.hash!.dump;
   if (!fs.existsSync(dump)) throw new Error(`the hash backup's dump is not where the repository layout puts it: ${dump}`);
-  let drilled: DrillRound | undefined;
+  const drills: DrillRound[] = [];
   let dropSeconds = 0;
-  for (const op of rotate(['pg_restore', 'drill'], round - 1)) {
+  for (const op of rotate(['pg_restore', 'drill', 'drill-count'], round - 1)) {
     await quiesce(b);
     const load1 = os.loadavg()[0];
     if (op === 'pg_restore') {
@@ -165,13 +172,15 @@ async function runRound(b: Bench, round: number): Promise<RoundResult> {
       record(op, load1, { seconds: created.seconds + restored.seconds });
       dropSeconds = await checkAndDropBare(b);
     } else {
-      const r = await runDrill(b, drill(b, b.repoDir, backupId), round, backupId);
+      const fingerprint = op === 'drill' ? 'hash' : 'count';
+      const { backupId } = sets[fingerprint]!;
+      const r = await runDrill(b, drill(b, b.repoDir, backupId), round, backupId, fingerprint);
       record(op, load1, r.m);
-      if (r.drill.result !== 'pass') log(`round ${round}: the drill of ${backupId} did NOT pass (${r.drill.result}): ${r.drill.failed.join('; ')}`);
-      drilled = r.drill;
+      if (r.drill.result !== 'pass') log(`round ${round}: the ${fingerprint} drill of ${backupId} did NOT pass (${r.drill.result}): ${r.drill.failed.join('; ')}`);
+      drills.push(r.drill);
     }
   }
-  return { samples, drill: drilled!, dropSeconds, hashDumpBytes: fs.statSync(dump).size };
+  return { samples, drills, dropSeconds, hashDumpBytes: fs.statSync(dump).size };
 }
 
 // The targets the run missed, as short phrases; a drill that did not pass is one of them.
@@ -188,8 +197,8 @@ async function run(opts: DrillBenchOptions, cleanups: Cleanups): Promise<{ json:
   const bin = pgBinDir();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-drill-'));
   cleanups.add(`remove ${tmp}`, () => fs.rmSync(tmp, { recursive: true, force: true }));
-  log('starting two PostgreSQL clusters: the source and the drill server');
-  const source = await startCluster();
+  log(`starting two PostgreSQL clusters: the source${opts.dataset === 'regression' ? ' (a copy of the regression corpus)' : ''} and the drill server`);
+  const source = await startCluster(opts.dataset === 'regression' ? { fromData: regressionCorpus().data } : {});
   cleanups.add('stop the source cluster', () => source.stop());
   const drillServer = await startCluster();
   cleanups.add('stop the drill server', () => drillServer.stop());
@@ -197,7 +206,7 @@ async function run(opts: DrillBenchOptions, cleanups: Cleanups): Promise<{ json:
   cleanups.add('stop running children', () => running.forEach((c) => c.kill('SIGTERM')));
   const launcher = prepareLauncher(ROOT);
   log(`pgops runs from: ${launcher.entry}`);
-  const b: Bench = { opts, source, drillServer, tmp, repoDir: path.join(tmp, 'repo'), bin, launcher, env: cleanEnv() };
+  const b: Bench = { opts, db: opts.dataset === 'regression' ? 'regression' : 'pgbench', source, drillServer, tmp, repoDir: path.join(tmp, 'repo'), bin, launcher, env: cleanEnv() };
 
   await warmUp(b);
   const databaseBytes = await buildDatabase(b);
@@ -208,7 +217,7 @@ async function run(opts: DrillBenchOptions, cleanups: Cleanups): Promise<{ json:
   for (let round = 1; round <= opts.rounds; round++) {
     const r = await runRound(b, round);
     samples.push(...r.samples);
-    drills.push(r.drill);
+    drills.push(...r.drills);
     bareDropSeconds.push(r.dropSeconds);
     hashDumpBytes = r.hashDumpBytes;
   }
@@ -221,7 +230,7 @@ async function run(opts: DrillBenchOptions, cleanups: Cleanups): Promise<{ json:
     finishedAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, node: process.version, postgres: execFileSync(path.join(bin, 'pg_restore'), ['--version'], { encoding: 'utf8' }).trim(), loadAverage: { start: loadAtStart, end: os.loadavg() } },
     pgops: { entry: entryAfterRun(ROOT, launcher), commit: gitCommit(ROOT) },
-    options: { scale: opts.scale, rounds: opts.rounds },
+    options: { dataset: opts.dataset, scale: opts.scale, rounds: opts.rounds },
     targets: TARGETS,
     database: { bytes: databaseBytes, hashDumpBytes },
     samples,

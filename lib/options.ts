@@ -70,7 +70,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, latest (the newest complete set) or verified (the newest complete set whose newest drill passed)' },
   { flag: 'from-db', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
   { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
-  { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'create the target database when it does not exist' },
+  { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: "create the target database when it does not exist, with the backed-up database's encoding, locale, owner, comment, settings and privileges (as pg_restore --create)" },
   { flag: 'clean', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'drop objects of the backup that already exist in the target before restoring them' },
   { flag: 'force', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'allow restoring into the very database the backup came from' },
   { flag: 'globals', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'restore roles (and tablespaces) first; roles that exist already are kept' },

@@ -50,22 +50,30 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   return { scales, rounds: positiveInt('rounds', values.rounds ?? '3'), fingerprint: fingerprint as Fingerprint };
 }
 
+export type DrillDataset = 'pgbench' | 'regression';
+
 export interface DrillBenchOptions {
+  dataset: DrillDataset;
   scale: number;
   rounds: number;
 }
 
 export const DRILL_USAGE = `usage: npm run bench:drill [-- options]
 
-  --scale N    pgbench scale of the source database (default 50: about 750 MB)
-  --rounds N   interleaved rounds; every operation runs once per round (default 3)
-  --help       this text`;
+  --dataset NAME   pgbench (default) or regression: PostgreSQL's own regression database (test/corpus, built
+                   and cached by test/corpus/regression/build.sh)
+  --scale N        pgbench scale of the source database (default 50: about 750 MB)
+  --rounds N       interleaved rounds; every operation runs once per round (default 3)
+  --help           this text`;
 
 // Parses bench:drill's options; throws ArgsError naming the expected and the given value. Undefined for --help.
 export function parseDrillArgs(argv: string[]): DrillBenchOptions | undefined {
-  const values = stringOptions(argv, ['scale', 'rounds']);
+  const values = stringOptions(argv, ['dataset', 'scale', 'rounds']);
   if (!values) return undefined;
-  return { scale: positiveInt('scale', values.scale ?? '50'), rounds: positiveInt('rounds', values.rounds ?? '3') };
+  const dataset = values.dataset ?? 'pgbench';
+  if (dataset !== 'pgbench' && dataset !== 'regression') throw new ArgsError(`invalid --dataset "${dataset}": expected pgbench or regression`);
+  if (dataset === 'regression' && values.scale !== undefined) throw new ArgsError('--scale is for the pgbench dataset only');
+  return { dataset, scale: positiveInt('scale', values.scale ?? '50'), rounds: positiveInt('rounds', values.rounds ?? '3') };
 }
 
 export interface WalBenchOptions {

@@ -6,9 +6,9 @@ import { median } from './stats.ts';
 // The parts of a drill's wall time, cut at the log entries pgops writes as it goes (kind in brackets).
 export const DRILL_PHASES = [
   { id: 'startup', label: 'start-up, repository, server checks (to [plan])', from: 'spawn', to: 'plan' },
-  { id: 'checksums', label: 'sha256 of the set (to [create])', from: 'plan', to: 'create' },
-  { id: 'create', label: 'CREATE DATABASE, globals.sql (to [pg_restore])', from: 'create', to: 'pg_restore' },
-  { id: 'pg_restore', label: 'pg_restore -j 2 (to [compare])', from: 'pg_restore', to: 'compare' },
+  { id: 'checksums', label: 'sha256 of the set (to [globals])', from: 'plan', to: 'globals' },
+  { id: 'create', label: 'globals.sql, CREATE DATABASE, owner (to [pg_restore])', from: 'globals', to: 'pg_restore' },
+  { id: 'pg_restore', label: 'pg_restore -j 2, settings, privileges (to [compare])', from: 'pg_restore', to: 'compare' },
   { id: 'compare', label: 'fingerprints, inventory, DROP scratch (to [cleanup])', from: 'compare', to: 'cleanup' },
   { id: 'exit', label: 'report stored, exit', from: 'cleanup', to: 'exit' },
 ] as const;
@@ -18,6 +18,8 @@ export type DrillPhase = (typeof DRILL_PHASES)[number]['id'];
 // One timed drill: its wall time, what its JSON said and where the time went.
 export interface DrillRound {
   round: number;
+  /** the fingerprints the drilled backup has */
+  fingerprint: 'hash' | 'count';
   backupId: string;
   seconds: number;
   result: string;
@@ -39,7 +41,7 @@ export interface DrillBenchReport {
   finishedAt: string;
   machine: { cpus: number; node: string; postgres: string; loadAverage: { start: number[]; end: number[] } };
   pgops: { entry: string; commit: string };
-  options: { scale: number; rounds: number };
+  options: { dataset: string; scale: number; rounds: number };
   targets: { count: number; hash: number; drill: number };
   database: { bytes: number; hashDumpBytes: number };
   samples: DrillBenchSample[];
@@ -90,15 +92,17 @@ function mainTable(r: DrillBenchReport, baselineLabel: (op: string) => string): 
   return rows;
 }
 
-const PHASE_HEAD = ['pgops drill, where the time goes', 'median s', 'of the drill'];
+const PHASE_HEAD = ['pgops drill (hash), where the time goes', 'median s', 'of the drill'];
 
+// Where the hash drills' time goes (the count drills differ only in the comparison).
 function phaseTable(r: DrillBenchReport): string[][] {
-  const total = median(r.drills.map((d) => d.seconds)) * 1000;
+  const drills = r.drills.filter((d) => d.fingerprint !== 'count');
+  const total = median(drills.map((d) => d.seconds)) * 1000;
   const rows = DRILL_PHASES.map((p) => {
-    const ms = median(r.drills.flatMap((d) => (d.phasesMs[p.id] === undefined ? [] : [d.phasesMs[p.id]!])));
+    const ms = median(drills.flatMap((d) => (d.phasesMs[p.id] === undefined ? [] : [d.phasesMs[p.id]!])));
     return [p.label, Number.isNaN(ms) ? '?' : secs(ms), Number.isNaN(ms) ? '' : pct(ms, total)];
   });
-  const rto = median(r.drills.flatMap((d) => (d.rtoMs === null ? [] : [d.rtoMs])));
+  const rto = median(drills.flatMap((d) => (d.rtoMs === null ? [] : [d.rtoMs])));
   rows.push(['whole drill (wall clock, spawn to exit)', secs(total), '100%']);
   rows.push(["drill's own rtoMs (checksums to end of pg_restore)", secs(rto), pct(rto, total)]);
   rows.push(['  so: everything but the restore', secs(total - rto), pct(total - rto, total)]);
@@ -119,11 +123,12 @@ function markdownTable(rows: string[][]): string[] {
 function heading(r: DrillBenchReport): string {
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
   const loads = r.samples.map((s) => s.load1);
-  return `scale ${r.options.scale}: pgbench database ${mb(r.database.bytes)}, hash backup's dump ${mb(r.database.hashDumpBytes)}, ${r.options.rounds} rounds, pgops from the ${r.pgops.entry}; load average (1 min) ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before the timed commands, on ${r.machine.cpus} CPUs`;
+  const what = r.options.dataset === 'regression' ? 'the regression database' : `scale ${r.options.scale}: pgbench database`;
+  return `${what} ${mb(r.database.bytes)}, hash backup's dump ${mb(r.database.hashDumpBytes)}, ${r.options.rounds} rounds, pgops from the ${r.pgops.entry}; load average (1 min) ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before the timed commands, on ${r.machine.cpus} CPUs`;
 }
 
 function drillLines(r: DrillBenchReport): string[] {
-  return r.drills.map((d) => `round ${d.round}: drill of ${d.backupId} ${d.seconds.toFixed(2)} s, rtoMs ${d.rtoMs ?? 'null'}, result ${d.result === 'pass' ? 'pass' : `${d.result.toUpperCase()}: ${d.failed.join('; ')}`}`);
+  return r.drills.map((d) => `round ${d.round}: ${d.fingerprint ?? 'hash'} drill of ${d.backupId} ${d.seconds.toFixed(2)} s, rtoMs ${d.rtoMs ?? 'null'}, result ${d.result === 'pass' ? 'pass' : `${d.result.toUpperCase()}: ${d.failed.join('; ')}`}`);
 }
 
 function verdictLine(r: DrillBenchReport): string {

@@ -6,10 +6,10 @@ const exitCodeMeaning: Record<number, string> = {
   [ExitCode.OK]: 'ok',
   [ExitCode.WARNING]: 'warning (checks), or the task finished with something to look at (e.g. a role in globals.sql failed)',
   [ExitCode.FAILED]: 'critical, or the task failed (pg_dump failed, storage failed, interrupted by SIGTERM/SIGINT)',
-  [ExitCode.UNKNOWN]: 'could not run: cannot connect, bad arguments or configuration, a refusal that needs a flag (--create, --clean, --force)',
+  [ExitCode.UNKNOWN]: 'could not run: cannot connect, bad arguments or configuration, a refusal that needs a flag (--create, --clean, --force), a target that cannot take the database as it was (a role, tablespace or ICU it lacks)',
   [ExitCode.LOCKED]: 'another run of the task holds its advisory lock on this database',
-  [ExitCode.NOT_FOUND]: 'the backup asked for does not exist or is incomplete; wal fetch: the WAL file is not archived (recovery ends there normally)',
-  [ExitCode.INTEGRITY]: 'a stored file does not match the sha256 its manifest (wal fetch: its sidecar) lists; nothing was restored',
+  [ExitCode.NOT_FOUND]: 'the backup asked for does not exist or is incomplete, or restore --table/--schema names nothing in it; wal fetch: the WAL file is not archived (recovery ends there normally)',
+  [ExitCode.INTEGRITY]: 'a stored file does not match the sha256 its manifest (wal fetch: its sidecar) lists, or a set asked for by id is damaged (listed files missing); nothing was restored',
   [ExitCode.STOP_RECOVERY]: 'wal fetch failed (2, 3 or 6) while the data directory is in archive recovery (recovery.signal without standby.signal): PostgreSQL stops the recovery instead of taking the file as the end of the archive and promoting',
 };
 

@@ -13,9 +13,10 @@ export interface DatabaseGrant {
 export interface DatabaseProperties {
   owner: string;
   encoding: string;
-  localeProvider: 'libc' | 'icu';
+  localeProvider: 'libc' | 'icu' | 'builtin';
   collate: string;
   ctype: string;
+  /** the ICU locale (PostgreSQL 17+: also the builtin provider's locale, datlocale) */
   iculocale: string | null;
   /** pg_default when the database has no tablespace of its own */
   tablespace: string;
@@ -34,7 +35,8 @@ export interface DatabaseProperties {
 // Reads the properties of the named database of the server the client is connected to (default: its own).
 export async function readDatabaseProperties(client: pg.Client, database?: string): Promise<DatabaseProperties> {
   const version = Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
-  const locale = version >= 150000 ? 'd.datlocprovider::text AS provider, d.daticulocale AS iculocale' : `'c' AS provider, NULL::text AS iculocale`;
+  // PostgreSQL 17 renamed daticulocale to datlocale (it holds the builtin provider's locale too)
+  const locale = version >= 170000 ? 'd.datlocprovider::text AS provider, d.datlocale AS iculocale' : version >= 150000 ? 'd.datlocprovider::text AS provider, d.daticulocale AS iculocale' : `'c' AS provider, NULL::text AS iculocale`;
   const { rows } = await client.query<{ owner: string; encoding: string; provider: string; iculocale: string | null; collate: string; ctype: string; tablespace: string; connlimit: number; istemplate: boolean; comment: string | null; oid: string }>(
     `SELECT pg_catalog.pg_get_userbyid(d.datdba)::text AS owner, pg_catalog.pg_encoding_to_char(d.encoding)::text AS encoding, ${locale},
             d.datcollate::text AS collate, d.datctype::text AS ctype, t.spcname::text AS tablespace, d.datconnlimit AS connlimit,
@@ -63,7 +65,7 @@ export async function readDatabaseProperties(client: pg.Client, database?: strin
   return {
     owner: d.owner,
     encoding: d.encoding,
-    localeProvider: d.provider === 'i' ? 'icu' : 'libc',
+    localeProvider: d.provider === 'i' ? 'icu' : d.provider === 'b' ? 'builtin' : 'libc',
     collate: d.collate,
     ctype: d.ctype,
     iculocale: d.iculocale,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backupIdFor, backupIdTime } from '../../lib/backup-set.ts';
-import { planRetention, type RetentionRules, type RetentionSet } from '../../lib/tasks/prune/plan.ts';
+import { planRetention, setKey, type RetentionRules, type RetentionSet } from '../../lib/tasks/prune/plan.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -140,12 +140,17 @@ describe('planRetention: rules', () => {
 
   it('keeps protected sets whatever the rules say', () => {
     const sets = [set('20261101T031700Z'), set('20261102T031700Z', { complete: false }), set('20261103T031700Z'), set('20261122T031700Z')];
-    const plan = planRetention(sets, rules({ keepLast: 1, protect: new Map([['20261101T031700Z', 'protected'], ['20261102T031700Z', 'protected']]) }), NOW);
-    expect(plan.map((d) => [d.set.id, d.action, d.reasons])).toEqual([
-      ['20261101T031700Z', 'keep', ['protected']],
-      ['20261102T031700Z', 'keep', ['protected']],
-      ['20261103T031700Z', 'delete', ['no rule keeps it']],
-      ['20261122T031700Z', 'keep', ['last 1/1', 'newest complete']],
+    const other = { ...set('20261101T031700Z'), database: 'other' };
+    const protect = new Map([[setKey(sets[0]), 'protected'], [setKey(sets[1]), 'protected']]);
+    const plan = planRetention([...sets, other, { ...set('20261122T031700Z'), database: 'other' }], rules({ keepLast: 1, protect }), NOW);
+    expect(plan.map((d) => [d.set.database, d.set.id, d.action, d.reasons])).toEqual([
+      ['app', '20261101T031700Z', 'keep', ['protected']],
+      ['app', '20261102T031700Z', 'keep', ['protected']],
+      ['app', '20261103T031700Z', 'delete', ['no rule keeps it']],
+      ['app', '20261122T031700Z', 'keep', ['last 1/1', 'newest complete']],
+      // the same id in another database is not protected by it
+      ['other', '20261101T031700Z', 'delete', ['no rule keeps it']],
+      ['other', '20261122T031700Z', 'keep', ['last 1/1', 'newest complete']],
     ]);
   });
 

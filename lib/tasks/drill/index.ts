@@ -100,9 +100,9 @@ export const drill: TaskHandler = async (ctx) => {
       checks.push(...limits(report, o.maxRpo as number | undefined, o.maxRto as number | undefined));
     } finally {
       if (created && !o.keep) {
-        const problem = await dropScratch(server, scratch);
-        if (problem) log.warn('cleanup', `could not drop the scratch database ${scratch}: ${problem}`, { hint: `drop it by hand: DROP DATABASE ... WITH (FORCE)` });
-        else log.info('cleanup', `dropped the scratch database ${scratch}`);
+        const dropped = await dropScratch(server, scratch);
+        if (typeof dropped === 'object') log.warn('cleanup', `could not drop the scratch database ${scratch}: ${dropped.problem}`, { hint: `drop it by hand: DROP DATABASE ... WITH (FORCE)` });
+        else log.info('cleanup', dropped === 'dropped' ? `dropped the scratch database ${scratch}` : `no scratch database ${scratch} to drop: the drill stopped before creating it`);
       }
     }
     report.result = checks.some((c) => c.status === 'fail') ? 'fail' : 'pass';

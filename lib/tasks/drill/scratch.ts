@@ -24,18 +24,20 @@ export async function ensureAbsent(client: pg.Client, name: string): Promise<voi
   }
 }
 
-// Drops the scratch database, ending any session still in it.
-export async function dropScratch(server: ConnInfo, name: string): Promise<string | undefined> {
+// Drops the scratch database, ending any session still in it: 'dropped', 'absent' (the drill stopped before
+// creating it), or what went wrong.
+export async function dropScratch(server: ConnInfo, name: string): Promise<'dropped' | 'absent' | { problem: string }> {
   let client: pg.Client | undefined;
   try {
     client = await connect(withDatabase(server, server.database), 'pgops drill cleanup', { catalogOnly: true });
+    const { rows } = await client.query<{ template: boolean }>('SELECT datistemplate AS template FROM pg_catalog.pg_database WHERE datname = $1', [name]);
+    if (rows.length === 0) return 'absent';
     // a backed-up template database's scratch copy is a template too, which DROP DATABASE refuses
-    const template = await client.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1 AND datistemplate', [name]);
-    if (template.rows.length) await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE = false`);
+    if (rows[0].template) await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE = false`);
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    return undefined;
+    return 'dropped';
   } catch (err) {
-    return messageOf(err);
+    return { problem: messageOf(err) };
   } finally {
     await client?.end().catch(() => {});
   }

@@ -6,7 +6,7 @@ import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { formatSize } from '../../units.ts';
 import { deleteSets } from './delete.ts';
 import { listDrillReports, verifiedBackupIds } from '../../drill-report.ts';
-import { planRetention, type RetentionDecision } from './plan.ts';
+import { planRetention, setKey, type RetentionDecision } from './plan.ts';
 import { formatPlan, formatTotals } from './report.ts';
 import { retentionRules } from './rules.ts';
 
@@ -55,7 +55,7 @@ export async function pruneWith(repo: Repo, ctx: TaskContext): Promise<TaskResul
   for (const db of new Set(sets.map((s) => s.database))) {
     const verified = new Set(verifiedBackupIds(reports, db));
     const newest = sets.filter((s) => s.database === db && s.complete && verified.has(s.id)).sort((a, b) => b.time.getTime() - a.time.getTime())[0];
-    if (newest) protect.set(newest.id, 'newest drill-verified');
+    if (newest) protect.set(setKey(newest), 'newest drill-verified');
   }
   const decisions = planRetention(sets, { ...rules, protect }, ctx.now()).sort(
     (a, b) => a.set.database.localeCompare(b.set.database) || b.set.time.getTime() - a.set.time.getTime(),

@@ -28,8 +28,13 @@ export interface RetentionRules {
   keepMonthly: number;
   /** incomplete sets younger than this (ms) are kept: a backup may still be writing them */
   incompleteGrace: number;
-  /** ids kept whatever the rules say, with the reason to show (e.g. the newest drill-verified backup) */
+  /** sets kept whatever the rules say, by setKey, with the reason to show (e.g. the newest drill-verified backup) */
   protect?: Map<string, string>;
+}
+
+// A set's key in RetentionRules.protect: backup ids are unique per database only.
+export function setKey(s: { database: string; id: string }): string {
+  return JSON.stringify([s.database, s.id]);
 }
 
 export type RetentionAction = 'keep' | 'delete';
@@ -92,7 +97,8 @@ export function planRetention<S extends RetentionSet>(sets: readonly S[], rules:
       if (now.getTime() - set.time.getTime() <= rules.incompleteGrace) reasons.push(`incomplete, younger than grace ${grace}`);
       else deleteReason = `incomplete, older than grace ${grace}`;
     }
-    if (rules.protect?.has(set.id)) reasons.push(rules.protect.get(set.id)!);
+    const protectedBy = rules.protect?.get(setKey(set));
+    if (protectedBy !== undefined) reasons.push(protectedBy);
     return reasons.length > 0 ? { set, action: 'keep', reasons } : { set, action: 'delete', reasons: [deleteReason] };
   });
 }

@@ -23,7 +23,7 @@ export function createDatabaseSql(name: string, p: DatabaseProperties | undefine
     parts.push(`ENCODING = ${lit(p.encoding)}`);
     if (serverVersion >= 150000) parts.push(`LOCALE_PROVIDER = ${p.localeProvider}`);
     parts.push(`LC_COLLATE = ${lit(p.collate)}`, `LC_CTYPE = ${lit(p.ctype)}`);
-    if (p.iculocale !== null && serverVersion >= 150000) parts.push(`ICU_LOCALE = ${lit(p.iculocale)}`);
+    if (p.iculocale !== null && serverVersion >= 150000) parts.push(`${p.localeProvider === 'builtin' ? 'BUILTIN_LOCALE' : 'ICU_LOCALE'} = ${lit(p.iculocale)}`);
   }
   if (p && !omit.tablespace && p.tablespace !== 'pg_default') parts.push(`TABLESPACE = ${quoteIdent(p.tablespace)}`);
   return parts.join(' ');

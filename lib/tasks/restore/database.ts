@@ -50,7 +50,7 @@ export function planProperties(p: DatabaseProperties, target: TargetCapabilities
   if (missingRoles.length) {
     throw new PgopsError(`the target has no role ${missingRoles.map((r) => JSON.stringify(r)).join(', ')}, which the backed-up database's owner, privileges or settings name`, {
       code: ExitCode.UNKNOWN,
-      hint: `add --globals to create the roles from the backup's globals.sql${o.globals ? ' (it does not create them: create them by hand)' : ''}, or --no-owner to restore without ownership and privileges; nothing was created`,
+      hint: `add --globals to create the roles from the backup's globals.sql${o.globals ? ' (it does not create them: create them by hand)' : ''}, or --no-owner to restore without ownership and privileges; the database was not created`,
     });
   }
   const unavailable: string[] = [];
@@ -63,10 +63,14 @@ export function planProperties(p: DatabaseProperties, target: TargetCapabilities
     unavailable.push(`ICU locale ${JSON.stringify(p.iculocale)} (the target server ${target.version < 150000 ? 'is older than PostgreSQL 15' : 'was built without ICU'})`);
     omit.locale = true;
   }
+  if (p.localeProvider === 'builtin' && target.version < 170000) {
+    unavailable.push(`builtin locale ${JSON.stringify(p.iculocale)} (the target server is older than PostgreSQL 17)`);
+    omit.locale = true;
+  }
   if (unavailable.length && !o.skipUnavailable) {
     throw new PgopsError(`the target server cannot reproduce the database's ${unavailable.join(' and ')}`, {
       code: ExitCode.UNKNOWN,
-      hint: `give the target what is missing, ${SKIP_HINT}; nothing was created`,
+      hint: `give the target what is missing, ${SKIP_HINT}; the database was not created`,
     });
   }
   return { omit, unavailable, roles };
@@ -84,7 +88,7 @@ export async function createWithProperties(admin: pg.Client, name: string, p: Da
     if (!localeProblem) throw createFailed(name, err);
     const what = `locale (${p.localeProvider}, LC_COLLATE ${JSON.stringify(p.collate)}, LC_CTYPE ${JSON.stringify(p.ctype)}${p.iculocale ? `, ICU locale ${JSON.stringify(p.iculocale)}` : ''}): ${messageOf(err)}`;
     if (!skipUnavailable) {
-      throw new PgopsError(`the target server cannot reproduce the database's ${what}`, { code: ExitCode.UNKNOWN, hint: `install the locale on the target, ${SKIP_HINT}; nothing was created` });
+      throw new PgopsError(`the target server cannot reproduce the database's ${what}`, { code: ExitCode.UNKNOWN, hint: `install the locale on the target, ${SKIP_HINT}; the database was not created` });
     }
     try {
       await admin.query(createDatabaseSql(name, p, target.version, { ...omit, locale: true }));

@@ -42,7 +42,9 @@ export function checkSelection(m: Manifest, tables: string[] = [], schemas: stri
     if (!q || have.relations.some((r) => r.schema === q.schema && r.name === q.name)) continue;
     const sameName = have.relations.filter((r) => r.name === q.name);
     const close = sameName.length ? sameName : closestRelations(q, have.relations);
-    const said = /^"|\./.test(t) ? displayQualified(q.schema, q.name) : `${displayQualified(q.schema, q.name)} (a name without a schema means public)`;
+    // a schema was written when a dot stands outside double quotes ("my.table" alone is a name in public)
+    const schemaWritten = t.replace(/"(?:[^"]|"")*"/g, '').includes('.');
+    const said = schemaWritten ? displayQualified(q.schema, q.name) : `${displayQualified(q.schema, q.name)} (a name without a schema means public)`;
     problems.push(`table ${said} is not in the backup${close.length ? ` (did you mean ${close.map((r) => displayQualified(r.schema, r.name)).join(', ')}?)` : ''}`);
   }
   if (problems.length) {
