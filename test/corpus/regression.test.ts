@@ -139,4 +139,25 @@ describe('a pgops restore of the regression database against bare pg_dump and pg
     expect(bare).toMatch(/^COPY public\.tenk1 .* FROM stdin;$/m);
     expect(firstDifference(sortCopyBlocks(comparableDump(bare)), sortCopyBlocks(comparableDump(ours)), ['bare restore', 'pgops restore'])).toBeUndefined();
   });
+
+  it('gives the database the properties a bare pg_restore --create gives it', async () => {
+    // pg_restore --create makes the database under its own name, "regression": the target has none yet
+    await run('pg_restore', ['--create', '--exit-on-error', '-d', target.url('postgres'), path.join(dir, 'bare.dump')]);
+    const properties = async (db: string) =>
+      (
+        await target.query(
+          `SELECT d.encoding, d.datlocprovider, d.daticulocale, d.datcollate, d.datctype, d.datconnlimit, d.datistemplate,
+                  pg_get_userbyid(d.datdba) AS owner, shobj_description(d.oid, 'pg_database') AS comment,
+                  ARRAY(SELECT a::text FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a ORDER BY 1) AS acl,
+                  ARRAY(SELECT coalesce(s.setrole::regrole::text, '-') || ' ' || c FROM pg_db_role_setting s, unnest(s.setconfig) c
+                         WHERE s.setdatabase = d.oid ORDER BY 1) AS settings
+             FROM pg_database d WHERE d.datname = $1`,
+          [db],
+        )
+      )[0];
+    const bare = await properties(DB);
+    expect(bare.settings).toContain('- lc_monetary=C');
+    expect(await properties(PGOPS)).toEqual(bare);
+  });
 });
+
