@@ -47,54 +47,78 @@ export interface ApplyResult {
 // Writes a verified set into the target: globals, the database with the backed-up one's properties, its owner and
 // comment, pg_restore --exit-on-error, then the settings and privileges that could get in its way.
 export async function applySet(req: ApplyRequest): Promise<ApplyResult> {
-  const { log, target } = req;
-  const connString = libpqConnString(target);
   const warnings: string[] = [];
   const notReproduced: string[] = [];
+  const globalsTarget = req.createDatabase ? await preflight(req) : req.target;
+  if (req.psql) warnings.push(...(await restoreGlobals(req, globalsTarget)));
+  const created = req.createDatabase ? await createTarget(req) : undefined;
+  if (created) {
+    notReproduced.push(...created.notReproduced);
+    warnings.push(...(await applyProperties(req, created.before)));
+  }
+  await restoreObjects(req);
+  if (created) warnings.push(...(await applyProperties(req, created.after)));
+  return { warnings, notReproduced };
+}
+
+// Before anything is written: refuses what neither the target nor globals.sql can provide. Returns the target's
+// maintenance database, where globals.sql goes while the target database does not exist yet (so that a tablespace
+// it makes is there for CREATE DATABASE).
+async function preflight(req: ApplyRequest): Promise<ConnInfo> {
   const p = req.properties;
+  const globals = req.psql ? globalsCreates(await fs.readFile(path.join(req.dir, 'globals.sql'), 'utf8')) : undefined;
+  return withAdmin(req.target, async (admin, where) => {
+    if (p) planProperties(p, await targetCapabilities(admin), { noOwner: req.noOwner, skipUnavailable: req.skipUnavailable, globals });
+    return where;
+  });
+}
+
+// Applies globals.sql with psql (roles that exist are kept); returns the problems, which do not stop the restore.
+async function restoreGlobals(req: ApplyRequest, where: ConnInfo): Promise<string[]> {
+  req.log.info('globals', 'restoring roles and tablespaces from globals.sql');
+  const problems = await applyGlobals({ psql: req.psql!, file: path.join(req.dir, 'globals.sql'), connString: libpqConnString(where), env: req.env, currentUser: req.target.user, signal: req.signal });
+  for (const problem of problems) req.log.warn('globals', `globals.sql: ${problem}`);
+  return problems.map((problem) => `globals.sql: ${problem}`);
+}
+
+// Creates the target database with the properties the target can reproduce (checked again now that globals.sql
+// ran); returns what it left out and the property statements for before and after pg_restore.
+async function createTarget(req: ApplyRequest): Promise<{ notReproduced: string[]; before: string[]; after: string[] }> {
+  const { log, target } = req;
+  const p = req.properties;
+  const notReproduced: string[] = [];
   let roles: ReadonlySet<string> = new Set();
-  let globalsTarget = target;
-  const planOptions = { noOwner: req.noOwner, skipUnavailable: req.skipUnavailable };
-  if (req.createDatabase) {
-    // before anything is written: refuse what neither the target nor globals.sql can provide
-    const globals = req.psql ? globalsCreates(await fs.readFile(path.join(req.dir, 'globals.sql'), 'utf8')) : undefined;
-    globalsTarget = await withAdmin(target, async (admin, info) => {
-      if (p) planProperties(p, await targetCapabilities(admin), { ...planOptions, globals });
-      return info;
-    });
-  }
-  if (req.psql) {
-    // into the maintenance database when the target is still to be created: a tablespace globals.sql makes is
-    // then there for CREATE DATABASE
-    log.info('globals', 'restoring roles and tablespaces from globals.sql');
-    const problems = await applyGlobals({ psql: req.psql, file: path.join(req.dir, 'globals.sql'), connString: libpqConnString(globalsTarget), env: req.env, currentUser: target.user, signal: req.signal });
-    for (const problem of problems) log.warn('globals', `globals.sql: ${problem}`);
-    warnings.push(...problems.map((problem) => `globals.sql: ${problem}`));
-  }
-  if (req.createDatabase) {
-    await withAdmin(target, async (admin) => {
-      const capabilities = await targetCapabilities(admin);
-      const plan = p && planProperties(p, capabilities, planOptions);
-      roles = plan?.roles ?? capabilities.roles;
-      log.info('create', `creating database "${target.database}"${p ? ` (${p.encoding}, ${p.localeProvider} locale ${p.collate}${p.iculocale ? `, ICU ${p.iculocale}` : ''})` : ''}`);
-      notReproduced.push(...(await createWithProperties(admin, target.database, p, capabilities, plan, req.skipUnavailable)));
-    });
-    if (!p) notReproduced.push("every database property: the set records none (taken by an older pgops); the database has the server's defaults");
-    for (const n of notReproduced) log.warn('properties', `not reproduced: ${n}`);
-  }
-  if (req.createDatabase && p) warnings.push(...(await applyProperties(req, beforeRestoreSql(target.database, p, { noOwner: req.noOwner }))));
+  await withAdmin(target, async (admin) => {
+    const capabilities = await targetCapabilities(admin);
+    const plan = p && planProperties(p, capabilities, { noOwner: req.noOwner, skipUnavailable: req.skipUnavailable });
+    roles = plan?.roles ?? capabilities.roles;
+    const locale = p ? ` (${p.encoding}, ${p.localeProvider}, LC_COLLATE ${p.collate}${p.iculocale ? `, locale ${p.iculocale}` : ''})` : '';
+    log.info('create', `creating database "${target.database}"${locale}`);
+    notReproduced.push(...(await createWithProperties(admin, target.database, p, capabilities, plan, req.skipUnavailable)));
+  });
+  if (!p) notReproduced.push("every database property: the set records none (taken by an older pgops); the database has the server's defaults");
+  // without --no-owner, a missing role was refused before anything was written
+  if (p && req.noOwner) notReproduced.push(...p.roleSettings.filter((r) => !roles.has(r.role)).map((r) => `settings of role ${JSON.stringify(r.role)} in the database (the role does not exist on the target)`));
+  for (const n of notReproduced) log.warn('properties', `not reproduced: ${n}`);
+  if (!p) return { notReproduced, before: [], after: [] };
+  return { notReproduced, before: beforeRestoreSql(target.database, p, { noOwner: req.noOwner }), after: afterRestoreSql(target.database, p, { noOwner: req.noOwner, roles }) };
+}
+
+// pg_restore --exit-on-error, one run per selection pass, after the dependencies of selected tables.
+async function restoreObjects(req: ApplyRequest): Promise<void> {
+  const connString = libpqConnString(req.target);
   const dump = path.join(req.dir, 'dump');
   if (req.dependencies && req.passes[0].length) {
-    log.info('dependencies', 'restoring the schemas, types, functions and sequences the selected tables may use');
+    req.log.info('dependencies', 'restoring the schemas, types, functions and sequences the selected tables may use');
     const errors = await restoreDependencies({ pgRestore: req.pgRestore, dump, workDir: req.workDir, connString, env: req.env, signal: req.signal, noOwner: req.noOwner });
-    for (const e of errors) log.debug('dependencies', e);
+    for (const e of errors) req.log.debug('dependencies', e);
   }
   for (const selection of req.passes) {
     const args = [`--dbname=${connString}`, '--exit-on-error', '--no-password', ...selection];
     if (req.jobs > 1) args.push(`--jobs=${req.jobs}`);
     if (req.clean) args.push('--clean', '--if-exists');
     if (req.noOwner) args.push('--no-owner', '--no-privileges');
-    log.info('pg_restore', `pg_restore ${req.pgRestore.version}${req.jobs > 1 ? ` with ${req.jobs} jobs` : ''}${selection.length ? ' ' + selection.join(' ') : ''}`);
+    req.log.info('pg_restore', `pg_restore ${req.pgRestore.version}${req.jobs > 1 ? ` with ${req.jobs} jobs` : ''}${selection.length ? ' ' + selection.join(' ') : ''}`);
     await runPgTool({
       file: req.pgRestore.path,
       args: [...args, dump],
@@ -104,12 +128,6 @@ export async function applySet(req: ApplyRequest): Promise<ApplyResult> {
       hint: 'a missing role needs --globals (or --no-owner); an existing object means the target was not empty; the target was partly restored: drop it and restore again',
     });
   }
-  if (req.createDatabase && p) {
-    const missingRoleSettings = req.noOwner ? p.roleSettings.filter((r) => !roles.has(r.role)).map((r) => `settings of role ${JSON.stringify(r.role)} in the database (the role does not exist on the target)`) : [];
-    notReproduced.push(...missingRoleSettings);
-    warnings.push(...(await applyProperties(req, afterRestoreSql(target.database, p, { noOwner: req.noOwner, roles }))));
-  }
-  return { warnings, notReproduced };
 }
 
 // Runs property statements on the target's maintenance database; a statement that fails is a warning naming it.
