@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import type pg from 'pg';
 import path from 'node:path';
 import type { Logger } from '../../log.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
@@ -54,7 +55,7 @@ export async function applySet(req: ApplyRequest): Promise<ApplyResult> {
   const created = req.createDatabase ? await createTarget(req) : undefined;
   if (created) {
     notReproduced.push(...created.notReproduced);
-    warnings.push(...(await applyProperties(req, created.before)));
+    warnings.push(...created.warnings);
   }
   await restoreObjects(req);
   if (created) warnings.push(...(await applyProperties(req, created.after)));
@@ -82,11 +83,13 @@ async function restoreGlobals(req: ApplyRequest, where: ConnInfo): Promise<strin
 }
 
 // Creates the target database with the properties the target can reproduce (checked again now that globals.sql
-// ran); returns what it left out and the property statements for before and after pg_restore.
-async function createTarget(req: ApplyRequest): Promise<{ notReproduced: string[]; before: string[]; after: string[] }> {
+// ran) and gives it its owner and comment, on one connection; returns what it left out, the statements that
+// failed, and the property statements for after pg_restore.
+async function createTarget(req: ApplyRequest): Promise<{ notReproduced: string[]; warnings: string[]; after: string[] }> {
   const { log, target } = req;
   const p = req.properties;
   const notReproduced: string[] = [];
+  const warnings: string[] = [];
   let roles: ReadonlySet<string> = new Set();
   await withAdmin(target, async (admin) => {
     const capabilities = await targetCapabilities(admin);
@@ -95,13 +98,13 @@ async function createTarget(req: ApplyRequest): Promise<{ notReproduced: string[
     const locale = p ? ` (${p.encoding}, ${p.localeProvider}, LC_COLLATE ${p.collate}${p.iculocale ? `, locale ${p.iculocale}` : ''})` : '';
     log.info('create', `creating database "${target.database}"${locale}`);
     notReproduced.push(...(await createWithProperties(admin, target.database, p, capabilities, plan, req.skipUnavailable)));
+    if (p) warnings.push(...(await runProperties(req, admin, beforeRestoreSql(target.database, p, { noOwner: req.noOwner }))));
   });
   if (!p) notReproduced.push("every database property: the set records none (taken by an older pgops); the database has the server's defaults");
   // without --no-owner, a missing role was refused before anything was written
   if (p && req.noOwner) notReproduced.push(...p.roleSettings.filter((r) => !roles.has(r.role)).map((r) => `settings of role ${JSON.stringify(r.role)} in the database (the role does not exist on the target)`));
   for (const n of notReproduced) log.warn('properties', `not reproduced: ${n}`);
-  if (!p) return { notReproduced, before: [], after: [] };
-  return { notReproduced, before: beforeRestoreSql(target.database, p, { noOwner: req.noOwner }), after: afterRestoreSql(target.database, p, { noOwner: req.noOwner, roles }) };
+  return { notReproduced, warnings, after: p ? afterRestoreSql(target.database, p, { noOwner: req.noOwner, roles }) : [] };
 }
 
 // pg_restore --exit-on-error, one run per selection pass, after the dependencies of selected tables.
@@ -133,8 +136,14 @@ async function restoreObjects(req: ApplyRequest): Promise<void> {
 // Runs property statements on the target's maintenance database; a statement that fails is a warning naming it.
 async function applyProperties(req: ApplyRequest, statements: string[]): Promise<string[]> {
   if (statements.length === 0) return [];
+  return withAdmin(req.target, (admin) => runProperties(req, admin, statements));
+}
+
+// Runs property statements on an open maintenance connection, logging them and each one that failed.
+async function runProperties(req: ApplyRequest, admin: pg.Client, statements: string[]): Promise<string[]> {
+  if (statements.length === 0) return [];
   req.log.info('properties', `applying ${statements.length} database propert${statements.length === 1 ? 'y' : 'ies'}`);
-  const failures = await withAdmin(req.target, (admin) => runStatements(admin, statements));
+  const failures = await runStatements(admin, statements);
   for (const f of failures) req.log.warn('properties', f);
   return failures;
 }
