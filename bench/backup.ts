@@ -59,6 +59,11 @@ const backupToS3 = (b: Bench, prefix: string, database = DB) =>
     b.s3.env,
   );
 
+// pgops repo init (untimed): writers refuse a location without pgops-repo.json
+const initFile = (b: Bench, repoDir: string) => runPgops(pgops(b, ['repo', 'init', '--repo', `file://${repoDir}`]));
+const initS3 = (b: Bench, prefix: string) =>
+  runPgops(pgops(b, ['repo', 'init', '--repo', b.s3.repoUrl(prefix), '--s3-endpoint', b.s3.endpoint, '--s3-path-style', '--s3-checksum', 'when-required'], b.s3.env));
+
 const restoreFromFile = (b: Bench, repoDir: string, target: string) =>
   pgops(b, ['restore', '--repo', `file://${repoDir}`, '--to', b.cluster.url(target), '--create', '--jobs', '2']);
 
@@ -78,6 +83,8 @@ async function runPgops(cmd: Command): Promise<{ seconds: number; peakRssKb?: nu
 // Backs up and restores the small postgres database once, untimed: fills tsx's transform cache and proves the setup.
 async function warmUp(b: Bench): Promise<void> {
   const repo = path.join(b.tmp, 'warm-up');
+  await initFile(b, repo);
+  await initS3(b, 'warm-up');
   await runPgops(backupToFile(b, repo, 'postgres'));
   await runPgops(backupToS3(b, 'warm-up', 'postgres'));
   await runPgops(restoreFromFile(b, repo, 'warm_up'));
@@ -114,6 +121,8 @@ async function runRound(b: Bench, scale: number, round: number): Promise<{ sampl
   const dumpFile = path.join(b.tmp, `bare-${round}.dump`);
   const repoDir = path.join(b.tmp, `repo-${round}`);
   const samples: Sample[] = [];
+  await initFile(b, repoDir);
+  await initS3(b, `scale-${scale}/round-${round}`);
   const record = (op: string, m: { seconds: number; peakRssKb?: number }) => {
     samples.push({ round, op, seconds: m.seconds, peakRssKb: m.peakRssKb });
     log(`scale ${scale} round ${round}/${b.opts.rounds}: ${op} ${m.seconds.toFixed(2)} s${m.peakRssKb ? `, peak RSS ${(m.peakRssKb / 1024).toFixed(0)} MB` : ''}`);

@@ -61,6 +61,9 @@ const pgops = (b: Bench, args: string[]): Command => ({ file: process.execPath, 
 const backup = (b: Bench, repoDir: string, fingerprint: Fingerprint, database = b.db) =>
   pgops(b, ['backup', '--db', b.source.url(database), '--repo', `file://${repoDir}`, '--fingerprint', fingerprint]);
 
+// pgops repo init (untimed): writers refuse a location without pgops-repo.json
+const initRepo = (b: Bench, repoDir: string) => measure(pgops(b, ['repo', 'init', '--repo', `file://${repoDir}`]));
+
 const drill = (b: Bench, repoDir: string, backupId: string, database = b.db) =>
   pgops(b, ['drill', '--repo', `file://${repoDir}`, '--db', database, '--backup', backupId, '--target', b.drillServer.url('postgres'), '--jobs', '2']);
 
@@ -101,6 +104,7 @@ async function runDrill(b: Bench, cmd: Command, round: number, backupId: string,
 // files and proves the setup (both clusters, the repository, the drill's checks) before anything is measured.
 async function warmUp(b: Bench): Promise<void> {
   const repo = path.join(b.tmp, 'warm-up');
+  await initRepo(b, repo);
   const backed = await runBackup(backup(b, repo, 'hash', 'postgres'), repo);
   const { drill: d } = await runDrill(b, drill(b, repo, backed.backupId, 'postgres'), 0, backed.backupId);
   if (d.result !== 'pass') throw new Error(`the warm-up drill of the postgres database did not pass: ${d.failed.join('; ') || d.result}`);
@@ -209,6 +213,7 @@ async function run(opts: DrillBenchOptions, cleanups: Cleanups): Promise<{ json:
   const b: Bench = { opts, db: opts.dataset === 'regression' ? 'regression' : 'pgbench', source, drillServer, tmp, repoDir: path.join(tmp, 'repo'), bin, launcher, env: cleanEnv() };
 
   await warmUp(b);
+  await initRepo(b, b.repoDir);
   const databaseBytes = await buildDatabase(b);
   const samples: DrillBenchSample[] = [];
   const drills: DrillRound[] = [];

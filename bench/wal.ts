@@ -121,9 +121,15 @@ function commandsFor(b: Bench, round: number, segment: string): Record<string, C
   };
 }
 
-// Fresh repositories for a round: a folder for cp, a stanza for each pgBackRest variant.
+// Fresh repositories for a round: a folder for cp, initialised pgops repositories, a stanza for each pgBackRest variant.
 function prepareRound(b: Bench, round: number): void {
   fs.mkdirSync(path.join(b.tmp, `r${round}-cp`), { recursive: true });
+  // wal push refuses a repository that `pgops repo init` did not make one (untimed, like the stanzas)
+  const init = (repo: string[], env: NodeJS.ProcessEnv = {}) =>
+    execFileSync(process.execPath, [path.join(ROOT, 'bin/pgops.js'), 'repo', 'init', '--repo', ...repo], { env: { ...b.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  init([`file://${path.join(b.tmp, `r${round}-pgops`)}`]);
+  init([`file://${path.join(b.tmp, `r${round}-pgops-gz`)}`]);
+  init([b.s3.repoUrl(`r${round}`), '--s3-endpoint', b.s3.endpoint, '--s3-path-style', '--s3-checksum', 'when-required'], b.s3.env);
   pgBackRestStanza(b, `r${round}-pgbr`, ['compress-type=none']);
   pgBackRestStanza(b, `r${round}-pgbr-gz`, ['compress-type=gz', 'compress-level=1']);
 }

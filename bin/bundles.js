@@ -71,6 +71,9 @@ async function writeCodeCache(dist) {
   try {
     const name = '000000010000000000000001';
     fs.writeFileSync(path.join(tmp, name), madeUpSegment(1));
+    // writers refuse a folder that `pgops repo init` did not make a repository (lib/repo/identity.ts)
+    fs.mkdirSync(path.join(tmp, 'repo'));
+    fs.writeFileSync(path.join(tmp, 'repo', 'pgops-repo.json'), JSON.stringify({ format: 'pgops-repo', version: 1, createdAt: new Date().toISOString(), tool: { name: 'pgops', version: 'code-cache' } }));
     const repo = ['--repo', `file://${path.join(tmp, 'repo')}`];
     const runs = [
       [['wal', 'push', path.join(tmp, name), ...repo], 0],

@@ -1,6 +1,6 @@
 import { listDrillReports, verifiedBackupIds } from './drill-report.ts';
 import { ExitCode, PgopsError, usageError } from './errors.ts';
-import { MANIFEST_FILE, type Manifest, parseManifest } from './manifest.ts';
+import { MANIFEST_FILE, type Manifest, listedPathProblems, parseManifest } from './manifest.ts';
 import type { Repo, StoredObject } from './repo/repo.ts';
 
 const ID_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -30,7 +30,8 @@ export function setPrefix(database: string, id: string): string {
 // What a set is, judged from the repository listing alone (nothing is hashed here; restore checks every sha256).
 // complete: the manifest parses and every file it lists is stored with the listed size. incomplete: no manifest,
 // the backup did not finish or is running. unreadable: a manifest that does not parse, or is newer than this pgops
-// reads. damaged: the manifest parses, but a file it lists is missing or has another size.
+// reads. damaged: the manifest parses, but a file it lists is missing or has another size, or a path it lists is not
+// a file inside the set (../../etc/hostname: nothing outside the set is ever read).
 export type SetStatus = 'complete' | 'incomplete' | 'unreadable' | 'damaged';
 
 // One backup set as found in the repository.
@@ -96,7 +97,7 @@ export async function listSets(repo: Repo, database?: string): Promise<BackupSet
         set.problem = (err as Error).message;
       }
       if (set.manifest) {
-        set.problem = fileProblems(set.manifest, prefix, g.objects);
+        set.problem = listedPathProblems(set.manifest, NAMED_FILES) ?? fileProblems(set.manifest, prefix, g.objects);
         set.status = set.problem === undefined ? 'complete' : 'damaged';
       }
     } else {

@@ -78,3 +78,31 @@ export function parseManifest(text: string | Buffer, where: string): Manifest {
   }
   return doc as Manifest;
 }
+
+// Why a listed path does not name a file inside its set, or undefined when it does: a set's files are named relative
+// to its folder (dump, globals.sql, dump/toc.dat), so "/etc/hostname", "../../etc/hostname", "dump/./x" or
+// "manifest.json" are the marks of a manifest that was edited or damaged.
+export function outsideSet(filePath: string): string | undefined {
+  if (filePath.startsWith('/')) return 'an absolute path';
+  if (/[\\\0]/.test(filePath)) return 'a path with a backslash or NUL';
+  const parts = filePath.split('/');
+  if (parts.some((p) => p === '..')) return 'a path outside its set';
+  if (parts.some((p) => p === '' || p === '.')) return 'a path with an empty or "." segment';
+  if (filePath === MANIFEST_FILE) return 'the manifest itself';
+  return undefined;
+}
+
+// What is wrong with the paths a manifest lists ("lists a path outside its set: ../../etc/hostname"), naming at
+// most `limit` of them; undefined when every path names a file inside the set, once.
+export function listedPathProblems(manifest: Pick<Manifest, 'files'>, limit = 5): string | undefined {
+  const seen = new Set<string>();
+  const wrong: string[] = [];
+  for (const f of manifest.files) {
+    const why = outsideSet(f.path);
+    if (why) wrong.push(`the manifest lists ${why}: ${JSON.stringify(f.path)}`);
+    else if (seen.has(f.path)) wrong.push(`the manifest lists ${f.path} twice`);
+    seen.add(f.path);
+  }
+  if (wrong.length === 0) return undefined;
+  return [...wrong.slice(0, limit), ...(wrong.length > limit ? [`and ${wrong.length - limit} more bad paths`] : [])].join('; ');
+}

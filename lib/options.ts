@@ -4,6 +4,8 @@ import { parseDuration, parseSize } from './units.ts';
 // Every task's name, as lib/tasks/index.ts registers it ("backups-list" is `pgops backups list`).
 export const TASK_NAMES = [
   'backup', 'restore', 'backups-list', 'prune', 'drill', 'status',
+  // repository
+  'repo-init', 'repo-info', 'verify',
   // WAL archiving
   'wal-push', 'wal-fetch', 'wal-check',
   // maintenance
@@ -34,7 +36,7 @@ export interface OptionDef {
   placeholder?: string;
 }
 
-const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
+const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status', 'repo-init', 'repo-info', 'verify', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
 
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS: readonly OptionDef[] = [
@@ -49,7 +51,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'webhook-url', type: 'string', tasks: '*', env: ['PGOPS_WEBHOOK_URL'], placeholder: 'URL', describe: 'Slack-compatible webhook: told of every failure and of the first success after one' },
   { flag: 'state-dir', type: 'string', tasks: '*', env: ['PGOPS_STATE_DIR'], placeholder: 'DIR', describe: 'where runs remember their last result (default: $XDG_STATE_HOME/pgops or ~/.local/state/pgops)' },
 
-  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
+  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'verify', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
 
   { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
@@ -83,7 +85,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'keep-daily', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_DAILY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N days that have one' },
   { flag: 'keep-weekly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_WEEKLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N ISO weeks that have one' },
   { flag: 'keep-monthly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_MONTHLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N months that have one' },
-  { flag: 'incomplete-grace', type: 'duration', tasks: ['prune'], env: ['PGOPS_INCOMPLETE_GRACE'], default: '24h', describe: 'incomplete sets (no manifest) younger than this are left alone: a backup may be writing them' },
+  { flag: 'incomplete-grace', type: 'duration', tasks: ['prune'], env: ['PGOPS_INCOMPLETE_GRACE'], default: '24h', describe: 'incomplete sets (no manifest) younger than this are left alone: a backup may be writing them; a set whose backup is still running (its lease.json names a live process, or has not expired) is never deleted, whatever the grace' },
 
   { flag: 'drill-target', type: 'string', tasks: ['drill'], env: ['PGOPS_DRILL_TARGET'], placeholder: 'URL', describe: 'server to restore drills on (postgresql://user@host:port/maintenance-db); the scratch database is created there' },
   { flag: 'max-rpo', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RPO'], describe: 'fail the drill when the backup is older than this at drill start' },
@@ -98,6 +100,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'critical-backup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_BACKUP_AGE'], describe: 'CRITICAL when the newest complete backup is older (default: twice --max-backup-age)' },
   { flag: 'max-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_DRILL_AGE'], default: '8d', describe: 'WARNING when the newest passing drill is older' },
   { flag: 'critical-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_DRILL_AGE'], describe: 'CRITICAL when the newest passing drill is older (default: twice --max-drill-age)' },
+  { flag: 'parallel', type: 'integer', tasks: ['verify'], env: ['PGOPS_PARALLEL'], default: 4, min: 1, describe: 'verify: how many stored files are read and hashed at once (each streams; memory does not grow with file size)' },
 
   // --- WAL archiving options (wal push, wal fetch, wal check) go here ---
   { flag: 'wal-compress', type: 'choice', tasks: ['wal-push'], env: ['PGOPS_WAL_COMPRESS'], choices: ['none', 'gzip', 'brotli'], default: 'none', describe: 'compress pushed WAL files: gzip (level 1) or brotli (quality 1); wal fetch reads whatever was stored' },

@@ -1,6 +1,7 @@
 import type { ExitCodeValue } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { OptionValues } from './options.ts';
+import type { TaskGauges } from './signals/outcome.ts';
 
 // What a task handler receives: everything it needs, nothing read from globals, so tests can hand in their own.
 export interface TaskContext {
@@ -20,6 +21,8 @@ export interface TaskResult {
   exitCode: ExitCodeValue;
   summary: string;
   data: unknown;
+  /** the task's own figures for the run's metrics (lib/signals/metrics.ts) */
+  gauges?: TaskGauges;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;

@@ -39,6 +39,8 @@ try {
   stop.signal.throwIfAborted();
 
   step(3, 'back it up into a repository folder');
+  say('a repository is initialised once (pgops-repo.json): writers refuse a location without it, so a typo in --repo is an error');
+  await pgops(['repo', 'init', '--repo', repo], stop.signal);
   say('pgops runs pg_dump in an exported snapshot, streams it into the repository and writes the manifest last');
   await pgops(['backup', '--db', cluster.url('shop'), '--repo', repo], stop.signal);
 

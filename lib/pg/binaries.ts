@@ -51,8 +51,25 @@ async function probe(file: string): Promise<PgBinary | null> {
   return result;
 }
 
+// What decides a tool's minimum major version, for the message when it is older: "the server's major version 17"
+// unless told otherwise (readsDumpOf).
+export interface Minimum {
+  minMajor?: number;
+  /** what minMajor is, after "is older than": "the pg_dump 17.2 that made the dump" */
+  minReason?: string;
+  /** the rule, after "must be at least": "the dump's pg_dump version" */
+  minRule?: string;
+}
+
+// The minimum for a pg_restore reading a dump of pg_dump `pgDumpVersion`: its major version. An archive of a newer
+// pg_dump has a newer format that an older pg_restore refuses ("unsupported version (1.16) in file header").
+export function readsDumpOf(pgDumpVersion: string): Required<Minimum> {
+  const major = Number(pgDumpVersion.split('.')[0]);
+  return { minMajor: major, minReason: `the pg_dump ${pgDumpVersion} that made the dump (major version ${major})`, minRule: "the dump's pg_dump version" };
+}
+
 // Finds the newest `tool` whose major version is at least minMajor; says which package to install otherwise.
-export async function findPgTool(tool: PgTool, opts: { pgBin?: string; minMajor?: number } = {}): Promise<PgBinary> {
+export async function findPgTool(tool: PgTool, opts: { pgBin?: string } & Minimum = {}): Promise<PgBinary> {
   const found: PgBinary[] = [];
   const probed = await Promise.all(candidateDirs(opts.pgBin).map((dir) => probe(path.join(dir, tool))));
   for (const bin of probed) if (bin && !found.some((f) => f.path === bin.path)) found.push(bin);
@@ -68,7 +85,7 @@ export async function findPgTool(tool: PgTool, opts: { pgBin?: string; minMajor?
       hint: `install the PostgreSQL client programs (Debian/Ubuntu: apt-get install ${pkg}) or pass --pg-bin DIR`,
     });
   }
-  throw new PgopsError(`${tool} ${best.version} (${best.path}) is older than the server's major version ${min}: ${tool} must be at least the server's version`, {
+  throw new PgopsError(`${tool} ${best.version} (${best.path}) is older than ${opts.minReason ?? `the server's major version ${min}`}: ${tool} must be at least ${opts.minRule ?? "the server's version"}`, {
     code: ExitCode.UNKNOWN,
     hint: `install ${tool} ${min} or newer (Debian/Ubuntu: apt-get install ${pkg}, from apt.postgresql.org if your release lacks it) or pass --pg-bin /usr/lib/postgresql/${min}/bin`,
   });

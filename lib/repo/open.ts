@@ -3,10 +3,33 @@ import { usageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OptionValues } from '../options.ts';
 import { FileRepo } from './file.ts';
+import { requireIdentity } from './identity.ts';
+import { nearbyRepositories } from './nearby.ts';
 import type { Repo } from './repo.ts';
 
-// Opens the repository a URL names: file:///abs/path or s3://bucket/prefix (S3 settings from the s3-* options).
-export async function openRepo(url: string | undefined, options: OptionValues, log: Logger): Promise<Repo> {
+export interface OpenOptions {
+  /** the task writes (or deletes): the location must be an initialised repository (pgops-repo.json) */
+  writer?: boolean;
+}
+
+// Opens the repository a URL names; a writer's is refused unless it was initialised (lib/repo/identity.ts).
+export async function openRepo(url: string | undefined, options: OptionValues, log: Logger, opts: OpenOptions = {}): Promise<Repo> {
+  const repo = await openLocation(url, options, log);
+  if (opts.writer) {
+    try {
+      const identity = await requireIdentity(repo, () => nearbyRepositories(repo));
+      // repo init probed whether the store refuses overwrites: then ifAbsent is atomic there (lib/repo/s3.ts)
+      if (repo.kind === 's3' && identity.conditionalWrites === true) (repo as Repo & { exclusiveCreate: boolean }).exclusiveCreate = true;
+    } catch (err) {
+      await repo.close();
+      throw err;
+    }
+  }
+  return repo;
+}
+
+// The storage a URL names: file:///abs/path or s3://bucket/prefix (S3 settings from the s3-* options).
+async function openLocation(url: string | undefined, options: OptionValues, log: Logger): Promise<Repo> {
   if (!url) throw usageError('no repository given', 'pass --repo file:///abs/path or --repo s3://bucket/prefix (or set PGOPS_REPO, or a target in pgops.config.yml)');
   if (url.startsWith('file://')) {
     const p = decodeURIComponent(url.slice('file://'.length));

@@ -22,13 +22,28 @@ export interface PutOptions {
   onProgress?: (bytes: number) => void;
   /** the most the body may hold, when known: s3 grows its parts so that 10,000 of them fit it */
   sizeHint?: number;
+  /**
+   * Never replace an existing object: rejects with AlreadyExistsError when key exists (what is there stays as it
+   * was). Atomic where the repository's exclusiveCreate is true; elsewhere a lookup before the write, and the caller
+   * verifies what it published by reading it back. A request retried after a lost answer may find its own object:
+   * compare the content where that matters. s3 holds such a body in memory (it is sent as one PutObject).
+   */
+  ifAbsent?: boolean;
 }
+
+// What putBytes takes: the no-overwrite publish and the abort of put.
+export type PutBytesOptions = Pick<PutOptions, 'ifAbsent' | 'signal'>;
 
 // The storage a repository lives in. Implementations: file (lib/repo/file.ts) and s3 (lib/repo/s3.ts).
 export interface Repo {
   /** the repository URL, safe to print */
   readonly url: string;
   readonly kind: 'file' | 's3';
+  /**
+   * true when put with ifAbsent is atomic: of writers racing for one key, exactly one succeeds and every other gets
+   * AlreadyExistsError (file: link(2); s3: If-None-Match on a store that honours it, recorded at repo init)
+   */
+  readonly exclusiveCreate: boolean;
   /** Proves the repository can be reached and written; throws PgopsError (exit 3) with a hint otherwise. */
   check(): Promise<void>;
   /**
@@ -38,7 +53,7 @@ export interface Repo {
    */
   put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
   /** put for small contents held in memory */
-  putBytes(key: string, data: string | Buffer): Promise<PutResult>;
+  putBytes(key: string, data: string | Buffer, opts?: PutBytesOptions): Promise<PutResult>;
   /** Opens key for reading; rejects with NotFoundError when it does not exist. */
   get(key: string): Promise<Readable>;
   /** get for small objects; rejects with NotFoundError when key does not exist */
@@ -60,6 +75,20 @@ export class NotFoundError extends PgopsError {
   constructor(key: string, repoUrl: string) {
     super(`${key} does not exist in repository ${repoUrl}`, { code: ExitCode.NOT_FOUND });
     this.name = 'NotFoundError';
+  }
+}
+
+// Thrown by put and putBytes with ifAbsent when the key exists already: nothing was written.
+export class AlreadyExistsError extends PgopsError {
+  constructor(
+    readonly key: string,
+    repoUrl: string,
+  ) {
+    super(`${key} exists already in repository ${repoUrl}: nothing was overwritten`, {
+      code: ExitCode.FAILED,
+      hint: 'another writer published it first; pgops never replaces an object it published',
+    });
+    this.name = 'AlreadyExistsError';
   }
 }
 

@@ -70,6 +70,26 @@ export function isNotFound(err: unknown): boolean {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
+// A 412 from S3: the condition of a conditional write (If-None-Match: *) failed, the key exists.
+export function isPreconditionFailed(err: unknown): boolean {
+  const e = (err ?? {}) as SdkError;
+  return e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
+}
+
+// A 409 ConditionalRequestConflict from AWS: another conditional write to the key was in flight; retry.
+export function isConditionalConflict(err: unknown): boolean {
+  const e = (err ?? {}) as SdkError;
+  return e.name === 'ConditionalRequestConflict' || e.$metadata?.httpStatusCode === 409;
+}
+
+// A store that does not know the request or its header (501 NotImplemented, 400 on the header): conditional writes
+// are not supported there.
+export function isUnsupported(err: unknown): boolean {
+  const e = (err ?? {}) as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  return e.name === 'NotImplemented' || status === 501 || status === 400;
+}
+
 // The network failure inside an error (connection refused, no such host, timeout), or undefined.
 function networkReason(err: unknown, depth = 0): string | undefined {
   if (!err || typeof err !== 'object' || depth > 5) return undefined;

@@ -1,11 +1,11 @@
-import { AbortMultipartUploadCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { messageOf } from '../errors.ts';
+import { ExitCode, PgopsError, messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { HashCounter } from './hashing.ts';
-import { isNotFound } from './s3-errors.ts';
+import { isConditionalConflict, isNotFound, isPreconditionFailed } from './s3-errors.ts';
 
 // A put in progress, as the client middleware sees it.
 interface Watch {
@@ -135,4 +135,49 @@ function abortError(signal: AbortSignal): Error {
 // About 64 MB in flight: 4 parts of the default 16MB, 1 part from 64MB up.
 export function partsInFlight(partSize: number): number {
   return Math.max(1, Math.min(4, Math.floor((64 * 1024 * 1024) / partSize)));
+}
+
+// The most a conditional put holds in memory: PostgreSQL's largest WAL segment (wal_segment_size is 1GB at most).
+export const CONDITIONAL_PUT_MAX_BYTES = 1024 * 1024 * 1024;
+// Tries of a conditional put that AWS answers 409 ConditionalRequestConflict (another conditional write to the key
+// was in flight): the next try gets 412 when that one won, or succeeds when it failed.
+const CONFLICT_TRIES = 3;
+
+// Writes body to bucket/key only if no object has that key: one PutObject with If-None-Match: * (a multipart upload
+// cannot carry the condition everywhere: RGW's CompleteMultipartUpload ignores it), so the body is held in memory,
+// up to maxBytes. Resolves 'exists' when the store answers 412; on a store that ignores the header it overwrites
+// (the caller knows from the repository's exclusiveCreate, probed at repo init).
+export async function conditionalPut(req: Omit<UploadRequest, 'watches' | 'partSize' | 'log'> & { maxBytes?: number }): Promise<{ size: number; sha256: string } | 'exists'> {
+  const limit = req.maxBytes ?? CONDITIONAL_PUT_MAX_BYTES;
+  const counter = new HashCounter(req.onProgress);
+  const chunks: Buffer[] = [];
+  let held = 0;
+  try {
+    await pipeline(req.body, counter, async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) {
+        held += chunk.length;
+        if (held > limit) {
+          throw new PgopsError(`cannot publish s3://${req.bucket}/${req.key} without overwriting: it is larger than ${limit} bytes, the most a conditional write holds in memory`, {
+            code: ExitCode.FAILED,
+            hint: 'a no-overwrite publish to S3 is one PutObject; only WAL files and small records are published so',
+          });
+        }
+        chunks.push(chunk);
+      }
+    }, { signal: req.signal });
+  } catch (err) {
+    throw new UploadFailure(err, false);
+  }
+  const data = Buffer.concat(chunks, held);
+  chunks.length = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await req.client.send(new PutObjectCommand({ Bucket: req.bucket, Key: req.key, Body: data, IfNoneMatch: '*' }), { abortSignal: req.signal });
+      return { size: counter.bytes, sha256: counter.digest() };
+    } catch (err) {
+      if (isPreconditionFailed(err)) return 'exists';
+      if (isConditionalConflict(err) && attempt < CONFLICT_TRIES) continue;
+      throw new UploadFailure(req.signal?.aborted ? abortError(req.signal) : err, !req.signal?.aborted);
+    }
+  }
 }

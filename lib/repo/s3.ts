@@ -11,10 +11,10 @@ import { Readable } from 'node:stream';
 import { ExitCode, PgopsError, usageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OptionValues } from '../options.ts';
-import { NotFoundError, checkKey, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
+import { AlreadyExistsError, NotFoundError, checkKey, type PutBytesOptions, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
 import { createS3Client, endpointOf } from './s3-client.ts';
-import { isNotFound, s3Error } from './s3-errors.ts';
-import { UploadFailure, uploadStream, watchUploads } from './s3-upload.ts';
+import { isNotFound, isPreconditionFailed, isUnsupported, s3Error } from './s3-errors.ts';
+import { UploadFailure, conditionalPut, uploadStream, watchUploads } from './s3-upload.ts';
 
 // What openRepo hands an S3Repo: the parts of the s3:// URL, the s3-* options and the logger.
 export interface S3RepoConfig {
@@ -38,6 +38,12 @@ const MAX_PART_SIZE = 5 * 1024 * MB;
 export class S3Repo implements Repo {
   readonly kind = 's3' as const;
   readonly url: string;
+  /**
+   * Whether the store refuses a PutObject with If-None-Match: * on an existing key (RGW and AWS do, s3rver does not):
+   * probeConditionalWrites() tells, repo init records it in pgops-repo.json and openRepo sets it from there. False
+   * until then: ifAbsent looks the key up first (a narrow race), and callers verify by reading back.
+   */
+  exclusiveCreate = false;
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;
@@ -88,6 +94,7 @@ export class S3Repo implements Repo {
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     const full = this.full(key);
+    if (opts.ifAbsent) return this.putIfAbsent(key, full, body, opts);
     try {
       const { size, sha256 } = await uploadStream({
         client: this.client,
@@ -108,8 +115,56 @@ export class S3Repo implements Repo {
     }
   }
 
-  putBytes(key: string, data: string | Buffer): Promise<PutResult> {
-    return this.put(key, Readable.from([Buffer.from(data)]));
+  // put with ifAbsent: a conditional PutObject where the store honours it, else a lookup and a plain put.
+  private async putIfAbsent(key: string, full: string, body: Readable, opts: PutOptions): Promise<PutResult> {
+    if (!this.exclusiveCreate) {
+      if (await this.exists(key)) {
+        body.destroy();
+        throw new AlreadyExistsError(key, this.url);
+      }
+      return this.put(key, body, { ...opts, ifAbsent: false });
+    }
+    try {
+      const put = await conditionalPut({ client: this.client, bucket: this.bucket, key: full, body, signal: opts.signal, onProgress: opts.onProgress });
+      if (put === 'exists') throw new AlreadyExistsError(key, this.url);
+      return { key, ...put };
+    } catch (err) {
+      if (!(err instanceof UploadFailure)) throw err;
+      throw err.fromS3 ? this.fail(err.error, 'upload of', full) : err.error;
+    }
+  }
+
+  putBytes(key: string, data: string | Buffer, opts: PutBytesOptions = {}): Promise<PutResult> {
+    return this.put(key, Readable.from([Buffer.from(data)]), opts);
+  }
+
+  /**
+   * Whether the store refuses to overwrite on If-None-Match: * : puts a probe object twice with the header, true when
+   * the second is refused (412); a store that rejects the header itself (501, 400) counts as false. Deletes the probe.
+   */
+  async probeConditionalWrites(): Promise<boolean> {
+    const probe = this.full(`.pgops-probe-${randomBytes(4).toString('hex')}`);
+    const put = () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops', IfNoneMatch: '*' }));
+    try {
+      try {
+        await put();
+      } catch (err) {
+        if (isUnsupported(err)) return false;
+        throw this.fail(err, 'conditional write of a probe object to', probe);
+      }
+      try {
+        await put();
+        return false;
+      } catch (err) {
+        if (isPreconditionFailed(err)) return true;
+        if (isUnsupported(err)) return false;
+        throw this.fail(err, 'conditional write of a probe object to', probe);
+      }
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe })).catch((err: unknown) => {
+        this.log.warn('s3-probe', `could not delete the probe object s3://${this.bucket}/${probe}: ${this.fail(err, 'delete of', probe).message}`, { bucket: this.bucket, key: probe });
+      });
+    }
   }
 
   async get(key: string): Promise<Readable> {
@@ -179,6 +234,26 @@ export class S3Repo implements Repo {
     } catch (err) {
       throw this.fail(err, 'listing of', listPrefix || '/');
     }
+  }
+
+  /**
+   * The repositories beside this one, for "did you mean": its parent prefix and the sibling prefixes whose last
+   * segment `near` accepts (one page of them), each as s3://bucket/prefix, that hold `file`.
+   */
+  async neighbours(file: string, near: (name: string) => boolean): Promise<string[]> {
+    const cut = this.prefix.lastIndexOf('/');
+    const parent = cut < 0 ? '' : this.prefix.slice(0, cut);
+    const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: parent ? `${parent}/` : '', Delimiter: '/', MaxKeys: 1000 }));
+    const siblings = (res.CommonPrefixes ?? [])
+      .map((p) => (p.Prefix ?? '').replace(/\/$/, ''))
+      .filter((p) => p && p !== this.prefix && near(p.slice(p.lastIndexOf('/') + 1)));
+    const found: string[] = [];
+    for (const prefix of [...siblings, ...(this.prefix ? [parent] : [])]) {
+      const key = prefix ? `${prefix}/${file}` : file;
+      const hit = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })).then(() => true, () => false);
+      if (hit) found.push(`s3://${this.bucket}/${prefix}`);
+    }
+    return found;
   }
 
   // The S3 prefix of a folder-like repository prefix: list('a') holds a/x but not ab/x.

@@ -9,7 +9,8 @@ import { succeeded } from './outcome.ts';
 //   pgops_last_duration_seconds{task,instance}           how long the run took
 //   pgops_last_exit_code{task,instance}                  the run's exit code (0 ok, 1 warning, 2 failed, 3 unknown, ...)
 //   pgops_last_success{task,instance}                    1 when the run succeeded, else 0
-//   pgops_last_bytes{task,instance}                      bytes written (backups)
+//   pgops_last_bytes{task,instance}                      bytes written (backups) or read (verify)
+//   pgops_<task>_<name>{task,instance}                   a task's own figures (verify: files, damaged, missing, ...)
 export const METRIC_NAMES = ['pgops_last_run_timestamp_seconds', 'pgops_last_success_timestamp_seconds', 'pgops_last_duration_seconds', 'pgops_last_exit_code', 'pgops_last_success', 'pgops_last_bytes'] as const;
 
 // A prom-client registry holding this run's metrics.
@@ -26,7 +27,8 @@ export async function metricsRegistry(o: RunOutcome, lastSuccessAt: Date | null)
   gauge('pgops_last_duration_seconds', 'How long the last run took.', (o.finishedAt.getTime() - o.startedAt.getTime()) / 1000);
   gauge('pgops_last_exit_code', 'Exit code of the last run (0 ok, 1 warning, 2 failed, 3 unknown, 4 locked, 5 not found, 6 integrity).', o.exitCode);
   gauge('pgops_last_success', '1 when the last run succeeded (exit 0 or 1), else 0.', succeeded(o) ? 1 : 0);
-  gauge('pgops_last_bytes', 'Bytes the last run wrote (backups).', o.bytes ?? null);
+  gauge('pgops_last_bytes', 'Bytes the last run wrote (backups) or read (verify).', o.bytes ?? null);
+  for (const [name, g] of Object.entries(o.gauges ?? {})) gauge(`pgops_${o.task.replace(/-/g, '_')}_${name}`, g.help, g.value);
   return registry;
 }
 

@@ -9,6 +9,11 @@ export interface RunOutcome {
   summary: string;
   /** bytes the task moved, when it says (backup) */
   bytes?: number;
+  /** the task's own figures, exported as pgops_<task>_<name>{task,instance} (verify: files, damaged, missing) */
+  gauges?: TaskGauges;
 }
+
+// A task's own figures for its metrics: name (snake_case) to help text and value.
+export type TaskGauges = Record<string, { help: string; value: number }>;
 
 export const succeeded = (o: { exitCode: number }) => o.exitCode <= 1;

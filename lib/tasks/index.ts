@@ -65,6 +65,30 @@ export const TASKS: readonly TaskEntry[] = [
     examples: [['pgops status --repo s3://backups/pgops --db app --max-backup-age 26h --max-drill-age 8d', 'what a monitor polls']],
     load: async () => (await import('./status/index.ts')).status,
   },
+  {
+    name: 'repo-init',
+    command: 'repo init',
+    describe: 'initialise a repository (writes pgops-repo.json, which every task reads first); adopts one that already holds sets',
+    examples: [['pgops repo init --repo s3://backups/pgops', 'before the first backup or archived WAL file']],
+    load: async () => (await import('./repo/init.ts')).repoInit,
+  },
+  {
+    name: 'repo-info',
+    command: 'repo info',
+    describe: 'what a repository holds: its format, databases, backup sets, WAL range and size',
+    examples: [['pgops repo info --repo file:///var/backups/pgops', 'one line per database, then the WAL archive']],
+    load: async () => (await import('./repo/info.ts')).repoInfo,
+  },
+  {
+    name: 'verify',
+    command: 'verify',
+    describe: "Nagios-style check: re-read every stored file of every set and every archived WAL file, compare size and sha256 with its manifest or sidecar, and check the WAL's continuity, without restoring anything",
+    examples: [
+      ['pgops verify --repo s3://backups/pgops', 'the whole repository'],
+      ['pgops verify --repo file:///var/backups/pgops --db app --json', 'the sets of database app, as JSON'],
+    ],
+    load: async () => (await import('./verify/index.ts')).verify,
+  },
   // --- WAL archiving tasks (wal push, wal fetch, wal check) go here ---
   {
     name: 'wal-push',
@@ -134,7 +158,7 @@ export const TASKS: readonly TaskEntry[] = [
     describe: 'terminate client sessions idle, or idle in a transaction, for longer than the limits (prints the plan; --execute terminates)',
     examples: [
       ['pgops idle-cleanup --db postgresql://ops@db1/app --idle 1h --idle-in-transaction 10m', 'list the sessions that would be terminated'],
-      ['pgops idle-cleanup --target main --idle-in-transaction 10m --exclude-app pg_dump --execute', 'terminate them, leaving pg_dump alone'],
+      ['pgops idle-cleanup --target main --idle-in-transaction 10m --exclude-app nightly-report --execute', 'terminate them, leaving the nightly report alone (backups and replication always are)'],
     ],
     load: async () => (await import('./idle-cleanup/index.ts')).idleCleanup,
   },

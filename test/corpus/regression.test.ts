@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillCheck, DrillReport } from '../../lib/drill-report.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../support/cluster.ts';
 import { firstDifference, sortCopyBlocks, comparableDump } from '../support/dump-text.ts';
 import { regressionCorpus } from './regression/corpus.ts';
@@ -77,6 +78,7 @@ afterAll(async () => {
 
 describe('backups and drills of the regression database', () => {
   it.each(MODES)('backs up the regression database with %s fingerprints', async (mode) => {
+    await initTestRepo(repo);
     const r = await timed(`backup --fingerprint ${mode}`, () => runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', '--fingerprint', mode]));
     expect(r.exitCode, r.stderr).toBe(0);
     const { backupId } = json<{ backupId: string }>(r);

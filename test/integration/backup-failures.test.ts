@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childrenOf, waitFor } from '../support/process.ts';
 import { runCli, spawnCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
+import { initTestRepo } from '../support/repo.ts';
 
 // What must hold when a backup cannot finish: no set that looks complete, no temp files, a clear exit code.
 const PASSWORD = 'p@ss:w0rd/ü\\"x';
@@ -26,31 +28,6 @@ function repoFiles(repo: string): string[] {
   };
   walk(repo);
   return out.sort();
-}
-
-function childrenOf(pid: number): { pid: number; comm: string }[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const [p, comm] = l.trim().split(/\s+/);
-        return { pid: Number(p), comm };
-      });
-  } catch {
-    return [];
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 // A session holding ACCESS EXCLUSIVE on a table: pg_dump waits for it right after it starts (locks come first).
@@ -88,6 +65,7 @@ afterAll(async () => {
 describe('backup under failure', () => {
   it('keeps the password out of pg_dump\'s argv and environment and out of every output', async () => {
     const repo = path.join(dir, 'secret');
+    await initTestRepo(`file://${repo}`);
     const blocker = await blockTable('small');
     const run = spawnCli(['backup', '--db', url, '--repo', `file://${repo}`, '--json']);
     try {
@@ -118,6 +96,7 @@ describe('backup under failure', () => {
 
   it('keeps the password out of the error when the login fails', async () => {
     const wrong = cluster.url('app', USER, 'Wr0ng-Secret-9');
+    await initTestRepo(`file://${dir}/wrong`);
     const r = await runCli(['backup', '--db', wrong, '--repo', `file://${dir}/wrong`]);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('cannot connect');
@@ -126,6 +105,7 @@ describe('backup under failure', () => {
 
   it('refuses a second backup of the same database while one runs (exit 4)', async () => {
     const repo = path.join(dir, 'lock');
+    await initTestRepo(`file://${repo}`);
     const blocker = await blockTable('small');
     const first = spawnCli(['backup', '--db', url, '--repo', `file://${repo}`]);
     try {
@@ -143,6 +123,7 @@ describe('backup under failure', () => {
 
   it('leaves no set and no temp file when pg_dump is killed mid-stream', async () => {
     const repo = path.join(dir, 'killed');
+    await initTestRepo(`file://${repo}`);
     const run = spawnCli(['backup', '--db', url, '--repo', `file://${repo}`, '--compress', '9']);
     const temp = await waitFor('the dump to start streaming', () => repoFiles(repo).find((f) => f.includes('.pgops-tmp-dump') && fs.statSync(path.join(repo, f)).size > 0));
     expect(temp).toBeDefined();
@@ -151,13 +132,14 @@ describe('backup under failure', () => {
     const result = await run;
     expect(result.exitCode).toBe(2);
     expect(result.all).toContain('pg_dump was killed by SIGKILL');
-    expect(repoFiles(repo)).toEqual([]);
+    expect(repoFiles(repo)).toEqual(['pgops-repo.json']);
     const list = await runCli(['backups', 'list', '--repo', `file://${repo}`, '--json']);
     expect(JSON.parse(list.stdout).sets).toEqual([]);
   });
 
   it('stops pg_dump and removes what it wrote on SIGTERM', async () => {
     const repo = path.join(dir, 'sigterm');
+    await initTestRepo(`file://${repo}`);
     const blocker = await blockTable('small');
     const run = spawnCli(['backup', '--db', url, '--repo', `file://${repo}`]);
     let dumpPid = 0;
@@ -174,13 +156,14 @@ describe('backup under failure', () => {
       await blocker.end();
     }
     expect(fs.existsSync(`/proc/${dumpPid}`)).toBe(false);
-    expect(repoFiles(repo)).toEqual([]);
+    expect(repoFiles(repo)).toEqual(['pgops-repo.json']);
     const left = await cluster.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pgops%'`);
     expect(left).toHaveLength(0);
   });
 
   it('stops pg_dump when someone ends the backup\'s connection', async () => {
     const repo = path.join(dir, 'terminated');
+    await initTestRepo(`file://${repo}`);
     const blocker = await blockTable('small');
     const run = spawnCli(['backup', '--db', url, '--repo', `file://${repo}`]);
     try {
@@ -193,7 +176,7 @@ describe('backup under failure', () => {
       await blocker.query('ROLLBACK');
       await blocker.end();
     }
-    expect(repoFiles(repo)).toEqual([]);
+    expect(repoFiles(repo)).toEqual(['pgops-repo.json']);
   });
 
   it('gives a clear error for an unreachable S3 endpoint, before dumping anything', async () => {

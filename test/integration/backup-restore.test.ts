@@ -2,38 +2,88 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../lib/log.ts';
+import { S3Repo } from '../../lib/repo/s3.ts';
 import { readContent } from '../support/compare.ts';
 import { runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { startFlakyProxy } from '../support/flaky-proxy.ts';
-import { startS3Server, type S3Server } from '../support/s3.ts';
+import { initTestRepo } from '../support/repo.ts';
+import { S3_SERVERS } from '../support/s3-servers.ts';
+import type { S3Server } from '../support/s3.ts';
 
-// Round trips of the tricky schema onto a different cluster, on both repository kinds.
+// Round trips of the tricky schema onto a different cluster, on a file repository and on each S3 server.
 const DB = 'tricky "ü" db';
 let source: Cluster;
 let target: Cluster;
-let s3: S3Server;
 let dir: string;
 
-const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
+const s3Env = (s3: S3Server) => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
 
 beforeAll(async () => {
-  [source, target, s3] = await Promise.all([startCluster(), startCluster(), startS3Server()]);
+  [source, target] = await Promise.all([startCluster(), startCluster()]);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-br-'));
-  Object.assign(process.env, s3.env); // the AWS SDK's default credential chain reads the process environment
   await source.query(`CREATE DATABASE "tricky ""ü"" db"`);
   source.psql(fs.readFileSync(new URL('../support/fixtures/tricky.sql', import.meta.url), 'utf8'), DB);
 });
 
 afterAll(async () => {
-  await Promise.all([source?.stop(), target?.stop(), s3?.stop()]);
+  await Promise.all([source?.stop(), target?.stop()]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each([
-  ['file', () => ({ repo: `file://${dir}/repo-file`, env: {} })],
-  ['s3', () => ({ repo: s3.repoUrl('round-trip'), env: s3Env() })],
-])('backup and restore through a %s repository', (kind, repoOf) => {
+describe('backup and restore through a file repository', () => {
+  beforeAll(() => initTestRepo(`file://${dir}/repo-file`));
+  roundTrip('file', () => ({ repo: `file://${dir}/repo-file`, env: {} }));
+});
+
+describe.each(S3_SERVERS)('backup and restore through an s3 repository on $name', ({ name, start }) => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await start();
+    Object.assign(process.env, s3.env); // the AWS SDK's default credential chain reads the process environment
+    for (const prefix of ['round-trip', 'flaky', 'flip']) await initTestRepo(s3.repoUrl(prefix), s3.options);
+  });
+  afterAll(() => s3?.stop());
+
+  roundTrip(name, () => ({ repo: s3.repoUrl('round-trip'), env: s3Env(s3) }));
+
+  it('retries 503 SlowDown answers and reset connections with backoff, and the round trip still matches', async () => {
+    const proxy = await startFlakyProxy(s3.endpoint, 3);
+    try {
+      const env = { ...s3Env(s3), PGOPS_S3_ENDPOINT: proxy.endpoint, PGOPS_S3_PART_SIZE: '5MB', PGOPS_S3_MAX_ATTEMPTS: '6' };
+      const repo = s3.repoUrl('flaky');
+      const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], env);
+      expect(b.exitCode, b.stderr).toBe(0);
+      const restored = `through flaky ${name}`;
+      const r = await runCli(['restore', '--repo', repo, '--to', target.url(restored), '--create', '--globals'], env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(proxy.faults.status503).toBeGreaterThan(0);
+      expect(proxy.faults.resets).toBeGreaterThan(0);
+      expect((await readContent(target.url(restored))).tables).toEqual((await readContent(source.url(DB))).tables);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('detects a flipped byte in an S3 set before the restore writes anything', async () => {
+    const repo = s3.repoUrl('flip');
+    const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], s3Env(s3));
+    expect(b.exitCode).toBe(0);
+    const key = JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'globals.sql');
+    const store = new S3Repo({ bucket: s3.bucket, prefix: 'flip', options: s3.options, log: silentLogger() });
+    const text = (await store.getBytes(key)).toString('utf8');
+    await store.putBytes(key, text.replace('CREATE ROLE', 'CREATE ROLF'));
+    await store.close();
+    const r = await runCli(['restore', '--repo', repo, '--to', target.url('never created'), '--create'], s3Env(s3));
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toMatch(/checksum mismatch in flip\/|checksum mismatch in backups\/.*globals\.sql/);
+    expect(await target.query(`SELECT 1 FROM pg_database WHERE datname = 'never created'`)).toHaveLength(0);
+  });
+});
+
+// The round trip through one repository; kind names the database it restores into.
+function roundTrip(kind: string, repoOf: () => { repo: string; env: NodeJS.ProcessEnv }): void {
   it('restores the tricky schema onto another cluster with --globals, every table matching', async () => {
     const { repo, env } = repoOf();
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--fingerprint', 'hash', '--json'], env);
@@ -75,10 +125,11 @@ describe.each([
       expect(manifest.files.find((f: { path: string }) => f.path === 'dump').size).toBe(fs.statSync(path.join(dir, 'repo-file', result.manifest.replace(/manifest\.json$/, 'dump'))).size);
     }
   });
-});
+}
 
 describe('directory format and partial restores', () => {
   const repo = () => `file://${dir}/repo-dir`;
+  beforeAll(() => initTestRepo(repo()));
 
   it('dumps in directory format with --jobs 2 and restores with --jobs 2', async () => {
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo(), '--format', 'directory', '--jobs', '2', '--json']);
@@ -118,28 +169,10 @@ describe('directory format and partial restores', () => {
   });
 });
 
-describe('S3 requests that fail on the way', () => {
-  it('retries 503 SlowDown answers and reset connections with backoff, and the round trip still matches', async () => {
-    const proxy = await startFlakyProxy(s3.endpoint, 3);
-    try {
-      const env = { ...s3Env(), PGOPS_S3_ENDPOINT: proxy.endpoint, PGOPS_S3_PART_SIZE: '5MB', PGOPS_S3_MAX_ATTEMPTS: '6' };
-      const repo = s3.repoUrl('flaky');
-      const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], env);
-      expect(b.exitCode, b.stderr).toBe(0);
-      const r = await runCli(['restore', '--repo', repo, '--to', target.url('through flaky s3'), '--create', '--globals'], env);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(proxy.faults.status503).toBeGreaterThan(0);
-      expect(proxy.faults.resets).toBeGreaterThan(0);
-      expect((await readContent(target.url('through flaky s3'))).tables).toEqual((await readContent(source.url(DB))).tables);
-    } finally {
-      await proxy.close();
-    }
-  });
-});
-
 describe('a config file target', () => {
   it('runs `pgops backup --target main` and `pgops prune --target main` from pgops.config.yml', async () => {
     const config = path.join(dir, 'pgops.config.yml');
+    await initTestRepo(`file://${dir}/repo-config`);
     fs.writeFileSync(config, `targets:\n  main:\n    db: ${JSON.stringify(source.url(DB))}\n    repo: file://${dir}/repo-config\n    retention: { keep-last: 1 }\n`);
     const first = await runCli(['backup', '--target', 'main', '--config', config, '--fingerprint', 'count', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
@@ -160,6 +193,7 @@ describe('a config file target', () => {
 describe('a damaged set', () => {
   it('detects a flipped byte before the restore writes anything, naming the file', async () => {
     const repoDir = path.join(dir, 'repo-flip');
+    await initTestRepo(`file://${repoDir}`);
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', `file://${repoDir}`, '--json']);
     expect(b.exitCode).toBe(0);
     const dumpFile = path.join(repoDir, JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'dump'));
@@ -172,23 +206,5 @@ describe('a damaged set', () => {
     expect(r.stderr).toMatch(/checksum mismatch in backups\/.*\/dump/);
     const dbs = await target.query(`SELECT 1 FROM pg_database WHERE datname = 'never created'`);
     expect(dbs).toHaveLength(0);
-  });
-
-  it('detects a flipped byte in an S3 set too', async () => {
-    const repo = s3.repoUrl('flip');
-    const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], s3Env());
-    expect(b.exitCode).toBe(0);
-    const key = JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'globals.sql');
-    const { S3Repo } = await import('../../lib/repo/s3.ts');
-    const { silentLogger } = await import('../../lib/log.ts');
-    Object.assign(process.env, s3.env);
-    const store = new S3Repo({ bucket: s3.bucket, prefix: 'flip', options: s3.options, log: silentLogger() });
-    const text = (await store.getBytes(key)).toString('utf8');
-    await store.putBytes(key, text.replace('CREATE ROLE', 'CREATE ROLF'));
-    await store.close();
-    const r = await runCli(['restore', '--repo', repo, '--to', target.url('never created'), '--create'], s3Env());
-    expect(r.exitCode).toBe(6);
-    expect(r.stderr).toMatch(/checksum mismatch in flip\/|checksum mismatch in backups\/.*globals\.sql/);
-    expect(await target.query(`SELECT 1 FROM pg_database WHERE datname = 'never created'`)).toHaveLength(0);
   });
 });

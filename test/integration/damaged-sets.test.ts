@@ -7,6 +7,7 @@ import { PgopsError } from '../../lib/errors.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import { writeDrill, writeSet } from '../support/backup-sets.ts';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 
 // A set whose manifest parses but whose listed files are gone or changed size: something removed files in the
 // repository. No task may take it for complete.
@@ -24,6 +25,7 @@ beforeEach(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-damaged-'));
   repo = new FileRepo(root);
   url = `file://${root}`;
+  await initTestRepo(url);
   for (const id of [OLDEST, OLDER, NEWEST]) await writeSet(repo, 'app', id);
   // the newest set loses its dump; its manifest still parses
   fs.rmSync(path.join(root, setPrefix('app', NEWEST), 'dump'));
@@ -132,5 +134,61 @@ describe('what makes a set damaged', () => {
       [OLDER, 'complete', true],
       [OLDEST, 'unreadable', false],
     ]);
+  });
+
+  it('a manifest that lists a path outside its set: damaged, naming the path, and restore and drill exit 6', async () => {
+    const file = path.join(root, setPrefix('app', OLDER), 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    manifest.files.push({ path: '../../etc/hostname', size: 10, sha256: 'a'.repeat(64) }, { path: '/etc/passwd', size: 10, sha256: 'b'.repeat(64) });
+    fs.writeFileSync(file, JSON.stringify(manifest));
+    const problem = 'the manifest lists a path outside its set: "../../etc/hostname"; the manifest lists an absolute path: "/etc/passwd"';
+    const list = await cli('backups', 'list', '--json');
+    const sets = JSON.parse(list.stdout).sets.map((s: { backupId: string; status: string; problem: string | null }) => [s.backupId, s.status, s.problem]);
+    expect(sets).toContainEqual([OLDER, 'damaged', problem]);
+    for (const args of [
+      ['restore', '--db', 'app', '--backup', OLDER, '--to', 'postgresql://nobody@127.0.0.1:1/never'],
+      ['drill', '--db', 'app', '--backup', OLDER, '--target', 'postgresql://nobody@127.0.0.1:1/postgres'],
+    ]) {
+      const r = await cli(...args, '--json');
+      expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(6);
+      expect(JSON.parse(r.stdout).error).toBe(`backup ${OLDER} of database "app" is damaged: ${problem}`);
+      expect(r.stderr).not.toContain('invalid repository key');
+    }
+  });
+
+  it('a manifest that lists a file twice, or the manifest itself', async () => {
+    const file = path.join(root, setPrefix('app', OLDER), 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    manifest.files.push(manifest.files[0], { path: 'manifest.json', size: 1, sha256: 'c'.repeat(64) });
+    fs.writeFileSync(file, JSON.stringify(manifest));
+    const set = (await listSets(repo, 'app')).find((s) => s.id === OLDER)!;
+    expect(set).toMatchObject({ status: 'damaged', problem: `the manifest lists ${manifest.files[0].path} twice; the manifest lists the manifest itself: "manifest.json"` });
+  });
+});
+
+describe('nothing the manifest does not list is read', () => {
+  it('restore --globals refuses a set whose manifest does not list globals.sql, before it connects anywhere', async () => {
+    const dir = path.join(root, setPrefix('app', OLDER));
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    manifest.files = manifest.files.filter((f: { path: string }) => f.path !== 'globals.sql');
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    fs.writeFileSync(path.join(dir, 'globals.sql'), 'CREATE ROLE planted SUPERUSER;\n');
+    // without --globals the set is complete: its manifest lists everything else a restore reads
+    expect((await listSets(repo, 'app')).find((s) => s.id === OLDER)?.status).toBe('complete');
+    const r = await cli('restore', '--db', 'app', '--backup', OLDER, '--globals', '--to', 'postgresql://nobody@127.0.0.1:1/never', '--log-format', 'human');
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toContain(`backup ${OLDER} of database "app" is damaged: its manifest does not list globals.sql, and an unlisted file is never read`);
+    expect(r.stderr).toMatch(/^HINT: restore without --globals/m);
+    expect(r.stderr).not.toContain('cannot connect');
+  });
+
+  it('restore refuses a set whose manifest lists no dump', async () => {
+    const dir = path.join(root, setPrefix('app', OLDER));
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    manifest.files = manifest.files.filter((f: { path: string }) => f.path !== 'dump');
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const r = await cli('restore', '--db', 'app', '--backup', OLDER, '--to', 'postgresql://nobody@127.0.0.1:1/never', '--json');
+    expect(r.exitCode).toBe(6);
+    expect(JSON.parse(r.stdout).error).toBe(`backup ${OLDER} of database "app" is damaged: its manifest does not list dump, so there is no verified dump to restore`);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 import { SUPERUSER, startCluster, type Cluster } from '../support/cluster.ts';
 
 // A database's own properties (what pg_restore --create reproduces: locale, owner, settings, privileges, ...)
@@ -73,6 +74,7 @@ beforeAll(async () => {
     GRANT SELECT ON "Odd Schema".words TO app_reader;
     INSERT INTO "Odd Schema".words VALUES ('B'), ('ä'), ('b'), ('A'), ('a');
   `, 'props');
+  await initTestRepo(repo());
   const b = await runCli(['backup', '--db', source.url('props'), '--repo', repo(), '--json', '--fingerprint', 'hash']);
   expect(b.exitCode, b.stderr).toBe(0);
   dumpFile = path.join(dir, 'props', JSON.parse(b.stdout).manifest).replace(/manifest\.json$/, 'dump');
@@ -144,6 +146,7 @@ describe('a tablespace the target does not have', () => {
     await source.query(`CREATE TABLESPACE ts LOCATION '${tsDir}'`);
     await source.query('CREATE DATABASE in_ts TABLESPACE ts');
     await source.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)', [], 'in_ts');
+    await initTestRepo(tsRepo());
     const b = await runCli(['backup', '--db', source.url('in_ts'), '--repo', tsRepo(), '--json', '--fingerprint', 'hash']);
     expect(b.exitCode, b.stderr).toBe(0);
   });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchName } from '../../lib/tasks/drill/scratch.ts';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../support/cluster.ts';
 
 // A drill proves a restore on schemas built to break the proof: columns named like the aliases of the hashing SQL,
@@ -84,6 +85,7 @@ interface Report {
 }
 
 async function backup(repo: string, fingerprint: 'hash' | 'count'): Promise<{ backupId: string; manifest: string }> {
+  await initTestRepo(repo);
   const r = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', '--fingerprint', fingerprint]);
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout);

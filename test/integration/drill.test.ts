@@ -4,15 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
-import { startS3Server, type S3Server } from '../support/s3.ts';
+import { initTestRepo } from '../support/repo.ts';
+import { S3_SERVERS } from '../support/s3-servers.ts';
+import type { S3Server } from '../support/s3.ts';
 
 // Restore drills: restore onto another cluster and prove the content matches what was dumped.
 const DB = 'shop ü';
 let source: Cluster;
 let drillServer: Cluster;
-let s3: S3Server;
 let dir: string;
-const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
+const s3Env = (s3: S3Server) => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
 
 async function backup(repo: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<{ backupId: string; manifest: string }> {
   const r = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', '--fingerprint', 'hash', ...extra], env);
@@ -25,28 +26,41 @@ const scratchDbs = async () => (await drillServer.query<{ datname: string }>(`SE
 const failed = (report: { checks: { name: string; status: string; detail?: string }[] }) => report.checks.filter((c) => c.status === 'fail');
 
 beforeAll(async () => {
-  [source, drillServer, s3] = await Promise.all([startCluster(), startCluster(), startS3Server()]);
-  Object.assign(process.env, s3.env);
+  [source, drillServer] = await Promise.all([startCluster(), startCluster()]);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-drill-'));
   await source.query(`CREATE DATABASE "${DB}"`);
   source.psql(fs.readFileSync(new URL('../support/fixtures/tricky.sql', import.meta.url), 'utf8'), DB);
 });
 
 afterAll(async () => {
-  await Promise.all([source?.stop(), drillServer?.stop(), s3?.stop()]);
+  await Promise.all([source?.stop(), drillServer?.stop()]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each([
-  ['file', () => ({ repo: `file://${dir}/pass-file`, env: {} as NodeJS.ProcessEnv })],
-  ['s3', () => ({ repo: s3.repoUrl('pass'), env: s3Env() })],
-])('a drill from a %s repository', (_kind, repoOf) => {
+describe('a drill from a file repository', () => {
+  beforeAll(() => initTestRepo(`file://${dir}/pass-file`));
+  passingDrill('file', () => ({ repo: `file://${dir}/pass-file`, env: {} }));
+});
+
+describe.each(S3_SERVERS)('a drill from an s3 repository on $name', ({ name, start }) => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await start();
+    Object.assign(process.env, s3.env);
+    await initTestRepo(s3.repoUrl('pass'), s3.options);
+  });
+  afterAll(() => s3?.stop());
+  passingDrill(name, () => ({ repo: s3.repoUrl('pass'), env: s3Env(s3) }));
+});
+
+// A passing drill from one repository; kind names the files it leaves in dir.
+function passingDrill(kind: string, repoOf: () => { repo: string; env: NodeJS.ProcessEnv }): void {
   it('passes on the tricky schema restored onto another cluster, stores its report and drops the scratch database', async () => {
     const { repo, env } = repoOf();
     const b = await backup(repo, env);
-    const assertFile = path.join(dir, `ok-${_kind}.yml`);
+    const assertFile = path.join(dir, `ok-${kind}.yml`);
     fs.writeFileSync(assertFile, `- name: fifty accounts\n  sql: SELECT count(*) FROM public.accounts\n  expect: 50\n- name: no negative balances\n  sql: SELECT 1 FROM public.accounts WHERE balance < 0\n  rows: 0\n`);
-    const summary = path.join(dir, `summary-${_kind}.md`);
+    const summary = path.join(dir, `summary-${kind}.md`);
     const r = await runCli([...drillArgs(repo), '--assert', assertFile, '--amcheck', '--max-rpo', '1h', '--max-rto', '10m'], { ...env, GITHUB_STEP_SUMMARY: summary });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -62,7 +76,7 @@ describe.each([
     expect(JSON.parse(list.stdout).status).toBe('OK');
     expect(fs.readFileSync(summary, 'utf8')).toMatch(/pgops restore drill: ✅[\s\S]*\| ✅ \| tables \|/);
   });
-});
+}
 
 describe('a failing drill', () => {
   const repoDir = () => path.join(dir, 'failing');
@@ -71,6 +85,7 @@ describe('a failing drill', () => {
   let original: string;
 
   beforeAll(async () => {
+    await initTestRepo(repo());
     const b = await backup(repo());
     manifestPath = path.join(repoDir(), b.manifest);
     original = fs.readFileSync(manifestPath, 'utf8');
@@ -175,6 +190,7 @@ describe('a failing drill', () => {
 describe('status and prune after drills', () => {
   it('goes OK, WARNING, CRITICAL as backups and drills age', async () => {
     const repo = `file://${dir}/status`;
+    await initTestRepo(repo);
     const b = await backup(repo);
     const at = (hours: number) => () => new Date(Date.parse(b.backupId.replace(/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/, '$1-$2-$3T$4:$5:$6Z')) + hours * 3_600_000);
     const status = (hours: number) => runCli(['status', '--repo', repo, '--db', DB, '--max-backup-age', '26h', '--max-drill-age', '8d'], {}, at(hours));
@@ -198,6 +214,7 @@ describe('status and prune after drills', () => {
 
   it('prune keeps the newest drill-verified backup whatever the rules say', async () => {
     const repo = `file://${dir}/prune`;
+    await initTestRepo(repo);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       ids.push((await backup(repo)).backupId);

@@ -5,15 +5,16 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
+import { initTestRepo } from '../support/repo.ts';
 
 // idle-cleanup against sessions the test opens itself, run by a role with only pg_signal_backend and pg_read_all_stats.
 let c: Cluster;
 let dir: string;
 const opened: { client: pg.Client; pid: number }[] = [];
 
-// A session as `user` on `database`, with an application_name; returns its pid.
-async function session(user: string, database: string, application = 'app-server'): Promise<{ client: pg.Client; pid: number }> {
-  const client = new pg.Client({ host: '127.0.0.1', port: c.port, user, database, application_name: application });
+// A session as `user` on `database`, with an application_name; returns its pid. replication: a walsender.
+async function session(user: string, database: string, application = 'app-server', replication?: 'database'): Promise<{ client: pg.Client; pid: number }> {
+  const client = new pg.Client({ host: '127.0.0.1', port: c.port, user, database, application_name: application, ...(replication ? { replication } : {}) });
   client.on('error', () => {}); // terminated on purpose
   await client.connect();
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
@@ -22,6 +23,11 @@ async function session(user: string, database: string, application = 'app-server
   return s;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Waits until the query returns a row, with a generous deadline.
+async function until(sql: string, params: unknown[] = []): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(50)) if ((await c.query(sql, params)).length) return;
+  throw new Error(`timed out waiting for: ${sql}`);
+}
 const alive = async (pids: number[]) => (await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) ORDER BY pid', [pids])).map((r) => r.pid);
 const cleanup = (args: string[], user = 'cleaner') => runCli(['idle-cleanup', '--db', c.url('postgres', user), '--json', ...args]);
 type Target = { pid: number; outcome: string; state: string; error?: string };
@@ -31,8 +37,9 @@ beforeAll(async () => {
   c = await startCluster();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-idle-'));
   c.psql(`CREATE ROLE cleaner LOGIN; GRANT pg_signal_backend, pg_read_all_stats TO cleaner;
-          CREATE ROLE app LOGIN; CREATE ROLE reporter LOGIN; CREATE ROLE admin LOGIN SUPERUSER;
+          CREATE ROLE app LOGIN; CREATE ROLE reporter LOGIN; CREATE ROLE admin LOGIN SUPERUSER; CREATE ROLE replicator LOGIN REPLICATION;
           CREATE DATABASE shop;`);
+  c.psql('CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 1000); ALTER TABLE orders OWNER TO app;', 'shop');
 });
 
 afterEach(async () => {
@@ -129,6 +136,43 @@ describe('idle-cleanup', () => {
     expect(root.exitCode, root.stderr).toBe(0);
     expect(JSON.parse(root.stdout).targets.map((t: Target) => [t.pid, t.outcome])).toEqual([[superuser.pid, 'terminated']]);
     expect(await alive([superuser.pid])).toEqual([]);
+  });
+
+  it("keeps a running backup's snapshot session idle in transaction past the limit, and a walsender, whatever the options; terminates the ordinary session blocking the backup", async () => {
+    const repo = `file://${path.join(dir, 'repo')}`;
+    await initTestRepo(repo);
+    const blocker = await session('app', 'shop');
+    await blocker.client.query('BEGIN');
+    await blocker.client.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+    const walsender = await session('replicator', 'shop', 'app-server', 'database');
+    await walsender.client.query('SELECT 1');
+    const backup = runCli(['backup', '--db', c.url('shop'), '--repo', repo, '--lock-wait-timeout', '10min', '--json']);
+    // the backup waits for the blocker's lock, its snapshot session idle in transaction all the while
+    await until(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pgops%' AND wait_event_type = 'Lock'`);
+    await until(
+      `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgops backup' AND state = 'idle in transaction' AND state_change < clock_timestamp() - interval '1.5 s'
+          AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND state_change < clock_timestamp() - interval '1.5 s' GROUP BY () HAVING count(*) = 2)`,
+      [[blocker.pid, walsender.pid]],
+    );
+    const snapshotPid = (await c.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'pgops backup'`))[0].pid;
+
+    const r = await cleanup(['--idle', '1s', '--idle-in-transaction', '1s', '--include-superusers', '--max', '100', '--execute'], 'root');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.targets.map((t: Target) => [t.pid, t.outcome])).toEqual([[blocker.pid, 'terminated']]);
+    const kept = Object.fromEntries(out.spared.map((s: Spared & { always: boolean }) => [s.pid, [s.always, s.reason]]));
+    expect(kept[snapshotPid]).toEqual([true, "a pgops backup's snapshot session: terminating it fails the backup"]);
+    expect(kept[walsender.pid]).toEqual([true, 'a replication connection (walsender): terminating it breaks a standby, a base backup or WAL streaming']);
+    expect(await alive([blocker.pid, walsender.pid])).toEqual([walsender.pid]);
+
+    // with the blocker gone the backup goes on and completes: its snapshot session was never touched (a backup whose
+    // snapshot session is terminated fails with "the backup's database connection was lost")
+    const done = await backup;
+    expect(done.exitCode, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ ok: true, database: 'shop' });
+
+    const human = await runCli(['idle-cleanup', '--db', c.url('postgres'), '--idle', '1s']);
+    expect(human.stdout).toMatch(new RegExp(`^kept: pid ${walsender.pid} replicator@shop \\("app-server", idle for [\\d.]+s\\): a replication connection \\(walsender\\)`, 'm'));
   });
 
   it('needs at least one limit', async () => {

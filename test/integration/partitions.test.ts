@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
 // partitions create, prune and check against a real cluster, with the clock injected.
@@ -267,6 +268,7 @@ describe('partitions prune', () => {
     c.psql(`CREATE TABLE arch (id int, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);\n${monthly('arch', 1, 3)}
             INSERT INTO arch SELECT g, '2026-01-01'::timestamptz + g * interval '1 day' FROM generate_series(0, 80) g;`, DB);
     const repo = path.join(dir, 'repo');
+    await initTestRepo(`file://${repo}`);
     const r = await partitions(['prune', '--table', 'arch', '--keep', '1', '--archive', '--repo', `file://${repo}`, '--drop', '--execute', '--json'], '2026-12-15T00:00:00Z');
     expect(r.exitCode, r.stderr).toBe(0);
     const steps = json(r).tables[0].steps;

@@ -13,6 +13,7 @@ import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
 import { writeSet } from '../support/backup-sets.ts';
+import { initTestRepo } from '../support/repo.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 // app: ten daily sets 11-13 .. 11-22, an old and a young incomplete set; other: four sets from early October.
@@ -27,6 +28,7 @@ beforeEach(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-prune-'));
   repo = new FileRepo(root);
   url = `file://${root}`;
+  await initTestRepo(url);
   for (const id of APP) await writeSet(repo, 'app', id);
   await writeSet(repo, 'app', '20261110T031700Z', { complete: false });
   await writeSet(repo, 'app', '20261122T110000Z', { complete: false });
@@ -141,9 +143,12 @@ class RecordingRepo implements Repo {
   get kind() {
     return this.inner.kind;
   }
+  get exclusiveCreate() {
+    return this.inner.exclusiveCreate;
+  }
   check = () => this.inner.check();
   put: Repo['put'] = (k, b, o) => this.inner.put(k, b, o);
-  putBytes: Repo['putBytes'] = (k, d) => this.inner.putBytes(k, d);
+  putBytes: Repo['putBytes'] = (k, d, o) => this.inner.putBytes(k, d, o);
   get: Repo['get'] = (k) => this.inner.get(k);
   getBytes: Repo['getBytes'] = (k) => this.inner.getBytes(k);
   localPath: Repo['localPath'] = (k) => this.inner.localPath(k);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { startStandby, waitFor, type Recovered } from '../support/wal.ts';
 
@@ -59,6 +60,7 @@ describe('a streaming standby', () => {
 
   it('backs up from the standby in one snapshot, and the set restores on the primary and passes a drill', async () => {
     const repo = `file://${repoDir}`;
+    await initTestRepo(repo);
     const b = await runCli(['backup', '--db', onStandby(), '--repo', repo, '--fingerprint', 'hash', '--json']);
     expect(b.exitCode, b.stderr).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(repoDir, JSON.parse(b.stdout).manifest), 'utf8'));

@@ -7,6 +7,7 @@ import { PgopsError } from '../../lib/errors.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import { writeDrill, writeSet } from '../support/backup-sets.ts';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 
 // "verified" is the newest complete set whose newest drill passed: a later failing drill withdraws it; a drill that
 // could not run to the end (result error) proves nothing either way.
@@ -23,6 +24,7 @@ let url: string;
 beforeEach(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-verified-'));
   repo = new FileRepo(root);
+  await initTestRepo(`file://${root}`);
   url = `file://${root}`;
   for (const id of [A, B, C]) await writeSet(repo, 'app', id);
 });

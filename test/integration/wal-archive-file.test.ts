@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
+import { initTestRepo } from '../support/repo.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { baseBackup, pgopsCommand, recoveryThatStops, serverWritableDir, setArchiveCommand, sha256, startRecovery, switchWal, waitArchived, waitFor } from '../support/wal.ts';
 
@@ -23,6 +24,7 @@ const check = async (extra: string[] = [], db = cluster.url()) => {
 beforeAll(async () => {
   repoDir = serverWritableDir('pgops-walrepo-');
   repo = `file://${repoDir}`;
+  await initTestRepo(repo);
   cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: pgopsCommand('push', ['%p', '--repo', `file://${repoDir}`]) } });
   systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
   folder = path.join(repoDir, 'wal', systemId);

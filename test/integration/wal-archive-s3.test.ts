@@ -1,52 +1,85 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
-import { startS3Server, type S3Server } from '../support/s3.ts';
+import { initTestRepo } from '../support/repo.ts';
+import { clientFor } from '../support/s3-capabilities.ts';
+import { S3_SERVERS } from '../support/s3-servers.ts';
+import type { S3Server } from '../support/s3.ts';
 import { baseBackup, pgopsCommand, serverPrivateFile, serverWritableDir, setArchiveCommand, startRecovery, switchWal, waitArchived, waitFor } from '../support/wal.ts';
 
-// A cluster archiving into S3 (s3rver): endpoint and repository from a config file, credentials from a file only the
-// server user reads, so that neither archive_command nor any log line holds the secret.
+// One cluster archiving into S3, on each S3 server in turn: endpoint and repository from a config file, credentials
+// from a file only the server user reads, so that neither archive_command nor any log line holds the secret.
 const PREFIX = 'archive';
 let cluster: Cluster;
-let s3: S3Server;
 let conf: string;
-let config: string;
 let systemId: string;
-const credentials = () => path.join(conf, 'credentials');
-const envPrefix = () => `AWS_SHARED_CREDENTIALS_FILE=${credentials()} `;
-const pushCommand = (configFile = config) => pgopsCommand('push', ['%p', '--config', configFile], envPrefix());
-const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
 
-const bucketClient = () => new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-
-const check = async (extra: string[] = [], db = cluster.url()) => {
-  const r = await runCli(['wal', 'check', '--db', db, '--repo', s3.repoUrl(PREFIX), '--json', ...extra], s3Env());
-  return { ...r, data: JSON.parse(r.stdout) };
-};
+// Lists the names in the system's WAL folder of the bucket.
+async function archivedNames(client: S3Client, bucket: string): Promise<string[]> {
+  const folder = `${PREFIX}/wal/${systemId}/`;
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, ContinuationToken: token }));
+    for (const o of res.Contents ?? []) names.push(o.Key!.slice(folder.length));
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return names;
+}
 
 beforeAll(async () => {
-  s3 = await startS3Server();
   conf = serverWritableDir('pgops-walconf-');
-  config = path.join(conf, 'pgops.config.yml');
-  fs.writeFileSync(config, `defaults:\n  repo: ${s3.repoUrl(PREFIX)}\n  s3-endpoint: ${s3.endpoint}\n  s3-path-style: true\n  s3-checksum: when-required\n  wal-compress: gzip\n`);
-  serverPrivateFile(credentials(), `[default]\naws_access_key_id = ${s3.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${s3.env.AWS_SECRET_ACCESS_KEY}\n`);
-  // started before this process gets the S3 credentials in its environment: the server must not inherit them
-  cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: pushCommand() } });
-  Object.assign(process.env, s3.env);
+  // archive_command is set per S3 server below; until then the server keeps its WAL (archive_mode is on).
+  // Started before this process gets any S3 credentials in its environment: the server must not inherit them.
+  cluster = await startCluster({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: '' } });
   systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
   await cluster.query('CREATE TABLE events (id serial PRIMARY KEY, what text NOT NULL)');
 });
 
 afterAll(async () => {
   await cluster?.stop();
-  await s3?.stop();
   fs.rmSync(conf, { recursive: true, force: true });
 });
 
-describe('WAL archiving into an S3 repository', () => {
+describe.each(S3_SERVERS)('WAL archiving into an S3 repository on $name', ({ name, start }) => {
+  let s3: S3Server;
+  let client: S3Client;
+  const config = () => path.join(conf, `pgops-${name}.config.yml`);
+  const credentials = () => path.join(conf, `credentials-${name}`);
+  const envPrefix = () => `AWS_SHARED_CREDENTIALS_FILE=${credentials()} `;
+  const pushCommand = (configFile = config()) => pgopsCommand('push', ['%p', '--config', configFile], envPrefix());
+  const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
+  const check = async (extra: string[] = [], db = cluster.url()) => {
+    const r = await runCli(['wal', 'check', '--db', db, '--repo', s3.repoUrl(PREFIX), '--json', ...extra], s3Env());
+    return { ...r, data: JSON.parse(r.stdout) };
+  };
+
+  beforeAll(async () => {
+    s3 = await start();
+    client = clientFor(s3);
+    fs.writeFileSync(config(), `defaults:\n  repo: ${s3.repoUrl(PREFIX)}\n  s3-endpoint: ${s3.endpoint}\n  s3-path-style: true\n  s3-checksum: when-required\n  wal-compress: gzip\n`);
+    serverPrivateFile(credentials(), `[default]\naws_access_key_id = ${s3.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${s3.env.AWS_SECRET_ACCESS_KEY}\n`);
+    Object.assign(process.env, s3.env);
+    await initTestRepo(s3.repoUrl(PREFIX), s3.options);
+    await setArchiveCommand(cluster, pushCommand());
+    // the archiver may still finish a segment with the previous command: switch until one lands in this bucket
+    await waitFor(`WAL to be archived into ${name}`, async () => {
+      const segment = await switchWal(cluster);
+      await waitArchived(cluster, segment);
+      return (await archivedNames(client, s3.bucket)).some((n) => n.startsWith(segment));
+    });
+  });
+
+  afterAll(async () => {
+    // the next server's suite points the archiver elsewhere; until then it keeps the WAL
+    if (cluster) await setArchiveCommand(cluster, '');
+    client?.destroy();
+    await s3?.stop();
+  });
+
   it('archives generated WAL compressed, is OK from both ends, and --switch succeeds', async () => {
     await cluster.query(`INSERT INTO events (what) SELECT 'row ' || g FROM generate_series(1, 20000) g`);
     let last = '';
@@ -66,19 +99,21 @@ describe('WAL archiving into an S3 repository', () => {
   });
 
   it('recovers a base backup from S3 through wal fetch', async () => {
-    await cluster.query(`INSERT INTO events (what) VALUES ('before the base backup')`);
+    const before = `before the base backup to ${name}`;
+    const marker = `marker in ${name}`;
+    await cluster.query('INSERT INTO events (what) VALUES ($1)', [before]);
     const base = baseBackup(cluster);
-    await cluster.query(`INSERT INTO events (what) VALUES ('marker')`);
+    await cluster.query('INSERT INTO events (what) VALUES ($1)', [marker]);
     await waitArchived(cluster, await switchWal(cluster));
     const recovered = await startRecovery(base, {
-      restore_command: pgopsCommand('fetch', ['%f', '%p', '--config', config], envPrefix()),
+      restore_command: pgopsCommand('fetch', ['%f', '%p', '--config', config()], envPrefix()),
       // to the end of the archive: the first segment wal fetch does not find (exit 5) ends recovery normally
       recovery_target_action: 'promote',
       archive_mode: 'off',
     });
     try {
       await waitFor('the recovered server to promote', async () => !(await recovered.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0].r, 60_000);
-      expect((await recovered.query<{ what: string }>(`SELECT what FROM events WHERE what IN ('before the base backup', 'marker') ORDER BY id`)).map((r) => r.what)).toEqual(['before the base backup', 'marker']);
+      expect((await recovered.query<{ what: string }>(`SELECT what FROM events WHERE what IN ('${before}', '${marker}') ORDER BY id`)).map((r) => r.what)).toEqual([before, marker]);
       expect(recovered.log()).toMatch(/restored log file "[0-9A-F]{24}" from archive/);
     } finally {
       await recovered.stop();
@@ -89,15 +124,8 @@ describe('WAL archiving into an S3 repository', () => {
     const before = await check(['--wal-window', 'all']);
     expect(before.exitCode, before.stdout).toBe(0);
     const { first, last } = before.data.repository.continuity;
-    const client = bucketClient();
     const folder = `${PREFIX}/wal/${systemId}/`;
-    const names: string[] = [];
-    let token: string | undefined;
-    do {
-      const res = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: folder, ContinuationToken: token }));
-      for (const o of res.Contents ?? []) names.push(o.Key!.slice(folder.length));
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-    } while (token);
+    const names = await archivedNames(client, s3.bucket);
     const middle = names.filter((n) => /^00000001[0-9A-F]{16}\.gz$/.test(n)).map((n) => n.slice(0, 24)).filter((n) => n > first && n < last).sort();
     const victim = middle[Math.floor(middle.length / 2)];
     const key = `${folder}${victim}.gz`;
@@ -113,14 +141,13 @@ describe('WAL archiving into an S3 repository', () => {
       expect(fetch.stderr).toContain(`${victim} has a sidecar`);
     } finally {
       await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: saved }));
-      client.destroy();
     }
     expect((await check(['--wal-window', 'all'])).exitCode).toBe(0);
   });
 
   it('is CRITICAL with the failure count when the S3 endpoint cannot be reached', async () => {
-    const broken = path.join(conf, 'broken.yml');
-    fs.writeFileSync(broken, fs.readFileSync(config, 'utf8').replace(s3.endpoint, 'http://127.0.0.1:9') + '  s3-max-attempts: 1\n');
+    const broken = path.join(conf, `broken-${name}.yml`);
+    fs.writeFileSync(broken, fs.readFileSync(config(), 'utf8').replace(s3.endpoint, 'http://127.0.0.1:9') + '  s3-max-attempts: 1\n');
     await setArchiveCommand(cluster, pushCommand(broken));
     try {
       await switchWal(cluster);

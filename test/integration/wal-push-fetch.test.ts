@@ -3,18 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../support/cli.ts';
-import { startS3Server, type S3Server } from '../support/s3.ts';
+import { initTestRepo } from '../support/repo.ts';
+import { S3_SERVERS } from '../support/s3-servers.ts';
+import type { S3Server } from '../support/s3.ts';
 import { fakeDataDir, sha256, silentServer, syntheticSegment } from '../support/wal.ts';
 
-// wal push and wal fetch on their own, on both repository kinds: idempotence, refusals, verification, exit codes.
+// wal push and wal fetch on their own, on a file repository and on each S3 server: idempotence, refusals,
+// verification, exit codes.
 const SYSTEM = 7711452911105411229n;
 const SEG3 = '000000010000000000000003';
 let dir: string;
-let s3: S3Server;
 let pgdata: string;
 let seg3: string;
 
-const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
+const s3Env = (s3: S3Server) => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
 const tmpFiles = (d: string) => fs.readdirSync(d).filter((f) => f.startsWith('.pgops-tmp-'));
 
 // Writes a segment file named `name` into its own pg_wal-like folder.
@@ -26,23 +28,34 @@ function segmentFile(name: string, seed: string, segno = parseInt(name.slice(16)
 }
 
 beforeAll(async () => {
-  s3 = await startS3Server();
-  Object.assign(process.env, s3.env);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-walpf-'));
   pgdata = fakeDataDir(SYSTEM);
   seg3 = segmentFile(SEG3, 'original');
 });
 
 afterAll(async () => {
-  await s3?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(pgdata, { recursive: true, force: true });
 });
 
-describe.each([
-  ['file', () => ({ repo: `file://${dir}/repo-file`, env: {} as NodeJS.ProcessEnv })],
-  ['s3', () => ({ repo: s3.repoUrl('walpf'), env: s3Env() })],
-])('wal push and fetch with a %s repository', (kind, repoOf) => {
+describe('wal push and fetch with a file repository', () => {
+  beforeAll(() => initTestRepo(`file://${dir}/repo-file`));
+  pushAndFetch('file', () => ({ repo: `file://${dir}/repo-file`, env: {} }));
+});
+
+describe.each(S3_SERVERS)('wal push and fetch with an s3 repository on $name', ({ name, start }) => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await start();
+    Object.assign(process.env, s3.env);
+    await initTestRepo(s3.repoUrl('walpf'), s3.options);
+  });
+  afterAll(() => s3?.stop());
+  pushAndFetch(name, () => ({ repo: s3.repoUrl('walpf'), env: s3Env(s3) }));
+});
+
+// The tests of one repository; kind names it in the files a test leaves in dir.
+function pushAndFetch(kind: string, repoOf: () => { repo: string; env: NodeJS.ProcessEnv }): void {
   it('pushes a segment into wal/<system identifier>/ with a sidecar, and pushing it again is success', async () => {
     const { repo, env } = repoOf();
     const first = await runCli(['wal', 'push', seg3, '--repo', repo, '--json'], env);
@@ -142,11 +155,12 @@ describe.each([
     expect((await runCli(['wal', 'fetch', '00000002.history', dest, '--repo', repo, '--system-id', String(SYSTEM)], env)).exitCode).toBe(0);
     expect(fs.readFileSync(dest, 'utf8')).toBe('1\t0/3000060\tno recovery target specified\n');
   });
-});
+}
 
 describe('wal push refusals', () => {
   it('refuses a file whose header does not fit its name or size', async () => {
     const repo = `file://${dir}/repo-refusals`;
+    await initTestRepo(repo);
     const misnamed = path.join(fs.mkdtempSync(path.join(dir, 'pg_wal-')), '000000010000000000000009');
     fs.writeFileSync(misnamed, syntheticSegment({ systemId: SYSTEM, timeline: 1, segno: 8 }));
     const r = await runCli(['wal', 'push', misnamed, '--repo', repo], {});
@@ -165,6 +179,7 @@ describe('wal push refusals', () => {
 describe('wal fetch integrity', () => {
   it('exits 6 and writes nothing when the archived copy does not match its sidecar', async () => {
     const repoDir = path.join(dir, 'repo-corrupt');
+    await initTestRepo(`file://${repoDir}`);
     const push = await runCli(['wal', 'push', seg3, '--repo', `file://${repoDir}`], {});
     expect(push.exitCode, push.stderr).toBe(0);
     const stored = path.join(repoDir, 'wal', String(SYSTEM), SEG3);
@@ -185,6 +200,7 @@ describe('wal fetch integrity', () => {
 describe('wal push and fetch as PostgreSQL runs them', () => {
   it('exit with the codes PostgreSQL reads through the bin: 0 archived, 5 not found', async () => {
     const repo = `file://${dir}/repo-bin`;
+    await initTestRepo(repo);
     const push = await spawnCli(['wal', 'push', seg3, '--repo', repo]);
     expect(push.exitCode, push.all).toBe(0);
     expect(push.stdout).toMatch(new RegExp(`^archived ${SEG3} \\(16\\.0 MB\\) in file://.*/wal/${SYSTEM}/ in \\d+ms$`));
@@ -198,8 +214,11 @@ describe('wal push and fetch as PostgreSQL runs them', () => {
     try {
       const dest = path.join(dir, `signal-${words}`);
       const args = words === 'fetch' ? ['wal', 'fetch', SEG3, dest] : ['wal', 'push', seg3];
-      const run = spawnCli([...args, '--repo', 's3://b/p', '--s3-endpoint', silent.endpoint, '--s3-path-style', '--system-id', String(SYSTEM)], s3.env);
-      await new Promise((r) => setTimeout(r, 1500));
+      // a server that never answers: only the signal ends the run
+      const keys = { AWS_ACCESS_KEY_ID: 'SILENT', AWS_SECRET_ACCESS_KEY: 'SILENT', AWS_REGION: 'us-east-1' };
+      const run = spawnCli([...args, '--repo', 's3://b/p', '--s3-endpoint', silent.endpoint, '--s3-path-style', '--system-id', String(SYSTEM)], keys);
+      // the run has installed its handlers and waits for an answer that never comes
+      await silent.connected;
       run.kill('SIGTERM');
       const r = await run;
       expect(r.signal, r.all).toBe('SIGTERM');

@@ -6,7 +6,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './cluster.ts';
 
-// A throwaway S3 server (s3rver) on 127.0.0.1 with one bucket, for tests that need a real S3 API.
+// What an S3 server of the tests does beyond the basics (put, get, list, delete, multipart upload), as measured
+// against it (test/integration/s3-servers.test.ts): tests of behaviour that differs are gated on these.
+export interface S3Capabilities {
+  /** AbortMultipartUpload removes the upload and its parts (s3rver answers 405) */
+  abortMultipart: boolean;
+  /** ListMultipartUploads shows the uploads in progress */
+  listMultipartUploads: boolean;
+  /** PutObject with If-None-Match: * refuses (412) to overwrite an existing key */
+  conditionalWrites: boolean;
+  /** a bucket created with object lock enabled refuses to delete a locked object version */
+  objectLock: boolean;
+}
+
+// A throwaway S3 server on 127.0.0.1 with one bucket, for tests that need a real S3 API: s3rver (here) or
+// Ceph's radosgw (rgw.ts).
 export interface S3Server {
   endpoint: string;
   bucket: string;
@@ -23,6 +37,7 @@ export interface S3Server {
     s3PartSize: number;
     s3MaxAttempts: number;
   };
+  capabilities: S3Capabilities;
   stop(): Promise<void>;
 }
 
@@ -65,6 +80,7 @@ export async function startS3Server(bucket = 'pgops-test'): Promise<S3Server> {
       s3PartSize: 5 * 1024 * 1024,
       s3MaxAttempts: 3,
     },
+    capabilities: { abortMultipart: false, listMultipartUploads: false, conditionalWrites: false, objectLock: false },
     async stop() {
       await kill(child);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { waitFor as poll } from './process.ts';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -34,15 +35,9 @@ export function serverPrivateFile(file: string, content: string): string {
   return file;
 }
 
-// Polls until probe returns something truthy; fails naming what it waited for.
+// waitFor is test/support/process.ts's, polled every 100 ms here
 export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return poll(what, probe, ms, 100);
 }
 
 // Ends the current segment (after writing a record, so there is one to end) and returns its name.
@@ -102,16 +97,21 @@ export function fakeDataDir(systemId: bigint): string {
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 // A TCP server that accepts connections and never answers: a repository endpoint that hangs.
-export async function silentServer(): Promise<{ endpoint: string; close(): Promise<void> }> {
+export async function silentServer(): Promise<{ endpoint: string; connected: Promise<void>; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  let onConnect!: () => void;
+  const connected = new Promise<void>((r) => (onConnect = r));
   const server = net.createServer((s) => {
     sockets.add(s);
     s.on('error', () => {});
+    onConnect();
   });
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    /** resolves at the first connection: the client is past its start-up and waiting for an answer */
+    connected,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();

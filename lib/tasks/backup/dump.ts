@@ -7,6 +7,7 @@ import type { ManifestFile } from '../../manifest.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { runPgTool, streamPgTool } from '../../pg/run-tool.ts';
 import type { Repo } from '../../repo/repo.ts';
+import { streamFailure } from './outcome.ts';
 
 export interface DumpRequest {
   pgDump: PgBinary;
@@ -29,6 +30,7 @@ export interface DumpRequest {
 
 const HINT = 'read pg_dump\'s message above; a lock timeout means a long-held lock blocked it (try again later or raise --lock-wait-timeout)';
 
+// The pg_dump options every format shares.
 function dumpArgs(req: DumpRequest, format: string): string[] {
   const args = [`--format=${format}`, `--snapshot=${req.snapshotId}`, `--lock-wait-timeout=${req.lockWaitTimeoutMs}`, '--no-password'];
   if (req.compress !== undefined) args.push(`--compress=${req.compress}`);
@@ -37,10 +39,12 @@ function dumpArgs(req: DumpRequest, format: string): string[] {
 
 // Runs pg_dump and puts its output into the repository: custom format streamed straight from stdout,
 // directory format staged in a temp folder (pg_dump needs one for --jobs) and then put file by file.
+// When the repository fails, its error is the error, not pg_dump's death of the broken pipe (outcome.ts).
 export async function dumpInto(req: DumpRequest): Promise<ManifestFile[]> {
   return req.format === 'custom' ? dumpCustom(req) : dumpDirectory(req);
 }
 
+// Streams a custom-format dump from pg_dump's stdout into <set>/dump.
 async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
   const run = streamPgTool({
     file: req.pgDump.path,
@@ -51,12 +55,13 @@ async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
     hint: HINT,
   });
   const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}dump`, run.stdout, { signal: req.signal, onProgress: req.onProgress, sizeHint: req.sizeHint }), run.done]);
-  if (done.status === 'rejected') throw done.reason;
-  if (put.status === 'rejected') throw put.reason;
+  const failure = streamFailure(put, done, req.signal);
+  if (failure !== undefined || put.status === 'rejected') throw failure;
   if (put.value.size === 0) throw new PgopsError(`pg_dump (${req.pgDump.path}) exited 0 but wrote nothing`, { hint: 'run it by hand with --version; pass --pg-bin with the folder of a working pg_dump' });
   return [{ path: 'dump', size: put.value.size, sha256: put.value.sha256 }];
 }
 
+// Dumps in directory format into a staging folder, then puts each file under <set>/dump/.
 async function dumpDirectory(req: DumpRequest): Promise<ManifestFile[]> {
   const staging = await fs.mkdtemp(path.join(req.tmpDir ?? os.tmpdir(), 'pgops-dump-'));
   try {
@@ -96,7 +101,7 @@ export async function dumpGlobals(req: { pgDumpall: PgBinary; connString: string
     hint: 'the role needs to read pg_roles and pg_tablespace; read the message above',
   });
   const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}globals.sql`, run.stdout, { signal: req.signal }), run.done]);
-  if (done.status === 'rejected') throw done.reason;
-  if (put.status === 'rejected') throw put.reason;
+  const failure = streamFailure(put, done, req.signal);
+  if (failure !== undefined || put.status === 'rejected') throw failure;
   return { path: 'globals.sql', size: put.value.size, sha256: put.value.sha256 };
 }

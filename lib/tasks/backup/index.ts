@@ -12,15 +12,16 @@ import type { Repo } from '../../repo/repo.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import { VERSION } from '../../version.ts';
+import { takeLease, type HeldLease } from './lease.ts';
 import { runSet } from './run-set.ts';
 
 export const BACKUP_LOCK = 'pgops backup';
 
-// pgops backup: one database, dumped in an exported snapshot, streamed into the repository, manifest last.
+// pgops backup: one database, dumped in an exported snapshot, streamed into the repository under a lease, manifest last.
 export const backup: TaskHandler = async (ctx) => {
   const { options: o, log } = ctx;
   const info = parseDbUrl(o.db as string | undefined, ctx.env);
-  const repo = await openRepo(o.repo as string | undefined, o, log);
+  const repo = await openRepo(o.repo as string | undefined, o, log, { writer: true });
   const pgBin = o.pgBin as string | undefined;
   // the client programs and the repository are probed while the connection is made: each costs a process
   // start or a round trip, and a backup's fixed cost counts in every nightly run
@@ -39,6 +40,7 @@ export const backup: TaskHandler = async (ctx) => {
   );
   const runCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, lost.signal]) };
   const auth = childAuth(info, ctx.env);
+  let lease: HeldLease | undefined;
   try {
     const facts = await serverFacts(client);
     await takeAdvisoryLock(client, BACKUP_LOCK);
@@ -48,6 +50,8 @@ export const backup: TaskHandler = async (ctx) => {
     const pgDump = await findPgTool('pg_dump', { pgBin, minMajor: facts.major });
     const pgDumpall = await findPgTool('pg_dumpall', { pgBin, minMajor: facts.major });
     const id = await freeBackupId(repo, facts.database, ctx.now());
+    // the lease comes first, so prune sees a live writer before any other file of the set exists
+    lease = await takeLease(repo, setPrefix(facts.database, id), { now: ctx.now, log });
     log.info('start', `backup ${id} of ${displayUrl(info)} into ${repo.url} (pg_dump ${pgDump.version}, ${o.format} format)`, { backupId: id });
     const started = ctx.now();
     const set = await runSet({
@@ -55,6 +59,7 @@ export const backup: TaskHandler = async (ctx) => {
       repo,
       client,
       info,
+      lease,
       prefix: setPrefix(facts.database, id),
       pgDump,
       pgDumpall,
@@ -92,6 +97,7 @@ export const backup: TaskHandler = async (ctx) => {
       data: { ok: true, backupId: id, database: facts.database, repo: repo.url, bytes: totalSize, durationMs: manifest.durationMs, snapshot: set.snapshot, files: set.files, manifest: `${setPrefix(facts.database, id)}${MANIFEST_FILE}` },
     };
   } finally {
+    await lease?.stop();
     await client.end().catch(() => {});
     auth.cleanup();
     await repo.close();

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { messageOf } from '../../errors.ts';
 import type { ManifestFile, TableFingerprint } from '../../manifest.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { connect, type ConnInfo } from '../../pg/connection.ts';
@@ -8,7 +7,9 @@ import { readDatabaseProperties, type DatabaseProperties } from '../../pg/databa
 import { catalogInventory, type Inventory } from '../../pg/inventory.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext } from '../../task.ts';
+import { removeUnfinished } from './cleanup.ts';
 import { dumpGlobals, dumpInto } from './dump.ts';
+import type { HeldLease } from './lease.ts';
 import { exportSnapshot, importSnapshot, type Snapshot } from './snapshot.ts';
 
 export interface SetRequest {
@@ -23,6 +24,8 @@ export interface SetRequest {
   env: NodeJS.ProcessEnv;
   connString: string;
   onProgress: (bytes: number) => void;
+  /** the set's lease (lease.ts): stopped before a failed set is removed, released once the manifest is committed */
+  lease?: HeldLease;
 }
 
 export interface WrittenSet {
@@ -31,22 +34,17 @@ export interface WrittenSet {
   tables: TableFingerprint[];
   inventory: Inventory;
   databaseProperties: DatabaseProperties;
-  /** writes the manifest, the commit marker; on failure the set is removed like any other failure */
+  /** writes the manifest, the commit marker, then releases the lease; on failure the set is removed like any other failure */
   commit(name: string, manifest: string): Promise<void>;
 }
 
 // Writes every file of a set except the manifest: globals, then the dump and the fingerprints in one snapshot.
-// On any failure (or abort) whatever was written under the prefix is removed before the error propagates.
+// On any failure (or abort) whatever was written under the prefix is removed before the error propagates; when
+// that cannot be done (the storage is gone), the error says what may be left (cleanup.ts).
 export async function runSet(req: SetRequest): Promise<WrittenSet> {
   const { ctx, repo, prefix } = req;
   const o = ctx.options;
-  const cleanup = async (err: unknown) => {
-    const left = await repo.list(prefix).catch(() => []);
-    if (left.length) {
-      ctx.log.warn('cleanup', `backup failed: removing the ${left.length} file(s) it wrote under ${prefix}`, { error: messageOf(err) });
-      await repo.delete(left.map((x) => x.key)).catch((e) => ctx.log.warn('cleanup', `could not remove ${prefix}: ${messageOf(e)}; remove it by hand or let prune do it`));
-    }
-  };
+  const cleanup = (err: unknown) => removeUnfinished(repo, prefix, err, ctx.log, req.lease);
   let fpClient: pg.Client | undefined;
   let globalsDone: Promise<ManifestFile> | undefined;
   try {
@@ -95,13 +93,15 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       inventory,
       databaseProperties,
       async commit(name, manifest) {
-        ctx.signal.throwIfAborted();
         try {
-          await repo.putBytes(prefix + name, manifest);
+          ctx.signal.throwIfAborted();
+          req.lease?.assertHeld();
+          // never over a manifest already there: a set, once committed, stays as it was
+          await repo.putBytes(prefix + name, manifest, { ifAbsent: true });
         } catch (err) {
-          await cleanup(err);
-          throw err;
+          throw await cleanup(err);
         }
+        await req.lease?.release();
       },
     };
   } catch (err) {
@@ -112,8 +112,7 @@ export async function runSet(req: SetRequest): Promise<WrittenSet> {
       // stop a count still scanning a big table: the backup has failed already
       await req.client.query('SELECT pg_cancel_backend($1)', [(fpClient as unknown as { processID: number }).processID]).catch(() => {});
     }
-    await cleanup(err);
-    throw err;
+    throw await cleanup(err);
   } finally {
     await fpClient?.end().catch(() => {});
   }

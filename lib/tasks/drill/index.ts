@@ -3,7 +3,7 @@ import os from 'node:os';
 import { backupIdFor, findSet, setPrefix } from '../../backup-set.ts';
 import { drillKey, type DrillCheck, type DrillReport } from '../../drill-report.ts';
 import { ExitCode, PgopsError, messageOf, usageError } from '../../errors.ts';
-import { findPgTool } from '../../pg/binaries.ts';
+import { findPgTool, readsDumpOf } from '../../pg/binaries.ts';
 import { childAuth, connect, displayUrl, parseDbUrl, withDatabase } from '../../pg/connection.ts';
 import { serverFacts } from '../../pg/server.ts';
 import { openRepo } from '../../repo/open.ts';
@@ -26,7 +26,7 @@ export const drill: TaskHandler = async (ctx) => {
   const server = parseDbUrl(serverUrl, ctx.env);
   if (!new URL(serverUrl).pathname.replace(/^\//, '') && !new URL(serverUrl).searchParams.get('dbname')) server.database = 'postgres';
   const assertions = loadAssertions((o.assert as string[] | undefined) ?? []);
-  const repo = await openRepo(o.repo as string | undefined, o, log);
+  const repo = await openRepo(o.repo as string | undefined, o, log, { writer: true });
   const auth = childAuth(server, ctx.env);
   const started = ctx.now();
   const drillId = backupIdFor(started);
@@ -56,7 +56,7 @@ export const drill: TaskHandler = async (ctx) => {
       await admin.end().catch(() => {});
     }
     const [pgRestore, psql] = await Promise.all([
-      findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, minMajor: Number(m.pgDump.version.split('.')[0]) }),
+      findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, ...readsDumpOf(m.pgDump.version) }),
       findPgTool('psql', { pgBin: o.pgBin as string | undefined }),
     ]);
     log.info('plan', `drill ${drillId}: backup ${m.backupId} of "${m.database}" (snapshot ${m.snapshot.time}) into scratch database ${scratch} on ${displayUrl(server)}`, { backupId: m.backupId });
@@ -126,7 +126,7 @@ export const drill: TaskHandler = async (ctx) => {
 
   async function store(r: DrillReport): Promise<void> {
     try {
-      await repo.putBytes(drillKey(r.database, r.drillId), JSON.stringify(r, null, 2) + '\n');
+      await repo.putBytes(drillKey(r.database, r.drillId), JSON.stringify(r, null, 2) + '\n', { ifAbsent: true });
     } catch (err) {
       log.warn('report', `could not store the drill report: ${messageOf(err)}`);
     }

@@ -32,7 +32,9 @@ export const idleCleanup: TaskHandler = async (ctx) => {
     const sel = selectTargets(sessions, rules);
     const limits = [rules.idleMs !== undefined ? `idle over ${formatDuration(rules.idleMs)}` : '', rules.idleInTransactionMs !== undefined ? `idle in transaction over ${formatDuration(rules.idleInTransactionMs)}` : ''].filter(Boolean).join(', ');
     // every target is listed before the first is terminated; a dry run prints the list once, in the summary
-    if (s.execute) ctx.log.info('plan', `${sel.targets.length} session(s) to terminate (${limits})${sel.targets.length ? `:\n${sessionTable(sel.targets)}` : ''}`);
+    const kept = sel.spared.filter((x) => x.always);
+    const keptNote = kept.length ? `; kept whatever the options (backups, restores, replication): pid ${kept.map((x) => x.session.pid).join(', ')}` : '';
+    if (s.execute) ctx.log.info('plan', `${sel.targets.length} session(s) to terminate (${limits})${keptNote}${sel.targets.length ? `:\n${sessionTable(sel.targets)}` : ''}`);
 
     const outcomes = new Map<number, { outcome: Outcome; error?: string }>();
     for (const t of sel.targets) {
@@ -56,7 +58,7 @@ export const idleCleanup: TaskHandler = async (ctx) => {
     const lines = [
       s.execute ? `idle-cleanup (${limits})` : `idle-cleanup: dry run, nothing was terminated (add --execute to terminate) (${limits})`,
       sel.targets.length ? sessionTable(sel.targets, s.execute ? outcomes : undefined) : 'no session to terminate',
-      ...sel.spared.map((x) => `left alone: pid ${x.session.pid} ${x.session.user}@${x.session.database} (${x.session.state} for ${formatDuration(x.session.idleMs)}): ${x.reason}`),
+      ...sel.spared.map((x) => `${x.always ? 'kept' : 'left alone'}: pid ${x.session.pid} ${x.session.user}@${x.session.database} (${x.session.application ? `"${x.session.application}", ` : ''}${x.session.state} for ${formatDuration(x.session.idleMs)}): ${x.reason}`),
       ...(sel.deferred.length ? [`${sel.deferred.length} more session(s) over the limits are left for the next run (--max ${rules.max}): pids ${sel.deferred.map((d) => d.pid).join(', ')}`] : []),
       s.execute
         ? `${count('terminated')} terminated, ${count('moved-on')} had moved on, ${failed} failed`
@@ -69,7 +71,7 @@ export const idleCleanup: TaskHandler = async (ctx) => {
         execute: s.execute,
         rules,
         targets: sel.targets.map((t) => ({ ...publicSession(t), outcome: outcomes.get(t.pid)?.outcome, error: outcomes.get(t.pid)?.error })),
-        spared: sel.spared.map((x) => ({ ...publicSession(x.session), reason: x.reason })),
+        spared: sel.spared.map((x) => ({ ...publicSession(x.session), reason: x.reason, always: x.always })),
         deferred: sel.deferred.map(publicSession),
         hiddenSessions: hidden,
       },
@@ -77,10 +79,12 @@ export const idleCleanup: TaskHandler = async (ctx) => {
   });
 };
 
+// A session as --json shows it.
 function publicSession(s: Session) {
-  return { pid: s.pid, user: s.user, database: s.database, application: s.application, clientAddr: s.clientAddr, state: s.state, idleMs: s.idleMs, query: oneLine(s.query, 200) };
+  return { pid: s.pid, user: s.user, database: s.database, application: s.application, backendType: s.backendType, clientAddr: s.clientAddr, state: s.state, idleMs: s.idleMs, query: oneLine(s.query, 200) };
 }
 
+// The plan or summary table of the sessions to terminate, with their outcome once done.
 function sessionTable(sessions: Session[], outcomes?: Map<number, { outcome: Outcome }>): string {
   const rows = sessions.map((t) => [
     ...(outcomes ? [outcomes.get(t.pid)?.outcome ?? ''] : []),

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { protectedReason } from './protected.ts';
 
 // A client session as pg_stat_activity shows it.
 export interface Session {
@@ -14,6 +15,8 @@ export interface Session {
   idleMs: number;
   query: string;
   superuser: boolean;
+  /** pg_stat_activity.backend_type: client backend, walsender, logical replication worker */
+  backendType: string;
 }
 
 export interface Rules {
@@ -29,20 +32,22 @@ export interface Rules {
 export interface Selection {
   /** what this run terminates, in order */
   targets: Session[];
-  /** over a limit but left alone, with the rule that protects them */
-  spared: { session: Session; reason: string }[];
+  /** over a limit but left alone, with the rule that protects them; always: kept whatever the options (protected.ts) */
+  spared: { session: Session; reason: string; always: boolean }[];
   /** over a limit but beyond --max: left for the next run */
   deferred: Session[];
 }
 
-// Every other client backend (never this one, never walsenders, autovacuum or background workers), longest idle first.
+// Every other client backend (never this one, autovacuum or other background workers), longest idle first; and the
+// walsenders and logical replication workers, which are never terminated but are listed as kept when over a limit.
 export async function clientSessions(client: pg.Client): Promise<Session[]> {
-  const { rows } = await client.query<{ pid: number; usename: string | null; datname: string | null; app: string | null; addr: string | null; state: string | null; sc: string | null; ms: string | null; query: string | null; su: boolean | null }>(
+  const { rows } = await client.query<{ pid: number; usename: string | null; datname: string | null; app: string | null; addr: string | null; state: string | null; sc: string | null; ms: string | null; query: string | null; su: boolean | null; bt: string }>(
     `SELECT a.pid, a.usename::text, a.datname::text, a.application_name AS app, host(a.client_addr) AS addr, a.state,
             a.state_change::text AS sc, (extract(epoch FROM clock_timestamp() - a.state_change) * 1000)::bigint::text AS ms,
-            left(a.query, 1000) AS query, r.rolsuper AS su
+            left(a.query, 1000) AS query, r.rolsuper AS su, a.backend_type AS bt
        FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
-      WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+      WHERE (a.backend_type IN ('client backend', 'walsender') OR a.backend_type LIKE 'logical replication%worker')
+        AND a.pid <> pg_backend_pid()
       ORDER BY a.state_change NULLS LAST`,
   );
   return rows.map((r) => ({
@@ -56,13 +61,15 @@ export async function clientSessions(client: pg.Client): Promise<Session[]> {
     idleMs: r.ms === null ? 0 : Number(r.ms),
     query: r.query ?? '',
     superuser: r.su === true,
+    backendType: r.bt,
   }));
 }
 
 const inTransaction = (s: Session) => s.state === 'idle in transaction' || s.state === 'idle in transaction (aborted)';
 
 // Picks what to terminate: sessions over their state's limit that no rule protects; idle in transaction first
-// (they hold locks and hold back vacuum), then the longest idle; at most rules.max.
+// (they hold locks and hold back vacuum), then the longest idle; at most rules.max. Backups, restores and
+// replication (protected.ts) are kept whatever the rules say.
 export function selectTargets(sessions: Session[], rules: Rules): Selection {
   const over = sessions.filter((s) => {
     if (s.state === 'idle') return rules.idleMs !== undefined && s.idleMs > rules.idleMs;
@@ -72,13 +79,18 @@ export function selectTargets(sessions: Session[], rules: Rules): Selection {
   const spared: Selection['spared'] = [];
   const eligible: Session[] = [];
   for (const s of over) {
+    const always = protectedReason(s);
+    if (always) {
+      spared.push({ session: s, reason: always, always: true });
+      continue;
+    }
     const reason =
       s.superuser && !rules.includeSuperusers ? 'superuser (--include-superusers to include)'
       : s.user !== null && rules.excludeUsers.includes(s.user) ? `user ${s.user} is excluded`
       : rules.excludeApps.includes(s.application) ? `application "${s.application}" is excluded`
       : s.database !== null && rules.excludeDbs.includes(s.database) ? `database ${s.database} is excluded`
       : undefined;
-    if (reason) spared.push({ session: s, reason });
+    if (reason) spared.push({ session: s, reason, always: false });
     else eligible.push(s);
   }
   eligible.sort((a, b) => Number(inTransaction(b)) - Number(inTransaction(a)) || b.idleMs - a.idleMs);

@@ -79,6 +79,6 @@ export async function archivePartition(req: ArchiveRequest): Promise<ArchiveReco
     createdAt: new Date().toISOString(),
     tool: VERSION,
   };
-  await req.repo.putBytes(keys.record, JSON.stringify(record, null, 2) + '\n');
+  await req.repo.putBytes(keys.record, JSON.stringify(record, null, 2) + '\n', { ifAbsent: true });
   return record;
 }

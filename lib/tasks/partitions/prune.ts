@@ -49,7 +49,7 @@ export const partitionsPrune: TaskHandler = async (ctx) => {
   const o = ctx.options;
   const keep = o.keepPeriods as number | undefined;
   if (keep === undefined) throw usageError('partitions prune needs --keep N', 'give the number of periods before the current one to keep, e.g. --keep 12 for a year of monthly partitions');
-  const repo = o.archive === true ? await openRepo(o.repo as string | undefined, o, ctx.log) : undefined;
+  const repo = o.archive === true ? await openRepo(o.repo as string | undefined, o, ctx.log, { writer: true }) : undefined;
   try {
     if (repo && o.execute === true) await repo.check();
     return await withPartitions(ctx, 'partitions-prune', async (run) => {

@@ -9,13 +9,14 @@ import { listDrillReports, verifiedBackupIds } from '../../drill-report.ts';
 import { planRetention, setKey, type RetentionDecision } from './plan.ts';
 import { formatPlan, formatTotals } from './report.ts';
 import { retentionRules } from './rules.ts';
+import { liveWriters } from './writers.ts';
 
 // pgops prune: plans grandfather-father-son retention per database; prints the plan, or with --execute carries it out.
 export const prune: TaskHandler = async (ctx) => {
   // Bad arguments are refused before the repository is touched.
   retentionRules(ctx.options);
   databaseNameOf(ctx.options.db);
-  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
+  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log, { writer: true });
   try {
     return await pruneWith(repo, ctx);
   } finally {
@@ -57,7 +58,9 @@ export async function pruneWith(repo: Repo, ctx: TaskContext): Promise<TaskResul
     const newest = sets.filter((s) => s.database === db && s.complete && verified.has(s.id)).sort((a, b) => b.time.getTime() - a.time.getTime())[0];
     if (newest) protect.set(setKey(newest), 'newest drill-verified');
   }
-  const decisions = planRetention(sets, { ...rules, protect }, ctx.now()).sort(
+  // a set a running backup is still writing is never deleted, whatever the grace
+  const writers = await liveWriters(repo, sets, ctx.now(), log);
+  const decisions = planRetention(sets, { ...rules, protect, writers }, ctx.now()).sort(
     (a, b) => a.set.database.localeCompare(b.set.database) || b.set.time.getTime() - a.set.time.getTime(),
   );
   const doomed = decisions.filter((d) => d.action === 'delete').map((d) => d.set);

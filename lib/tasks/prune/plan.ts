@@ -30,6 +30,8 @@ export interface RetentionRules {
   incompleteGrace: number;
   /** sets kept whatever the rules say, by setKey, with the reason to show (e.g. the newest drill-verified backup) */
   protect?: Map<string, string>;
+  /** incomplete sets a backup is still writing (its lease holds, writers.ts), by setKey, with the reason: kept whatever the grace */
+  writers?: Map<string, string>;
 }
 
 // A set's key in RetentionRules.protect: backup ids are unique per database only.
@@ -94,7 +96,9 @@ export function planRetention<S extends RetentionSet>(sets: readonly S[], rules:
     if (set.status === 'unreadable') reasons.push(`manifest unreadable, kept for inspection: ${set.problem ?? 'unreadable'}`);
     else if (set.status === 'damaged') reasons.push(`damaged, kept for inspection: ${set.problem ?? 'listed files are missing'}`);
     else if (!set.complete) {
-      if (now.getTime() - set.time.getTime() <= rules.incompleteGrace) reasons.push(`incomplete, younger than grace ${grace}`);
+      const writer = rules.writers?.get(setKey(set));
+      if (writer !== undefined) reasons.push(writer);
+      else if (now.getTime() - set.time.getTime() <= rules.incompleteGrace) reasons.push(`incomplete, younger than grace ${grace}`);
       else deleteReason = `incomplete, older than grace ${grace}`;
     }
     const protectedBy = rules.protect?.get(setKey(set));

@@ -1,14 +1,14 @@
 import os from 'node:os';
 import { findSet, setPrefix } from '../../backup-set.ts';
 import { ExitCode, usageError } from '../../errors.ts';
-import { findPgTool } from '../../pg/binaries.ts';
+import { findPgTool, readsDumpOf } from '../../pg/binaries.ts';
 import { childAuth, displayUrl, parseDbUrl, type ConnInfo } from '../../pg/connection.ts';
 import { differenceText, propertyDifferences, readDatabaseProperties, type DatabaseProperties } from '../../pg/database-properties.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import { applySet } from './apply.ts';
-import { fetchVerified } from './fetch.ts';
+import { checkListed, fetchVerified } from './fetch.ts';
 import { sourceDatabase } from './source.ts';
 import { restorePasses } from './selection.ts';
 import { checkSelection } from './selection-check.ts';
@@ -28,21 +28,25 @@ export const restore: TaskHandler = async (ctx) => {
     const m = set.manifest;
     log.info('plan', `restore backup ${m.backupId} of "${m.database}" (${formatSize(m.totalSize)}, snapshot ${m.snapshot.time}) into ${displayUrl(target)}${passes[0].length ? ` (only ${passes.flat().join(' ')})` : ''}`, { backupId: m.backupId });
 
+    // before the target is touched: a restore reads only what the manifest lists (globals.sql with --globals)
+    checkListed(m, { globals: Boolean(o.globals) });
     checkSelection(m, o.table as string[] | undefined, o.schema as string[] | undefined);
     const state = await inspectTarget(target);
     checkTarget(state, target, m, { create: Boolean(o.create), clean: Boolean(o.clean), force: Boolean(o.force) });
     // an existing database keeps its own properties: say which of the backed-up database's it does not have
     const notApplied = !state.missing && m.databaseProperties ? await existingDifferences(target, m.databaseProperties) : [];
     for (const d of notApplied) log.warn('properties', `not applied to the existing database: ${d}`);
-    const pgRestore = await findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, minMajor: Number(m.pgDump.version.split('.')[0]) });
+    const pgRestore = await findPgTool('pg_restore', { pgBin: o.pgBin as string | undefined, ...readsDumpOf(m.pgDump.version) });
     const psql = o.globals ? await findPgTool('psql', { pgBin: o.pgBin as string | undefined }) : undefined;
 
     const started = Date.now();
     const verified = await fetchVerified(repo, setPrefix(m.database, m.backupId), m, {
       tmpDir: o.tmpDir as string | undefined,
       signal: ctx.signal,
+      globals: Boolean(o.globals),
       onFile: (f) => log.debug('verify', `checking ${f.path} (${formatSize(f.size)})`),
     });
+    if (verified.unlisted.length) log.warn('unlisted', `the dump's folder holds ${verified.unlisted.length} file(s) the manifest does not list (${verified.unlisted.slice(0, 5).join(', ')}${verified.unlisted.length > 5 ? ', ...' : ''}): not read; the listed files were copied and checked instead of being read in place`);
     log.info('verified', `all ${m.files.length} files match the manifest's sha256${verified.downloaded ? ` (downloaded to ${verified.dir})` : ''}`);
     try {
       const { warnings, notReproduced } = await applySet({

@@ -1,4 +1,5 @@
 import { ExitCode, PgopsError } from '../../errors.ts';
+import { editDistance } from '../../edit-distance.ts';
 import type { Manifest } from '../../manifest.ts';
 import { displayIdent, displayQualified, parseIdentifier, parseQualifiedName } from '../../pg/ident.ts';
 
@@ -59,7 +60,7 @@ export function checkSelection(m: Manifest, tables: string[] = [], schemas: stri
 function closest(word: string, names: string[]): string[] {
   const limit = Math.max(2, Math.floor(word.length / 3));
   return names
-    .map((n) => ({ n, d: distance(word.toLowerCase(), n.toLowerCase()) }))
+    .map((n) => ({ n, d: editDistance(word.toLowerCase(), n.toLowerCase()) }))
     .filter((x) => x.d <= limit)
     .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
     .slice(0, 5)
@@ -69,15 +70,4 @@ function closest(word: string, names: string[]): string[] {
 function closestRelations(q: Named, relations: Named[]): Named[] {
   const names = closest(q.name, [...new Set(relations.map((r) => r.name))]);
   return names.flatMap((n) => relations.filter((r) => r.name === n)).slice(0, 5);
-}
-
-// Levenshtein distance.
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
 }

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import { HashCounter } from '../../repo/hashing.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
-import { dataKey, parseSidecar, sidecarKey, walFolder, type Sidecar } from '../../wal/layout.ts';
+import { dataKey, parseSidecar, sidecarKey, walFolder, type Compression, type Sidecar } from '../../wal/layout.ts';
 import { abortable } from './abortable.ts';
 import { decompressor } from './compression.ts';
 
@@ -26,6 +26,12 @@ export async function readSidecar(repo: Repo, systemId: string, name: string): P
   }
 }
 
+// An error of the transfer itself (the connection), not of the bytes: node's http client says "aborted" or resets.
+function isTransferError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.message === 'aborted' || e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 // Streams an archived WAL file, decompressed, into sink and proves it is the file the sidecar describes.
 // Throws INTEGRITY (exit 6) when the data object is missing, cut short or does not match; the caller discards sink's output then.
 export async function readArchived(repo: Repo, systemId: string, s: Sidecar, sink: Writable, signal?: AbortSignal): Promise<void> {
@@ -46,9 +52,17 @@ export async function readArchived(repo: Repo, systemId: string, s: Sidecar, sin
     await pipeline([body, ...(inflate ? [inflate] : []), counter, sink], { signal });
   } catch (err) {
     if (signal?.aborted) throw err;
-    if (inflate && !(err instanceof PgopsError)) {
-      throw new PgopsError(`${s.stored} in ${repo.url} cannot be decompressed (${s.compression}): ${messageOf(err)}`, { code: ExitCode.INTEGRITY, cause: err });
+    if (err instanceof PgopsError) throw err;
+    if (isTransferError(err)) {
+      throw new PgopsError(`reading ${s.stored} from ${repo.url} broke off: ${messageOf(err)}`, {
+        code: ExitCode.FAILED,
+        hint: 'the connection to the store ended mid-transfer (a restart, a proxy, a network fault); the command can be run again',
+        cause: err,
+      });
     }
+    // the sink's own failure (a file system error writing the destination) is the caller's to name
+    if ((err as NodeJS.ErrnoException).syscall) throw err;
+    if (inflate) throw new PgopsError(`${s.stored} in ${repo.url} cannot be decompressed (${s.compression}): ${messageOf(err)}`, { code: ExitCode.INTEGRITY, cause: err });
     throw err;
   }
   const sha256 = counter.digest();
@@ -71,4 +85,21 @@ export async function readArchivedBytes(repo: Repo, systemId: string, s: Sidecar
   });
   await readArchived(repo, systemId, s, sink);
   return Buffer.concat(chunks);
+}
+
+// What a stored data object holds: size and sha256 of the WAL file in it (decompressed) and its size as stored. For a
+// push that finds the name taken (a racing writer, or a crashed push), to tell the same file from another.
+export async function hashStored(repo: Repo, key: string, compression: Compression, signal?: AbortSignal): Promise<{ size: number; sha256: string; storedSize: number }> {
+  const body = await abortable(repo.get(key), signal);
+  const stored = new HashCounter();
+  const content = new HashCounter();
+  const inflate = await decompressor(compression);
+  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+  try {
+    await pipeline([body, stored, ...(inflate ? [inflate] : []), content, sink], { signal });
+  } catch (err) {
+    if (signal?.aborted || !inflate || err instanceof PgopsError) throw err;
+    throw new PgopsError(`${key} in ${repo.url} cannot be decompressed (${compression}): ${messageOf(err)}`, { code: ExitCode.INTEGRITY, cause: err });
+  }
+  return { size: content.bytes, sha256: content.digest(), storedSize: stored.bytes };
 }

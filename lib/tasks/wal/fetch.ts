@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, usageError, type PgopsError } from '../../errors.ts';
 import { discardTemp, tempBeside } from '../../repo/file.ts';
+import { fsError } from '../../repo/fs-errors.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
@@ -37,13 +38,18 @@ export const walFetch: TaskHandler = async (ctx) => {
     const temp = tempBeside(path.resolve(destination));
     ctx.signal?.throwIfAborted();
     const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+    // the destination's errors (pg_wal full, not writable) are named as such; the repository's are its own
+    let outError: unknown;
+    out.once('error', (err) => (outError = err));
+    let streamed = false;
     try {
       await readArchived(repo, systemId, sidecar, out, ctx.signal);
+      streamed = true;
       // PostgreSQL fsyncs the restored files it keeps (durable_rename); an unsynced file lost in a crash is fetched again
       await fs.rename(temp, destination);
     } catch (err) {
       await discardTemp(out, temp);
-      throw err;
+      throw streamed || err === outError ? fsError(err, { action: 'writing', path: path.resolve(destination), disk: 'the disk of the destination' }) : err;
     }
     const ms = Date.now() - started;
     const summary = `restored ${name} (${formatSize(sidecar.size)}, sha256 verified) to ${destination} in ${ms}ms`;

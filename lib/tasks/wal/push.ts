@@ -1,24 +1,20 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError, messageOf, usageError } from '../../errors.ts';
-import { HashCounter } from '../../repo/hashing.ts';
 import { openRepo } from '../../repo/open.ts';
-import type { Repo } from '../../repo/repo.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
 import { headerMismatch, LONG_HEADER_SIZE, parseSegmentHeader } from '../../wal/header.ts';
-import { dataKey, encodeSidecar, sidecarKey, walFolder, SIDECAR_FORMAT, type Compression, type Sidecar } from '../../wal/layout.ts';
+import { walFolder, type Compression } from '../../wal/layout.ts';
 import { parseWalFileName, type WalFileName } from '../../wal/names.ts';
 import { abortable } from './abortable.ts';
 import { readSidecar } from './archived.ts';
-import { compressor } from './compression.ts';
-import { archiveLocally, durableWrite, hashFile } from './local-write.ts';
+import { pushAgain, pushNew, type PushRequest } from './publish.ts';
 import { checkSystemId, configuredSystemId } from './system-id.ts';
 
 // pgops wal push <path>: archive_command. Archives one WAL file into wal/<system identifier>/ of the repository, data
-// first and sidecar last; the same file again is success, a different file under an archived name is refused.
+// first and sidecar last, never overwriting either (lib/tasks/wal/publish.ts); the same file again is success, a
+// different file under an archived name is refused.
 export const walPush: TaskHandler = async (ctx) => {
   const { options: o, log } = ctx;
   // Date.now(), not performance.now(): the performance global loads perf_hooks, a cost paid once per segment
@@ -33,12 +29,16 @@ export const walPush: TaskHandler = async (ctx) => {
   try {
     const size = (await handle.stat()).size;
     const systemId = await systemIdOf(handle, wal, size, o);
-    const repo = await openRepo(o.repo as string | undefined, o, log);
+    // a writer reads pgops-repo.json first: a request that does not take the signal, so the interrupt must not wait on it
+    const opening = openRepo(o.repo as string | undefined, o, log, { writer: true });
+    const repo = await abortable(opening, ctx.signal).catch((err: unknown) => {
+      opening.then((r) => r.close(), () => {});
+      throw err;
+    });
     try {
+      const req: PushRequest = { repo, systemId, handle, file, name: wal.name, size, compression: o.walCompress as Compression, now: ctx.now(), signal: ctx.signal };
       const existing = await abortable(readSidecar(repo, systemId, wal.name), ctx.signal);
-      const result = existing
-        ? await pushAgain(repo, systemId, handle, existing, ctx.signal)
-        : await pushNew(repo, systemId, handle, wal.name, size, o.walCompress as Compression, ctx.now(), ctx.signal);
+      const result = existing ? await pushAgain(req, existing) : await pushNew(req);
       const ms = Date.now() - started;
       const summary = `${result.again ? 'already archived' : 'archived'} ${wal.name} (${formatSize(result.sidecar.size)}${result.sidecar.compression === 'none' ? '' : `, ${result.sidecar.compression} ${formatSize(result.sidecar.storedSize)}`}) in ${repo.url.replace(/\/$/, '')}/${walFolder(systemId)}/ in ${ms}ms`;
       log.debug('done', summary, { name: wal.name, sha256: result.sidecar.sha256, ms });
@@ -75,73 +75,4 @@ async function systemIdOf(handle: fs.FileHandle, wal: WalFileName, size: number,
     });
   }
   return systemId;
-}
-
-interface Pushed {
-  sidecar: Sidecar;
-  again: boolean;
-  repaired: boolean;
-}
-
-// The file is archived already: success when it is the same file, an error naming both hashes otherwise.
-async function pushAgain(repo: Repo, systemId: string, handle: fs.FileHandle, existing: Sidecar, signal: AbortSignal): Promise<Pushed> {
-  const local = await hashFile(handle);
-  if (local.sha256 !== existing.sha256 || local.size !== existing.size) {
-    throw new PgopsError(
-      `${existing.name} is already archived in ${repo.url} with sha256 ${existing.sha256} (${existing.size} bytes); this file has sha256 ${local.sha256} (${local.size} bytes): nothing was overwritten`,
-      {
-        code: ExitCode.FAILED,
-        hint: 'two servers with the same system identifier may archive into one repository (a copy of a data directory started as a second primary?); give each its own --repo, and keep the archived file until you know which one recovery needs',
-      },
-    );
-  }
-  // the sidecar is written last, so its data object is there, unless someone deleted it: put it back
-  const key = dataKey(systemId, existing.name, existing.compression);
-  const repaired = !(await abortable(repo.exists(key), signal));
-  if (repaired) await repo.put(key, (await storedBody(handle, existing.compression, existing.size)).body, { signal });
-  return { sidecar: existing, again: true, repaired };
-}
-
-// Archives a file that is not archived yet: the data object (compressed or not), then the sidecar.
-async function pushNew(repo: Repo, systemId: string, handle: fs.FileHandle, name: string, size: number, compression: Compression, now: Date, signal: AbortSignal): Promise<Pushed> {
-  const key = dataKey(systemId, name, compression);
-  const sidecarFor = (content: { bytes: number; sha256: string }, storedSize: number): Sidecar => {
-    if (content.bytes !== size) {
-      throw new PgopsError(`${name} changed while it was archived: ${content.bytes} bytes read, ${size} expected`, { code: ExitCode.FAILED, hint: 'nothing was archived; PostgreSQL retries archive_command' });
-    }
-    return { format: SIDECAR_FORMAT, version: 1, name, systemIdentifier: systemId, size, sha256: content.sha256, compression, stored: path.basename(key), storedSize, pushedAt: now.toISOString() };
-  };
-  const local = repo.localPath(key);
-  const sidecarPath = repo.localPath(sidecarKey(systemId, name));
-  if (local && sidecarPath && compression === 'none') {
-    // the common case, and the one archive_command waits for: a plain copy into a folder, the sidecar written beside
-    let sidecar: Sidecar | undefined;
-    await archiveLocally(handle, local, { path: sidecarPath, text: (copied) => encodeSidecar((sidecar = sidecarFor({ bytes: copied.size, sha256: copied.sha256 }, copied.size))) }, signal);
-    return { sidecar: sidecar as Sidecar, again: false, repaired: false };
-  }
-  const body = await storedBody(handle, compression, size);
-  const stored = await repo.put(key, body.body, { signal });
-  let sidecar: Sidecar;
-  try {
-    const fed = await body.feed;
-    if (fed instanceof Error) throw fed;
-    // uncompressed, the stored bytes are the file: the repository's own hash is the content hash
-    sidecar = sidecarFor(body.content ? { bytes: body.content.bytes, sha256: body.content.digest() } : { bytes: stored.size, sha256: stored.sha256 }, stored.size);
-  } catch (err) {
-    await repo.delete([key]);
-    throw err;
-  }
-  if (sidecarPath) await durableWrite(sidecarPath, encodeSidecar(sidecar));
-  else await abortable(repo.putBytes(sidecarKey(systemId, name), encodeSidecar(sidecar)), signal);
-  return { sidecar, again: false, repaired: false };
-}
-
-// The bytes to store: the file itself, or the file through a content hash and a compressor.
-async function storedBody(handle: fs.FileHandle, compression: Compression, size: number): Promise<{ body: Readable; content?: HashCounter; feed: Promise<unknown> }> {
-  const source = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 });
-  const zip = await compressor(compression, size);
-  if (!zip) return { body: source, feed: Promise.resolve() };
-  const content = new HashCounter();
-  const feed = pipeline(source, content, zip).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
-  return { body: zip, content, feed };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { messageOf } from '../../../errors.ts';
-import type { Repo } from '../../../repo/repo.ts';
+import type { Repo, StoredObject } from '../../../repo/repo.ts';
 import { chainSegment, checkContinuity, windowStart, type ArchivedFile, type Continuity, type Window } from '../../../wal/continuity.ts';
 import { parseHistory, timelineChain, timelineOfSegment, type TimelineSpan } from '../../../wal/history.ts';
 import { classifyKey, walFolder } from '../../../wal/layout.ts';
@@ -23,8 +23,13 @@ export interface RepositoryFacts {
 
 // Lists the system's WAL folder: each WAL file name with whether both its data object and its sidecar exist.
 export async function listArchive(repo: Repo, systemId: string): Promise<Map<string, ArchivedFile>> {
+  return archiveFiles(await repo.list(walFolder(systemId)));
+}
+
+// The WAL files a listing of one WAL folder shows (pgops verify lists the folder itself).
+export function archiveFiles(objects: readonly StoredObject[]): Map<string, ArchivedFile> {
   const parts = new Map<string, { data?: { size: number; modified: Date; raw: boolean }; sidecar?: boolean }>();
-  for (const o of await repo.list(walFolder(systemId))) {
+  for (const o of objects) {
     const k = classifyKey(path.posix.basename(o.key));
     if (!k || !parseWalFileName(k.name)) continue;
     const p = parts.get(k.name) ?? {};

@@ -1,0 +1,96 @@
+import { ExitCode, PgopsError, messageOf } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import { AlreadyExistsError, NotFoundError, type Repo } from './repo.ts';
+
+// The file that makes a location a pgops repository: written by `pgops repo init`, read by every writer first.
+//
+//   <repo>/pgops-repo.json   { "format": "pgops-repo", "version": 1, "createdAt": ..., "tool": {...}, ... }
+//
+// A writer refuses a location without it, so that a typo in --repo is an error, not a new repository that the
+// monitor notices a day later (as pgBackRest's stanza-create and restic's init).
+export const REPO_FILE = 'pgops-repo.json';
+export const REPO_FORMAT = 'pgops-repo';
+/** the newest repository format this pgops reads and writes */
+export const REPO_VERSION = 1;
+
+export interface RepoIdentity {
+  format: typeof REPO_FORMAT;
+  version: number;
+  createdAt: string;
+  tool: { name: 'pgops'; version: string };
+  /** s3 only: whether the store refuses a conditional PutObject (If-None-Match: *) on an existing key, probed at init */
+  conditionalWrites?: boolean;
+}
+
+// Parses pgops-repo.json; throws naming what is wrong.
+export function parseIdentity(data: Buffer | string, where: string): RepoIdentity {
+  let doc: Partial<RepoIdentity>;
+  try {
+    doc = JSON.parse(data.toString()) as Partial<RepoIdentity>;
+  } catch {
+    throw new PgopsError(`${where} is not JSON`, { code: ExitCode.UNKNOWN, hint: `it was damaged: restore it from another copy, or remove it and run pgops repo init --repo ${where.replace(/\/?pgops-repo\.json$/, '')} to write it again` });
+  }
+  if (doc.format !== REPO_FORMAT || !Number.isInteger(doc.version)) {
+    throw new PgopsError(`${where} is not a pgops repository file`, { code: ExitCode.UNKNOWN, hint: 'another tool wrote it: give pgops a --repo of its own' });
+  }
+  return doc as RepoIdentity;
+}
+
+// The repository's identity, or undefined when the location has none.
+export async function readIdentity(repo: Repo): Promise<RepoIdentity | undefined> {
+  try {
+    return parseIdentity(await repo.getBytes(REPO_FILE), `${repo.url.replace(/\/$/, '')}/${REPO_FILE}`);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+// What a writer calls before it writes: the identity, or an error that says how to make one (and, when a nearby
+// location is a repository, which). A format newer than this pgops writes is refused too.
+export async function requireIdentity(repo: Repo, nearby: () => Promise<string[]> = async () => []): Promise<RepoIdentity> {
+  const identity = await readIdentity(repo);
+  if (identity) {
+    if (identity.version > REPO_VERSION) {
+      throw new PgopsError(`repository ${repo.url} has format version ${identity.version}; this pgops (${VERSION}) writes version ${REPO_VERSION}`, {
+        code: ExitCode.UNKNOWN,
+        hint: `a newer pgops (${identity.tool?.version ?? 'unknown'}) initialised it: upgrade pgops on this host`,
+      });
+    }
+    return identity;
+  }
+  const near = await nearby().catch(() => []);
+  const holdsSets = await repo.hasAny('backups/').catch(() => false);
+  const holdsWal = await repo.hasAny('wal/').catch(() => false);
+  const hint = holdsSets || holdsWal
+    ? `it holds ${[holdsSets && 'backup sets', holdsWal && 'archived WAL'].filter(Boolean).join(' and ')} written before repositories were initialised: run pgops repo init --repo ${repo.url} to adopt it`
+    : near.length
+      ? `did you mean ${near.map((u) => `--repo ${u}`).join(' or ')}? To start a new repository here, run pgops repo init --repo ${repo.url}`
+      : `check --repo for a typo; to start a new repository here, run pgops repo init --repo ${repo.url}`;
+  throw new PgopsError(`${repo.url} is not a pgops repository (it has no ${REPO_FILE})`, { code: ExitCode.UNKNOWN, hint });
+}
+
+// A fresh identity for `repo init`.
+export function newIdentity(now: Date, conditionalWrites?: boolean): RepoIdentity {
+  return {
+    format: REPO_FORMAT,
+    version: REPO_VERSION,
+    createdAt: now.toISOString(),
+    tool: { name: 'pgops', version: VERSION },
+    ...(conditionalWrites === undefined ? {} : { conditionalWrites }),
+  };
+}
+
+// Writes pgops-repo.json unless one exists: returns the identity in place and whether this call wrote it.
+export async function initialise(repo: Repo, identity: RepoIdentity): Promise<{ identity: RepoIdentity; created: boolean }> {
+  const existing = await readIdentity(repo);
+  if (existing) return { identity: existing, created: false };
+  try {
+    await repo.putBytes(REPO_FILE, JSON.stringify(identity, null, 2) + '\n', { ifAbsent: true });
+  } catch (err) {
+    // another repo init won the race: its identity is the repository's
+    if (err instanceof AlreadyExistsError) return { identity: (await readIdentity(repo)) ?? identity, created: false };
+    throw new PgopsError(`cannot write ${REPO_FILE} into ${repo.url}: ${messageOf(err)}`, { code: ExitCode.UNKNOWN, hint: (err as PgopsError).hint, cause: err });
+  }
+  return { identity, created: true };
+}

@@ -1,0 +1,33 @@
+import { listSets } from '../../backup-set.ts';
+import { ExitCode } from '../../errors.ts';
+import { initialise, newIdentity, REPO_FILE } from '../../repo/identity.ts';
+import { openRepo } from '../../repo/open.ts';
+import type { Repo } from '../../repo/repo.ts';
+import type { TaskHandler } from '../../task.ts';
+
+// pgops repo init: makes a location a repository by writing pgops-repo.json; a location that already holds sets or
+// WAL (written before repositories were initialised) is adopted as it is; an initialised one is left unchanged.
+export const repoInit: TaskHandler = async (ctx) => {
+  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
+  try {
+    await repo.check();
+    const conditionalWrites = repo.kind === 's3' ? await probeConditionalWrites(repo) : undefined;
+    const { identity, created } = await initialise(repo, newIdentity(ctx.now(), conditionalWrites));
+    const sets = await listSets(repo);
+    const wal = await repo.hasAny('wal/');
+    const held = [sets.length ? `${sets.length} backup set(s)` : '', wal ? 'archived WAL' : ''].filter(Boolean).join(' and ');
+    const summary = created
+      ? `initialised repository ${repo.url} (format ${identity.version})${held ? `, adopting the ${held} it holds` : ''}${conditionalWrites === false ? '; this store ignores conditional writes (If-None-Match), so writers verify what they publish by reading it back' : ''}`
+      : `${repo.url} is a pgops repository already (format ${identity.version}, created ${identity.createdAt} by pgops ${identity.tool?.version ?? '?'}): nothing changed`;
+    ctx.log.info('done', summary, { created });
+    return { exitCode: ExitCode.OK, summary, data: { ok: true, repo: repo.url, created, file: REPO_FILE, identity, adopted: created && held ? { sets: sets.length, wal } : null } };
+  } finally {
+    await repo.close();
+  }
+};
+
+// Whether an S3 store refuses to overwrite on If-None-Match: * (RGW, AWS since 2024 do; some stores ignore it).
+async function probeConditionalWrites(repo: Repo): Promise<boolean | undefined> {
+  const probe = (repo as Repo & { probeConditionalWrites?: () => Promise<boolean> }).probeConditionalWrites;
+  return probe ? probe.call(repo) : undefined;
+}

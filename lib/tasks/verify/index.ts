@@ -1,0 +1,128 @@
+import { databaseNameOf, setPrefix } from '../../backup-set.ts';
+import { ExitCode, messageOf, PgopsError, type ExitCodeValue } from '../../errors.ts';
+import { worstFirst } from '../../maintenance/nagios.ts';
+import { parseIdentity, REPO_FILE, REPO_VERSION, type RepoIdentity } from '../../repo/identity.ts';
+import { openRepo } from '../../repo/open.ts';
+import { NotFoundError, type Repo } from '../../repo/repo.ts';
+import type { TaskHandler } from '../../task.ts';
+import { runChecks } from './checks.ts';
+import { countProblems, gradeVerify, LEVEL_NAMES, unknownLine, type Finding, type VerifyCounts } from './grade.ts';
+import { planVerify, type VerifyPlan } from './plan.ts';
+import { judgeWal, type WalArchiveReport } from './wal-continuity.ts';
+
+// What pgops-repo.json says, as a finding: verify is a reader, so a location without one is verified all the same.
+// A read that fails (the store is down) is not a finding: it propagates, and verify is UNKNOWN.
+async function identityFinding(repo: Repo): Promise<{ present: boolean; version: number | null; finding: Finding }> {
+  let bytes: Buffer;
+  try {
+    bytes = await repo.getBytes(REPO_FILE);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    return { present: false, version: null, finding: { level: 0, kind: 'repository', key: REPO_FILE, text: `${repo.url} has no ${REPO_FILE}: verified all the same (verify only reads), but writers refuse it until pgops repo init --repo ${repo.url} adopts it` } };
+  }
+  let identity: RepoIdentity;
+  try {
+    identity = parseIdentity(bytes, `${repo.url.replace(/\/$/, '')}/${REPO_FILE}`);
+  } catch (err) {
+    return { present: true, version: null, finding: { level: 2, kind: 'repository', key: REPO_FILE, text: `${messageOf(err)}: every writer refuses the repository` } };
+  }
+  if (identity.version > REPO_VERSION) {
+    return { present: true, version: identity.version, finding: { level: 3, kind: 'repository', key: REPO_FILE, text: `${REPO_FILE} has format version ${identity.version}, newer than this pgops reads (${REPO_VERSION}): upgrade pgops to verify it` } };
+  }
+  return { present: true, version: identity.version, finding: { level: 0, kind: 'repository', key: REPO_FILE, text: `${REPO_FILE}: format ${identity.version}, created ${identity.createdAt}` } };
+}
+
+// One line per set, for the JSON: its status and how many of the findings are about it.
+function setSummaries(plan: VerifyPlan, findings: readonly Finding[]) {
+  return plan.sets.map((s) => {
+    const prefix = setPrefix(s.database, s.id);
+    const problems = findings.filter((f) => f.level !== 0 && f.key?.startsWith(prefix)).length;
+    return { database: s.database, backupId: s.id, status: s.status, files: s.manifest?.files.length ?? null, problems };
+  });
+}
+
+// An OK line for each set whose listed files all matched.
+function setNotes(plan: VerifyPlan, findings: readonly Finding[]): Finding[] {
+  return plan.sets.flatMap((s) => {
+    const prefix = setPrefix(s.database, s.id);
+    if (!s.manifest || findings.some((f) => f.key?.startsWith(prefix))) return [];
+    return [{ level: 0, kind: 'ok', key: prefix, text: `${prefix}: ${s.manifest.files.length} files match the manifest (${s.manifest.pgDump.format} format)` } satisfies Finding];
+  });
+}
+
+// pgops verify: re-reads every file of every set and every archived WAL file against its manifest or sidecar, and
+// the WAL's continuity, without restoring anything; a Nagios check whose exit code says what it found.
+export const verify: TaskHandler = async (ctx) => {
+  const o = ctx.options;
+  const started = performance.now();
+  let repo: Repo | undefined;
+  try {
+    repo = await openRepo(o.repo as string | undefined, o, ctx.log);
+    const database = databaseNameOf(o.db);
+    const identity = await identityFinding(repo);
+    const plan = await planVerify(repo, { database, now: ctx.now() });
+    if (database !== undefined && plan.sets.length === 0) {
+      throw new PgopsError(`no backup set of database "${database}" in ${repo.url}`, { code: ExitCode.UNKNOWN, hint: 'check --db for a typo: pgops backups list shows the databases the repository holds' });
+    }
+    if (!identity.present && plan.sets.length === 0 && plan.systems.length === 0 && plan.findings.length === 0) {
+      throw new PgopsError(`${repo.url} is not a pgops repository (no ${REPO_FILE}, no backup sets, no WAL)`, { code: ExitCode.UNKNOWN, hint: 'check --repo for a typo (pgops repo info shows what a location holds)' });
+    }
+    const parallel = (o.parallel as number | undefined) ?? 4;
+    ctx.log.info('verify', `reading ${plan.items.length} files of ${plan.sets.length} set(s) and ${plan.systems.length} WAL archive(s) in ${repo.url}, ${parallel} at a time`);
+    const results = await runChecks(repo, plan.items, { parallel, signal: ctx.signal, log: ctx.log });
+    const wal: WalArchiveReport[] = [];
+    const walFindings: Finding[] = [];
+    for (const system of plan.systems) {
+      const judged = await judgeWal(repo, system, results.segmentSizes.get(system.systemId), ctx.now());
+      wal.push(judged.report);
+      walFindings.push(...judged.findings);
+    }
+    const problems = [...plan.findings, ...results.findings];
+    // parallel reads finish in any order: sorted by key, the output is the same from run to run
+    const findings = worstFirst([identity.finding, ...problems, ...setNotes(plan, problems), ...walFindings].sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '')));
+    const seconds = (performance.now() - started) / 1000;
+    const counts: VerifyCounts = {
+      sets: plan.sets.length,
+      walSystems: plan.systems.length,
+      files: plan.listed,
+      bytes: results.bytes,
+      ...countProblems(findings),
+      missingSegments: wal.reduce((n, w) => n + (w.continuity?.missingCount ?? 0), 0),
+    };
+    const continuous = wal.filter((w) => w.continuity && !w.continuity.missingCount).map((w) => `WAL of system ${w.systemIdentifier} continuous from ${w.continuity!.first} to ${w.continuity!.last}`);
+    const graded = gradeVerify(findings, counts, seconds, continuous.join('; ') || undefined);
+    return {
+      exitCode: graded.level as ExitCodeValue,
+      summary: graded.lines.join('\n'),
+      data: {
+        status: LEVEL_NAMES[graded.level],
+        exitCode: graded.level,
+        line: graded.line,
+        repo: repo.url,
+        database: database ?? null,
+        identity: { present: identity.present, version: identity.version },
+        counts: { ...counts, seconds: Math.round(seconds * 10) / 10 },
+        findings: findings.map((f) => ({ level: LEVEL_NAMES[f.level], kind: f.kind, key: f.key ?? null, text: f.text })),
+        sets: setSummaries(plan, problems),
+        wal,
+        // the bytes read: the run's metrics export them as pgops_last_bytes
+        bytes: counts.bytes,
+      },
+      gauges: {
+        files: { help: 'Files the last verify checked (listed by a manifest or a sidecar).', value: counts.files },
+        damaged: { help: 'Stored files the last verify found with another size or sha256 than listed.', value: counts.damaged },
+        missing: { help: 'Listed files the last verify found missing.', value: counts.missing },
+        missing_segments: { help: 'WAL segments missing from the archive in the range the last verify checked.', value: counts.missingSegments },
+        sets: { help: 'Backup sets the last verify looked at.', value: counts.sets },
+      },
+    };
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    // a monitor reads stdout: UNKNOWN must be a status line too
+    const line = unknownLine(messageOf(err));
+    ctx.log.error('failed', messageOf(err), { hint: err instanceof PgopsError ? err.hint : undefined });
+    return { exitCode: ExitCode.UNKNOWN, summary: line, data: { status: 'UNKNOWN', exitCode: 3, line, findings: [] } };
+  } finally {
+    await repo?.close();
+  }
+};

@@ -1,0 +1,244 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ExitCode, PgopsError } from '../../errors.ts';
+import { HashCounter } from '../../repo/hashing.ts';
+import { AlreadyExistsError, NotFoundError, type Repo } from '../../repo/repo.ts';
+import { dataKey, encodeSidecar, sidecarKey, SIDECAR_FORMAT, type Compression, type Sidecar } from '../../wal/layout.ts';
+import { abortable } from './abortable.ts';
+import { hashStored, readArchived, readSidecar } from './archived.ts';
+import { compressor } from './compression.ts';
+import { archivedDifferently, replacedAfterPublish, replacedArchived, storedDifferently } from './conflict.ts';
+import { archiveLocally, hashFile, readFromStart, type Copied } from './local-write.ts';
+
+// How wal push publishes one WAL file: the data object, then the sidecar (the commit), each with ifAbsent, so that a
+// publish never overwrites. Of pushes racing for one name with different content, one wins and every other gets the
+// "different file" error; pushes of the same content all succeed, with one stored copy. Where the store's ifAbsent is
+// not atomic (exclusiveCreate false: an S3 store without conditional writes), the push reads back what it published.
+
+// One wal push: the open file and where it goes.
+export interface PushRequest {
+  repo: Repo;
+  systemId: string;
+  handle: fs.FileHandle;
+  /** the file's path, for messages */
+  file: string;
+  name: string;
+  size: number;
+  compression: Compression;
+  now: Date;
+  signal: AbortSignal;
+}
+
+export interface Pushed {
+  sidecar: Sidecar;
+  again: boolean;
+  repaired: boolean;
+}
+
+// The file is archived already (its sidecar was there): success when it is the same file, the "different file"
+// error otherwise. A missing data object is put back; on a store without conditional writes, one that no longer
+// matches its sidecar too (a racing writer may have replaced it; the sidecar vouches for this file's content).
+export async function pushAgain(req: PushRequest, existing: Sidecar): Promise<Pushed> {
+  const { repo, systemId, signal } = req;
+  const local = await hashFile(req.handle);
+  if (local.sha256 !== existing.sha256 || local.size !== existing.size) throw archivedDifferently(repo.url, existing.name, existing, local);
+  const key = dataKey(systemId, existing.name, existing.compression);
+  if (repo.exclusiveCreate) {
+    if (await abortable(repo.exists(key), signal)) return { sidecar: existing, again: true, repaired: false };
+    await publishData(req, key, existing.compression);
+    return { sidecar: existing, again: true, repaired: true };
+  }
+  try {
+    await readArchived(repo, systemId, existing, discard(), signal);
+    return { sidecar: existing, again: true, repaired: false };
+  } catch (err) {
+    if (!(err instanceof PgopsError) || err.code !== ExitCode.INTEGRITY) throw err;
+  }
+  const body = await storedBody(req.handle, existing.compression, existing.size);
+  await repo.put(key, body.body, { signal });
+  await failedFeed(body);
+  return { sidecar: existing, again: true, repaired: true };
+}
+
+// Archives a file that was not archived when the push looked: the data object (compressed or not), then the sidecar.
+export async function pushNew(req: PushRequest): Promise<Pushed> {
+  const { repo, systemId, name, compression } = req;
+  const key = dataKey(systemId, name, compression);
+  const local = repo.localPath(key);
+  const sidecarPath = repo.localPath(sidecarKey(systemId, name));
+  // the common case, and the one archive_command waits for: a plain copy into a folder, the sidecar written beside
+  if (local && sidecarPath && compression === 'none') return vanishedAgain(() => pushLocally(req, key, local, sidecarPath));
+  const data = await vanishedAgain(() => publishData(req, key, compression));
+  let pushed: Pushed;
+  try {
+    await abortable(repo.putBytes(sidecarKey(systemId, name), encodeSidecar(data.sidecar), { ifAbsent: true, signal: req.signal }), req.signal);
+    pushed = { sidecar: data.sidecar, again: false, repaired: false };
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    pushed = await settleOnSidecar(req, data.sidecar, data.created);
+  }
+  if (!repo.exclusiveCreate) await readBack(req, pushed.sidecar);
+  return pushed;
+}
+
+// pushNew into a local folder, uncompressed: one pass copies and hashes, both files are linked into place.
+async function pushLocally(req: PushRequest, key: string, local: string, sidecarPath: string): Promise<Pushed> {
+  let sidecar: Sidecar | undefined;
+  const done = await archiveLocally(
+    req.handle,
+    local,
+    { path: sidecarPath, text: (copied) => encodeSidecar((sidecar = sidecarFor(req, key, { bytes: copied.size, sha256: copied.sha256 }, copied.size))) },
+    {
+      sourcePath: req.file,
+      signal: req.signal,
+      // a racing push of this name, or a crashed one, put a data file there: the same content is fine
+      onTargetExists: async (copied: Copied) => {
+        const stored = await fs.open(local, 'r').catch((err: unknown) => {
+          throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new NotFoundError(key, req.repo.url) : err;
+        });
+        const found = await hashFile(stored).finally(() => stored.close());
+        if (found.sha256 !== copied.sha256 || found.size !== copied.size) throw storedDifferently(req.repo.url, req.name, path.basename(key), found, copied);
+      },
+    },
+  );
+  if (done.markerExisted) return settleOnSidecar(req, sidecar as Sidecar, !done.targetExisted);
+  return { sidecar: sidecar as Sidecar, again: false, repaired: false };
+}
+
+// Runs a publish again when the data object it found vanished while it was compared (its creator lost the sidecar
+// to another compression and took it back): the next try publishes its own.
+async function vanishedAgain<T>(publish: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await publish();
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+// Publishes the data object with ifAbsent; one that is there already is accepted when it holds this file's content.
+// Returns the sidecar for it, and whether this push created it.
+async function publishData(req: PushRequest, key: string, compression: Compression): Promise<{ sidecar: Sidecar; created: boolean }> {
+  const { repo, signal } = req;
+  const body = await storedBody(req.handle, compression, req.size);
+  let stored: { size: number; sha256: string };
+  try {
+    stored = await repo.put(key, body.body, { signal, ifAbsent: true });
+  } catch (err) {
+    body.body.destroy();
+    await body.feed;
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    const found = await hashStored(repo, key, compression, signal);
+    const local = await hashFile(req.handle);
+    if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(repo.url, req.name, path.basename(key), found, local);
+    return { sidecar: sidecarFor(req, key, { bytes: local.size, sha256: local.sha256 }, found.storedSize, compression), created: false };
+  }
+  try {
+    await failedFeed(body);
+    // uncompressed, the stored bytes are the file: the repository's own hash is the content hash
+    const content = body.content ? { bytes: body.content.bytes, sha256: body.content.digest() } : { bytes: stored.size, sha256: stored.sha256 };
+    return { sidecar: sidecarFor(req, key, content, stored.size, compression), created: true };
+  } catch (err) {
+    // this push created it, and no sidecar names it: take it back
+    await repo.delete([key]);
+    throw err;
+  }
+}
+
+// The sidecar was there when this push came to write its own: the same file is success, another the refusal. A data
+// object this push created that the winning sidecar does not name (another compression) is removed again, so that
+// the folder holds no plain copy of a file that is not the archived one.
+async function settleOnSidecar(req: PushRequest, mine: Sidecar, created: boolean): Promise<Pushed> {
+  const { repo, systemId, name } = req;
+  const existing = await abortable(readSidecar(repo, systemId, name), req.signal);
+  if (!existing) {
+    throw new PgopsError(`${sidecarKey(systemId, name)} in ${repo.url} existed a moment ago and is gone: something deletes in the WAL folder while pushes run`, {
+      code: ExitCode.FAILED,
+      hint: 'PostgreSQL retries archive_command; find what deletes archived WAL (a prune of WAL? a hand-run clean-up?)',
+    });
+  }
+  if (existing.sha256 === mine.sha256 && existing.size === mine.size) return { sidecar: existing, again: true, repaired: false };
+  const key = dataKey(systemId, name, mine.compression);
+  if (created && existing.stored !== mine.stored) await repo.delete([key]).catch(() => {});
+  if (created && existing.stored === mine.stored && !repo.exclusiveCreate) {
+    // the store does not refuse overwrites: this push's put may have landed over the winner's data object
+    const now = await hashStored(repo, key, mine.compression, req.signal).catch(() => undefined);
+    if (now?.sha256 === mine.sha256) {
+      await repo.delete([key]).catch(() => {});
+      throw replacedArchived(repo.url, name, existing, mine);
+    }
+  }
+  throw archivedDifferently(repo.url, name, existing, mine);
+}
+
+// Where ifAbsent is not atomic: the data object must hold this file and the sidecar must be this file's, read after
+// publishing (the data first, the commit last). Either replaced by a racing writer is a failure, never a success.
+async function readBack(req: PushRequest, mine: Sidecar): Promise<void> {
+  const { repo, systemId, name } = req;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await readArchived(repo, systemId, mine, discard(), req.signal);
+      break;
+    } catch (err) {
+      if (err instanceof PgopsError && err.code === ExitCode.INTEGRITY) throw replacedAfterPublish(repo.url, mine.stored, mine);
+      // a read cut off mid-transfer (some stores cut the reads of an object another writer replaces) is read again
+      if (req.signal.aborted || attempt >= 3) throw err;
+    }
+  }
+  const final = await abortable(readSidecar(repo, systemId, name), req.signal);
+  if (!final) throw replacedAfterPublish(repo.url, path.basename(sidecarKey(systemId, name)), mine);
+  if (final.sha256 !== mine.sha256 || final.size !== mine.size || final.stored !== mine.stored) {
+    throw archivedDifferently(repo.url, name, final, mine);
+  }
+}
+
+// The sidecar of this file as stored under key; refuses a file that changed while it was read.
+function sidecarFor(req: PushRequest, key: string, content: { bytes: number; sha256: string }, storedSize: number, compression = req.compression): Sidecar {
+  if (content.bytes !== req.size) {
+    throw new PgopsError(`${req.name} changed while it was archived: ${content.bytes} bytes read, ${req.size} expected`, { code: ExitCode.FAILED, hint: 'nothing was archived; PostgreSQL retries archive_command' });
+  }
+  return {
+    format: SIDECAR_FORMAT,
+    version: 1,
+    name: req.name,
+    systemIdentifier: req.systemId,
+    size: req.size,
+    sha256: content.sha256,
+    compression,
+    stored: path.basename(key),
+    storedSize,
+    pushedAt: req.now.toISOString(),
+  };
+}
+
+interface StoredBody {
+  body: Readable;
+  /** the uncompressed content's hash, when the body is compressed */
+  content?: HashCounter;
+  /** the compressor's feed: resolves with its error, never rejects */
+  feed: Promise<unknown>;
+}
+
+// The bytes to store: the file itself, or the file through a content hash and a compressor.
+async function storedBody(handle: fs.FileHandle, compression: Compression, size: number): Promise<StoredBody> {
+  const source = readFromStart(handle);
+  const zip = await compressor(compression, size);
+  if (!zip) return { body: source, feed: Promise.resolve() };
+  const content = new HashCounter();
+  const feed = pipeline(source, content, zip).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  return { body: zip, content, feed };
+}
+
+// Throws the compressor feed's error, if it had one.
+async function failedFeed(body: StoredBody): Promise<void> {
+  const fed = await body.feed;
+  if (fed instanceof Error) throw fed;
+}
+
+// A sink that drops what it is given (a read-back only needs the hash).
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _enc, done) => done() });
+}
