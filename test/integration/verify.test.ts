@@ -8,8 +8,8 @@ import { setPrefix } from '../../lib/backup-set.ts';
 import { runCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
-import { startRgwServer } from '../support/rgw.ts';
-import { startS3Server, type S3Server } from '../support/s3.ts';
+import type { S3Server } from '../support/s3.ts';
+import { S3_SERVERS } from '../support/s3-servers.ts';
 import { baseBackup, pgopsCommand, serverWritableDir, switchWal, waitArchived } from '../support/wal.ts';
 
 // pgops verify re-reads every stored file against its manifest or sidecar, and the WAL's continuity, without
@@ -280,10 +280,7 @@ describe('pgops verify on a file repository', () => {
   });
 });
 
-describe.each([
-  ['s3rver', startS3Server],
-  ['RGW', startRgwServer],
-])('pgops verify on an S3 repository (%s)', (_kind, start) => {
+describe.each(S3_SERVERS)('pgops verify on an S3 repository ($name)', ({ start }) => {
   let s3: S3Server;
   let url: string;
   let backupId: string;
