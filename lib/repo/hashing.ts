@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 
 // A pass-through stream that computes sha256 and the byte count of what flows through it.
 export class HashCounter extends Transform {
@@ -32,4 +32,9 @@ export async function hashStream(stream: NodeJS.ReadableStream): Promise<{ sha25
     size += (chunk as Buffer).length;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+// A sink that drops what it is given: for streams read only to be hashed (HashCounter before it).
+export function discardSink(): Writable {
+  return new Writable({ write: (_chunk, _enc, done) => done() });
 }

@@ -59,15 +59,34 @@ export async function requireIdentity(repo: Repo, nearby: () => Promise<string[]
     }
     return identity;
   }
-  const near = await nearby().catch(() => []);
   const holdsSets = await repo.hasAny('backups/').catch(() => false);
   const holdsWal = await repo.hasAny('wal/').catch(() => false);
-  const hint = holdsSets || holdsWal
-    ? `it holds ${[holdsSets && 'backup sets', holdsWal && 'archived WAL'].filter(Boolean).join(' and ')} written before repositories were initialised: run pgops repo init --repo ${repo.url} to adopt it`
-    : near.length
+  if (holdsSets || holdsWal) {
+    throw notARepository(repo.url, 'identity', `it holds ${[holdsSets && 'backup sets', holdsWal && 'archived WAL'].filter(Boolean).join(' and ')} written before repositories were initialised: run pgops repo init --repo ${repo.url} to adopt it`);
+  }
+  // the neighbours are looked up only for an empty location: a typo's
+  const near = await nearby().catch(() => []);
+  throw notARepository(
+    repo.url,
+    'identity',
+    near.length
       ? `did you mean ${near.map((u) => `--repo ${u}`).join(' or ')}? To start a new repository here, run pgops repo init --repo ${repo.url}`
-      : `check --repo for a typo; to start a new repository here, run pgops repo init --repo ${repo.url}`;
-  throw new PgopsError(`${repo.url} is not a pgops repository (it has no ${REPO_FILE})`, { code: ExitCode.UNKNOWN, hint });
+      : `check --repo for a typo; to start a new repository here, run pgops repo init --repo ${repo.url}`,
+  );
+}
+
+// The error for a location that is not a repository: "(it has no pgops-repo.json)" for a writer, "(no
+// pgops-repo.json, no backup sets, no WAL)" for a reader that found nothing there.
+export function notARepository(url: string, lacks: 'identity' | 'everything', hint: string): PgopsError {
+  const what = lacks === 'identity' ? `it has no ${REPO_FILE}` : `no ${REPO_FILE}, no backup sets, no WAL`;
+  return new PgopsError(`${url} is not a pgops repository (${what})`, { code: ExitCode.UNKNOWN, hint });
+}
+
+// Whether an S3 store refuses to overwrite on If-None-Match: * (RGW, AWS since 2024 do; some stores ignore it);
+// undefined for a repository that is not in S3.
+export async function probeConditionalWrites(repo: Repo): Promise<boolean | undefined> {
+  const probe = (repo as Repo & { probeConditionalWrites?: () => Promise<boolean> }).probeConditionalWrites;
+  return repo.kind === 's3' && probe ? probe.call(repo) : undefined;
 }
 
 // A fresh identity for `repo init`.

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../lib/log.ts';
 import type { OptionValues } from '../../lib/options.ts';
-import { initialise, newIdentity, REPO_FILE } from '../../lib/repo/identity.ts';
+import { initialise, newIdentity, probeConditionalWrites, REPO_FILE } from '../../lib/repo/identity.ts';
 import { openRepo } from '../../lib/repo/open.ts';
 
 // Initialises a repository for a test the way `pgops repo init` does (writers refuse a location without
@@ -12,12 +12,7 @@ export async function initTestRepo(url: string, options: Partial<OptionValues> =
   const log = createLogger({ task: 'repo-init', format: 'json', stream: { write: () => true } as never, verbose: false });
   const repo = await openRepo(url, { ...options } as OptionValues, log);
   try {
-    if (repo.kind === 's3') {
-      const probe = (repo as typeof repo & { probeConditionalWrites?: () => Promise<boolean> }).probeConditionalWrites;
-      await initialise(repo, newIdentity(new Date(), probe ? await probe.call(repo) : undefined));
-    } else {
-      await initialise(repo, newIdentity(new Date()));
-    }
+    await initialise(repo, newIdentity(new Date(), await probeConditionalWrites(repo)));
   } finally {
     await repo.close();
   }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { listSets, type BackupSet } from '../../backup-set.ts';
 import { listDrillReports } from '../../drill-report.ts';
-import { ExitCode, PgopsError } from '../../errors.ts';
-import { readIdentity, REPO_FILE } from '../../repo/identity.ts';
+import { ExitCode } from '../../errors.ts';
+import { notARepository, readIdentity, REPO_FILE } from '../../repo/identity.ts';
 import { nearbyRepositories } from '../../repo/nearby.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { Repo, StoredObject } from '../../repo/repo.ts';
@@ -44,10 +44,7 @@ export const repoInfo: TaskHandler = async (ctx) => {
     const drills = await listDrillReports(repo);
     if (!identity && !sets.length && !wal.length) {
       const near = await nearbyRepositories(repo).catch(() => []);
-      throw new PgopsError(`${repo.url} is not a pgops repository (no ${REPO_FILE}, no backup sets, no WAL)`, {
-        code: ExitCode.UNKNOWN,
-        hint: near.length ? `did you mean ${near.map((u) => `--repo ${u}`).join(' or ')}?` : `check --repo for a typo, or start one with pgops repo init --repo ${repo.url}`,
-      });
+      throw notARepository(repo.url, 'everything', near.length ? `did you mean ${near.map((u) => `--repo ${u}`).join(' or ')}?` : `check --repo for a typo, or start one with pgops repo init --repo ${repo.url}`);
     }
     const bytes = databases.reduce((s, d) => s + d.bytes, 0) + wal.reduce((s, w) => s + w.bytes, 0);
     const lines = [

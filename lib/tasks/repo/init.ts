@@ -1,8 +1,7 @@
 import { listSets } from '../../backup-set.ts';
 import { ExitCode } from '../../errors.ts';
-import { initialise, newIdentity, REPO_FILE } from '../../repo/identity.ts';
+import { initialise, newIdentity, probeConditionalWrites, REPO_FILE } from '../../repo/identity.ts';
 import { openRepo } from '../../repo/open.ts';
-import type { Repo } from '../../repo/repo.ts';
 import type { TaskHandler } from '../../task.ts';
 
 // pgops repo init: makes a location a repository by writing pgops-repo.json; a location that already holds sets or
@@ -11,7 +10,7 @@ export const repoInit: TaskHandler = async (ctx) => {
   const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
   try {
     await repo.check();
-    const conditionalWrites = repo.kind === 's3' ? await probeConditionalWrites(repo) : undefined;
+    const conditionalWrites = await probeConditionalWrites(repo);
     const { identity, created } = await initialise(repo, newIdentity(ctx.now(), conditionalWrites));
     const sets = await listSets(repo);
     const wal = await repo.hasAny('wal/');
@@ -25,9 +24,3 @@ export const repoInit: TaskHandler = async (ctx) => {
     await repo.close();
   }
 };
-
-// Whether an S3 store refuses to overwrite on If-None-Match: * (RGW, AWS since 2024 do; some stores ignore it).
-async function probeConditionalWrites(repo: Repo): Promise<boolean | undefined> {
-  const probe = (repo as Repo & { probeConditionalWrites?: () => Promise<boolean> }).probeConditionalWrites;
-  return probe ? probe.call(repo) : undefined;
-}

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { messageOf } from '../../errors.ts';
-import { HashCounter } from '../../repo/hashing.ts';
+import { discardSink, HashCounter } from '../../repo/hashing.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
 import type { Compression } from '../../wal/layout.ts';
 import { decompressor } from '../wal/compression.ts';
@@ -21,14 +20,6 @@ export type FileOutcome =
   /** the read failed (I/O, network): nothing is known of the content */
   | { status: 'unreadable'; detail: string };
 
-// Swallows what it is given: the content is only hashed, never kept.
-const discard = () =>
-  new Writable({
-    write(_chunk, _enc, done) {
-      done();
-    },
-  });
-
 // Streams one stored object through sha256 and a byte count (decompressing it first when it is stored compressed:
 // a sidecar lists the uncompressed file) and compares both with what its manifest or sidecar lists. Memory stays
 // at a few stream buffers whatever the file's size. Rejects only when aborted.
@@ -45,7 +36,7 @@ export async function checkObject(repo: Repo, key: string, expected: Expected, c
   inflate?.once('error', () => (inflateFailed = true));
   const counter = new HashCounter();
   try {
-    await pipeline([body, ...(inflate ? [inflate] : []), counter, discard()], { signal });
+    await pipeline([body, ...(inflate ? [inflate] : []), counter, discardSink()], { signal });
   } catch (err) {
     if (signal?.aborted) throw err;
     if (inflateFailed) return { status: 'damaged', detail: `does not decompress (${compression}): ${messageOf(err)}` };

@@ -1,7 +1,7 @@
 import { databaseNameOf, setPrefix } from '../../backup-set.ts';
 import { ExitCode, messageOf, PgopsError, type ExitCodeValue } from '../../errors.ts';
 import { worstFirst } from '../../maintenance/nagios.ts';
-import { parseIdentity, REPO_FILE, REPO_VERSION, type RepoIdentity } from '../../repo/identity.ts';
+import { notARepository, parseIdentity, REPO_FILE, REPO_VERSION, type RepoIdentity } from '../../repo/identity.ts';
 import { openRepo } from '../../repo/open.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
 import type { TaskHandler } from '../../task.ts';
@@ -65,7 +65,7 @@ export const verify: TaskHandler = async (ctx) => {
       throw new PgopsError(`no backup set of database "${database}" in ${repo.url}`, { code: ExitCode.UNKNOWN, hint: 'check --db for a typo: pgops backups list shows the databases the repository holds' });
     }
     if (!identity.present && plan.sets.length === 0 && plan.systems.length === 0 && plan.findings.length === 0) {
-      throw new PgopsError(`${repo.url} is not a pgops repository (no ${REPO_FILE}, no backup sets, no WAL)`, { code: ExitCode.UNKNOWN, hint: 'check --repo for a typo (pgops repo info shows what a location holds)' });
+      throw notARepository(repo.url, 'everything', 'check --repo for a typo (pgops repo info shows what a location holds)');
     }
     const parallel = (o.parallel as number | undefined) ?? 4;
     ctx.log.info('verify', `reading ${plan.items.length} files of ${plan.sets.length} set(s) and ${plan.systems.length} WAL archive(s) in ${repo.url}, ${parallel} at a time`);

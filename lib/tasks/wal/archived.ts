@@ -1,7 +1,7 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
-import { HashCounter } from '../../repo/hashing.ts';
+import { discardSink, HashCounter } from '../../repo/hashing.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
 import { dataKey, parseSidecar, sidecarKey, walFolder, type Compression, type Sidecar } from '../../wal/layout.ts';
 import { abortable } from './abortable.ts';
@@ -94,9 +94,8 @@ export async function hashStored(repo: Repo, key: string, compression: Compressi
   const stored = new HashCounter();
   const content = new HashCounter();
   const inflate = await decompressor(compression);
-  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
   try {
-    await pipeline([body, stored, ...(inflate ? [inflate] : []), content, sink], { signal });
+    await pipeline([body, stored, ...(inflate ? [inflate] : []), content, discardSink()], { signal });
   } catch (err) {
     if (signal?.aborted || !inflate || err instanceof PgopsError) throw err;
     throw new PgopsError(`${key} in ${repo.url} cannot be decompressed (${compression}): ${messageOf(err)}`, { code: ExitCode.INTEGRITY, cause: err });

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
-import { HashCounter } from '../../repo/hashing.ts';
+import { discardSink, HashCounter } from '../../repo/hashing.ts';
 import { AlreadyExistsError, NotFoundError, type Repo } from '../../repo/repo.ts';
 import { dataKey, encodeSidecar, sidecarKey, SIDECAR_FORMAT, type Compression, type Sidecar } from '../../wal/layout.ts';
 import { abortable } from './abortable.ts';
@@ -51,7 +51,7 @@ export async function pushAgain(req: PushRequest, existing: Sidecar): Promise<Pu
     return { sidecar: existing, again: true, repaired: true };
   }
   try {
-    await readArchived(repo, systemId, existing, discard(), signal);
+    await readArchived(repo, systemId, existing, discardSink(), signal);
     return { sidecar: existing, again: true, repaired: false };
   } catch (err) {
     if (!(err instanceof PgopsError) || err.code !== ExitCode.INTEGRITY) throw err;
@@ -180,7 +180,7 @@ async function readBack(req: PushRequest, mine: Sidecar): Promise<void> {
   const { repo, systemId, name } = req;
   for (let attempt = 1; ; attempt++) {
     try {
-      await readArchived(repo, systemId, mine, discard(), req.signal);
+      await readArchived(repo, systemId, mine, discardSink(), req.signal);
       break;
     } catch (err) {
       if (err instanceof PgopsError && err.code === ExitCode.INTEGRITY) throw replacedAfterPublish(repo.url, mine.stored, mine);
@@ -236,9 +236,4 @@ async function storedBody(handle: fs.FileHandle, compression: Compression, size:
 async function failedFeed(body: StoredBody): Promise<void> {
   const fed = await body.feed;
   if (fed instanceof Error) throw fed;
-}
-
-// A sink that drops what it is given (a read-back only needs the hash).
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _enc, done) => done() });
 }
