@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PgopsError, messageOf, usageError } from './errors.ts';
-import { OPTIONS } from './options.ts';
+import { OPTION_DEFS } from './options.ts';
 import { formatSize } from './units.ts';
 
 export const DEFAULT_CONFIG_FILE = 'pgops.config.yml';
@@ -48,7 +48,7 @@ export function loadTargetConfig(file: string | undefined, target: string | unde
   return { ...defaults, ...flatten(targets[target], `${configPath}: targets.${target}`) };
 }
 
-const known = new Set(OPTIONS.map((o) => o.flag));
+const known = new Set(OPTION_DEFS.map((o) => o.flag));
 
 // The config file's text; refused when it is not a regular file or is over MAX_CONFIG_BYTES, checked before reading
 // (a FIFO or /dev/zero would never end) and while reading (a file that grows meanwhile is refused, not read on).

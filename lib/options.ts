@@ -12,7 +12,8 @@ export const TASK_NAMES = [
   'reindex', 'analyze', 'idle-cleanup', 'partitions-create', 'partitions-prune', 'partitions-check', 'refresh-matviews', 'health',
 ] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
-const MAINTENANCE = ['reindex', 'analyze', 'idle-cleanup', 'partitions-create', 'partitions-prune', 'partitions-check', 'refresh-matviews', 'health'] as const;
+export const MAINTENANCE = ['reindex', 'analyze', 'idle-cleanup', 'partitions-create', 'partitions-prune', 'partitions-check', 'refresh-matviews', 'health'] as const;
+export type MaintenanceTask = (typeof MAINTENANCE)[number];
 export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'size' | 'list' | 'choice';
 
 export interface OptionDef {
@@ -28,6 +29,8 @@ export interface OptionDef {
   default?: unknown;
   /** lower bound for integers */
   min?: number;
+  /** upper bound for integers */
+  max?: number;
   /** a short name for the flag */
   alias?: string;
   /** not read from a config file (a file must not decide a destructive act) */
@@ -39,7 +42,7 @@ export interface OptionDef {
 const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status', 'repo-init', 'repo-info', 'verify', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
 
 // The one table of options: help, environment variables, config keys and validation all come from here.
-export const OPTIONS: readonly OptionDef[] = [
+export const OPTIONS = [
   { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server)' },
   { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, describe: 'config file (default: ./pgops.config.yml when it exists)' },
   { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
@@ -138,10 +141,10 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'archive', type: 'boolean', tasks: ['partitions-prune'], env: ['PGOPS_ARCHIVE'], default: false, describe: 'first dump each pruned partition with pg_dump into the repository (--repo)' },
 
   // health
-  { flag: 'connections-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_CONNECTIONS_WARNING'], default: 80, placeholder: 'PERCENT', describe: 'WARNING when client connections use more than this % of max_connections' },
-  { flag: 'connections-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_CONNECTIONS_CRITICAL'], default: 95, placeholder: 'PERCENT', describe: 'CRITICAL when client connections use more than this % of max_connections' },
-  { flag: 'cache-hit-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_CACHE_HIT_WARNING'], default: 95, placeholder: 'PERCENT', describe: "WARNING when the database's buffer cache hit ratio is below this %" },
-  { flag: 'cache-hit-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_CACHE_HIT_CRITICAL'], default: 90, placeholder: 'PERCENT', describe: "CRITICAL when the database's buffer cache hit ratio is below this %" },
+  { flag: 'connections-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_CONNECTIONS_WARNING'], default: 80, min: 0, max: 100, placeholder: 'PERCENT', describe: 'WARNING when client connections use more than this % of max_connections' },
+  { flag: 'connections-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_CONNECTIONS_CRITICAL'], default: 95, min: 0, max: 100, placeholder: 'PERCENT', describe: 'CRITICAL when client connections use more than this % of max_connections' },
+  { flag: 'cache-hit-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_CACHE_HIT_WARNING'], default: 95, min: 0, max: 100, placeholder: 'PERCENT', describe: "WARNING when the database's buffer cache hit ratio is below this %" },
+  { flag: 'cache-hit-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_CACHE_HIT_CRITICAL'], default: 90, min: 0, max: 100, placeholder: 'PERCENT', describe: "CRITICAL when the database's buffer cache hit ratio is below this %" },
   { flag: 'transaction-age-warning', type: 'duration', tasks: ['health'], env: ['PGOPS_TRANSACTION_AGE_WARNING'], default: '15m', describe: 'WARNING when a client transaction has been open longer' },
   { flag: 'transaction-age-critical', type: 'duration', tasks: ['health'], env: ['PGOPS_TRANSACTION_AGE_CRITICAL'], default: '1h', describe: 'CRITICAL when a client transaction has been open longer' },
   { flag: 'idle-in-transaction-warning', type: 'duration', tasks: ['health'], env: ['PGOPS_IDLE_IN_TRANSACTION_WARNING'], default: '5m', describe: 'WARNING when a session has been idle in a transaction longer' },
@@ -153,18 +156,18 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'unused-index-min-size', type: 'size', tasks: ['health'], env: ['PGOPS_UNUSED_INDEX_MIN_SIZE'], default: '1MB', describe: 'list never-scanned indexes from this size (unique and primary-key indexes are never listed)' },
   { flag: 'database-size-warning', type: 'size', tasks: ['health'], env: ['PGOPS_DATABASE_SIZE_WARNING'], describe: 'WARNING when a database is larger (default: listed, not graded)' },
   { flag: 'database-size-critical', type: 'size', tasks: ['health'], env: ['PGOPS_DATABASE_SIZE_CRITICAL'], describe: 'CRITICAL when a database is larger (default: listed, not graded)' },
-  { flag: 'dead-tuples-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_DEAD_TUPLES_WARNING'], default: 20, placeholder: 'PERCENT', describe: "WARNING when more than this % of a table's rows are dead" },
-  { flag: 'dead-tuples-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_DEAD_TUPLES_CRITICAL'], default: 50, placeholder: 'PERCENT', describe: "CRITICAL when more than this % of a table's rows are dead" },
+  { flag: 'dead-tuples-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_DEAD_TUPLES_WARNING'], default: 20, min: 0, max: 100, placeholder: 'PERCENT', describe: "WARNING when more than this % of a table's rows are dead" },
+  { flag: 'dead-tuples-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_DEAD_TUPLES_CRITICAL'], default: 50, min: 0, max: 100, placeholder: 'PERCENT', describe: "CRITICAL when more than this % of a table's rows are dead" },
   { flag: 'dead-tuples-min', type: 'integer', tasks: ['health'], env: ['PGOPS_DEAD_TUPLES_MIN'], default: 1000, placeholder: 'ROWS', describe: 'grade the dead-tuple ratio only of tables with at least this many dead rows' },
-  { flag: 'xid-age-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_XID_AGE_WARNING'], default: 50, placeholder: 'PERCENT', describe: 'WARNING when the oldest transaction or multixact ID of a database is more than this % of the way to wraparound (2^31)' },
-  { flag: 'xid-age-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_XID_AGE_CRITICAL'], default: 75, placeholder: 'PERCENT', describe: 'CRITICAL when the oldest transaction or multixact ID of a database is more than this % of the way to wraparound (2^31)' },
+  { flag: 'xid-age-warning', type: 'integer', tasks: ['health'], env: ['PGOPS_XID_AGE_WARNING'], default: 50, min: 0, max: 100, placeholder: 'PERCENT', describe: 'WARNING when the oldest transaction or multixact ID of a database is more than this % of the way to wraparound (2^31)' },
+  { flag: 'xid-age-critical', type: 'integer', tasks: ['health'], env: ['PGOPS_XID_AGE_CRITICAL'], default: 75, min: 0, max: 100, placeholder: 'PERCENT', describe: 'CRITICAL when the oldest transaction or multixact ID of a database is more than this % of the way to wraparound (2^31)' },
   { flag: 'top', type: 'integer', tasks: ['health'], env: ['PGOPS_TOP'], default: 5, min: 1, describe: 'how many rows each list shows (longest transactions, slowest statements, largest tables, ...)' },
   { flag: 'report', type: 'string', tasks: ['health'], env: ['PGOPS_REPORT'], placeholder: 'FILE', describe: 'also write the report as markdown to FILE (- prints it on stdout instead of the status lines)' },
   { flag: 'lock-retries', type: 'integer', tasks: ['reindex', 'analyze', 'refresh-matviews'], env: ['PGOPS_LOCK_RETRIES'], default: 3, min: 0, describe: 'how many times a statement that hit lock_timeout (or a deadlock) is tried again, with backoff' },
   { flag: 'lock-retry-delay', type: 'duration', tasks: ['reindex', 'analyze', 'refresh-matviews'], env: ['PGOPS_LOCK_RETRY_DELAY'], default: '10s', describe: 'wait before the first retry after a lock timeout; doubles with each further retry' },
   { flag: 'action-timeout', type: 'duration', tasks: ['reindex', 'analyze', 'refresh-matviews'], env: ['PGOPS_ACTION_TIMEOUT'], default: '0', describe: 'statement_timeout of each REINDEX, DROP INDEX, ANALYZE/VACUUM or REFRESH statement itself (0: none; their lock waits stay bounded by --lock-timeout, --statement-timeout bounds the queries around them)' },
   { flag: 'min-size', type: 'size', tasks: ['reindex'], env: ['PGOPS_MIN_SIZE'], default: '10MB', describe: 'reindex: only B-tree indexes at least this big are checked for bloat' },
-  { flag: 'min-bloat', type: 'integer', tasks: ['reindex'], env: ['PGOPS_MIN_BLOAT'], default: 30, min: 0, placeholder: 'PERCENT', describe: 'reindex: rebuild an index when its estimated bloat is at least this percentage of its size' },
+  { flag: 'min-bloat', type: 'integer', tasks: ['reindex'], env: ['PGOPS_MIN_BLOAT'], default: 30, min: 0, max: 100, placeholder: 'PERCENT', describe: 'reindex: rebuild an index when its estimated bloat is at least this percentage of its size' },
   { flag: 'index', type: 'list', tasks: ['reindex'], placeholder: 'SCHEMA.INDEX', describe: 'reindex: rebuild exactly these indexes, whatever their bloat (repeatable)' },
   { flag: 'max-indexes', type: 'integer', tasks: ['reindex'], env: ['PGOPS_MAX_INDEXES'], default: 10, min: 1, describe: 'reindex: rebuild at most this many indexes per run (invalid ones first, then the most space to win)' },
   { flag: 'max-duration', type: 'duration', tasks: ['reindex'], env: ['PGOPS_MAX_DURATION'], default: '2h', describe: 'reindex: start no rebuild once the run is this old; a rebuild already running is not interrupted' },
@@ -173,14 +176,36 @@ export const OPTIONS: readonly OptionDef[] = [
   { flag: 'concurrently-only', type: 'boolean', tasks: ['refresh-matviews'], env: ['PGOPS_CONCURRENTLY_ONLY'], default: false, describe: 'refresh-matviews: skip the views that cannot be refreshed CONCURRENTLY (a plain refresh blocks their readers)' },
 
   { flag: 'execute', type: 'boolean', tasks: ['prune', ...MAINTENANCE], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
-];
+] as const satisfies readonly OptionDef[];
+
+// The same table, each row as an OptionDef (help, docs, the config's keys: code that reads any row).
+export const OPTION_DEFS: readonly OptionDef[] = OPTIONS;
+
+type Def = (typeof OPTIONS)[number];
+// keep-last -> keepLast, as keyOf does at run time
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+// what convert() makes of a value of the option's type
+type ValueOf<D> = D extends { type: 'boolean' } ? boolean
+  : D extends { type: 'integer' | 'duration' | 'size' } ? number
+  : D extends { type: 'list' } ? string[]
+  : D extends { type: 'choice'; choices: readonly (infer C)[] } ? C
+  : string;
+type AcceptedBy<D, T extends TaskName> = D extends { tasks: '*' } ? D : D extends { tasks: readonly (infer X)[] } ? ([T] extends [X] ? D : never) : never;
+type Accepted<T extends TaskName> = AcceptedBy<Def, T>;
+
+// The resolved options of task T, keyed by camelCase flag: an option with a default is always there, one without may
+// be absent. Durations are milliseconds, sizes bytes, lists arrays.
+export type OptionsOf<T extends TaskName> =
+  { [D in Accepted<T> as D extends { default: unknown } ? CamelCase<D['flag']> : never]: ValueOf<D> } &
+  { [D in Accepted<T> as D extends { default: unknown } ? never : CamelCase<D['flag']>]?: ValueOf<D> };
+
 
 export type OptionValues = Record<string, unknown>;
 export type OptionSource = 'flag' | 'env' | 'config' | 'default';
 
 // The options a task accepts, in table order.
 export function optionsFor(task: TaskName): OptionDef[] {
-  return OPTIONS.filter((o) => o.tasks === '*' || o.tasks.includes(task));
+  return OPTION_DEFS.filter((o) => o.tasks === '*' || o.tasks.includes(task));
 }
 
 // camelCase key of a flag: keep-last -> keepLast.
@@ -242,8 +267,9 @@ export function convert(def: OptionDef, raw: unknown, origin = `--${def.flag}`):
     }
     case 'integer': {
       const n = Number(text);
-      if (!Number.isInteger(n) || n < (def.min ?? 0)) {
-        throw usageError(`invalid ${origin} "${text}": expected a whole number of at least ${def.min ?? 0}`);
+      if (!Number.isInteger(n) || n < (def.min ?? 0) || n > (def.max ?? Infinity)) {
+        const range = def.max === undefined ? `of at least ${def.min ?? 0}` : `from ${def.min ?? 0} to ${def.max}`;
+        throw usageError(`invalid ${origin} "${text}": expected a whole number ${range}`);
       }
       return n;
     }

@@ -6,7 +6,7 @@ import { resolveOptions, type TaskName } from './options.ts';
 import { redact, redactDeep } from './redact.ts';
 import { signalEnd, signalStart } from './signals/index.ts';
 import type { TaskGauges } from './signals/outcome.ts';
-import type { TaskContext, TaskHandler } from './task.ts';
+import type { AnyTaskHandler, TaskContext } from './task.ts';
 
 // The database name in --db (a URL or a name), to tell runs of one task apart in metrics and state.
 function instanceOf(db: unknown): string {
@@ -27,7 +27,7 @@ export interface RunIO {
 }
 
 // Runs one task: resolves options, calls the handler, prints the result; returns the exit code (only bin/ exits).
-export async function runTask(task: TaskName, handler: () => Promise<TaskHandler>, flags: Record<string, unknown>, io: RunIO = {}, positionals: string[] = []): Promise<ExitCodeValue> {
+export async function runTask(task: TaskName, handler: () => Promise<AnyTaskHandler>, flags: Record<string, unknown>, io: RunIO = {}, positionals: string[] = []): Promise<ExitCodeValue> {
   const env = io.env ?? process.env;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
@@ -58,8 +58,8 @@ export async function runTask(task: TaskName, handler: () => Promise<TaskHandler
     await signalStart(values, log);
     interrupt.signal.throwIfAborted();
     const args = Object.fromEntries(positionals.filter((p) => flags[p] !== undefined).map((p) => [p, String(flags[p])]));
-    const ctx: TaskContext = { options: values, args, log, signal: interrupt.signal, env, now: io.now ?? (() => new Date()) };
-    return (await handler())(ctx);
+    const ctx: TaskContext = { options: values as TaskContext['options'], args, log, signal: interrupt.signal, env, now: io.now ?? (() => new Date()) };
+    return (await handler())(ctx as never);
   };
   try {
     const result = await Promise.race([work(), interrupt.abandoned.catch((err) => {

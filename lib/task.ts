@@ -1,11 +1,12 @@
 import type { ExitCodeValue } from './errors.ts';
 import type { Logger } from './log.ts';
-import type { OptionValues } from './options.ts';
+import type { OptionsOf, TaskName } from './options.ts';
 import type { TaskGauges } from './signals/outcome.ts';
 
 // What a task handler receives: everything it needs, nothing read from globals, so tests can hand in their own.
-export interface TaskContext {
-  options: OptionValues;
+export interface TaskContext<T extends TaskName = TaskName> {
+  /** the task's options, resolved (flags > environment > config > defaults) and typed by lib/options.ts's table */
+  options: OptionsOf<T>;
   /** positional arguments by name (wal push <path>) */
   args: Record<string, string>;
   log: Logger;
@@ -25,4 +26,7 @@ export interface TaskResult {
   gauges?: TaskGauges;
 }
 
-export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;
+export type TaskHandler<T extends TaskName = TaskName> = (ctx: TaskContext<T>) => Promise<TaskResult>;
+
+// A handler of any task, as the registry (lib/tasks/index.ts) holds it: dispatch hands it the context of its own task.
+export type AnyTaskHandler = (ctx: never) => Promise<TaskResult>;

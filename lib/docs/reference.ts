@@ -1,5 +1,5 @@
 import { exitCodeNames, ExitCode } from '../errors.ts';
-import { OPTIONS } from '../options.ts';
+import { OPTION_DEFS } from '../options.ts';
 import { TASKS } from '../tasks/index.ts';
 
 const exitCodeMeaning: Record<number, string> = {
@@ -21,7 +21,7 @@ export function exitCodesMarkdown(): string {
 
 // The README's options table, from lib/options.ts.
 export function optionsMarkdown(): string {
-  const rows = OPTIONS.map((o) => {
+  const rows = OPTION_DEFS.map((o) => {
     const tasks = o.tasks === '*' ? 'all' : o.tasks.map((t) => t.replace('-', ' ')).join(', ');
     const dflt = o.default === undefined ? '' : `\`${String(o.default)}\``;
     const env = (o.env ?? []).map((e) => `\`${e}\``).join(', ');

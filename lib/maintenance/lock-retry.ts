@@ -32,7 +32,7 @@ export interface LockRetryOptions {
 }
 
 // The retry settings of a task's --lock-retries and --lock-retry-delay, for one statement.
-export function lockRetryFor(ctx: TaskContext, what: string): LockRetryOptions {
+export function lockRetryFor(ctx: TaskContext<'reindex' | 'analyze' | 'refresh-matviews'>, what: string): LockRetryOptions {
   return { retries: ctx.options.lockRetries as number, baseDelayMs: ctx.options.lockRetryDelay as number, log: ctx.log, signal: ctx.signal, what };
 }
 

@@ -3,6 +3,7 @@ import { ExitCode, PgopsError } from '../errors.ts';
 import { connect, displayUrl, parseDbUrl, type ConnInfo } from '../pg/connection.ts';
 import { takeAdvisoryLock } from '../pg/lock.ts';
 import { serverFacts, type ServerFacts } from '../pg/server.ts';
+import type { MaintenanceTask } from '../options.ts';
 import type { TaskContext, TaskResult } from '../task.ts';
 
 // What a maintenance task works with: a guarded connection and whether it may change anything.
@@ -24,7 +25,7 @@ export interface MaintenanceOptions {
 // Runs a maintenance task the careful way: refuse a standby, set lock_timeout and statement_timeout, take the
 // task's advisory lock (exit 4 when another run holds it), and close the connection whatever happens.
 // A readOnly task gets a read-only session with the same timeouts instead of the standby refusal and the lock.
-export async function withMaintenance(ctx: TaskContext, task: string, fn: (s: MaintenanceSession) => Promise<TaskResult>, opts: MaintenanceOptions = {}): Promise<TaskResult> {
+export async function withMaintenance(ctx: TaskContext<MaintenanceTask>, task: string, fn: (s: MaintenanceSession) => Promise<TaskResult>, opts: MaintenanceOptions = {}): Promise<TaskResult> {
   const o = ctx.options;
   const info = parseDbUrl(o.db as string | undefined, ctx.env);
   const client = await connect(info, `pgops ${task}`);

@@ -1,5 +1,5 @@
 import type { TaskName } from '../options.ts';
-import type { TaskHandler } from '../task.ts';
+import type { AnyTaskHandler } from '../task.ts';
 
 export interface TaskEntry {
   name: TaskName;
@@ -9,7 +9,7 @@ export interface TaskEntry {
   /** positional arguments, yargs style: "<name>" */
   positional?: string;
   examples: [string, string][];
-  load: () => Promise<TaskHandler>;
+  load: () => Promise<AnyTaskHandler>;
 }
 
 // Every task: the CLI, the scripts and the docs read this list. Handlers load lazily to keep start-up short.

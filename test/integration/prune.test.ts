@@ -8,6 +8,7 @@ import { main } from '../../lib/cli.ts';
 import { PgopsError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { MANIFEST_FILE } from '../../lib/manifest.ts';
+import { resolveOptions } from '../../lib/options.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
@@ -163,8 +164,8 @@ class RecordingRepo implements Repo {
   }
 }
 
-function ctx(options: Record<string, unknown>): TaskContext {
-  return { options: { keepDaily: 3, incompleteGrace: 24 * 3_600_000, ...options }, args: {}, log: silentLogger('prune'), signal: new AbortController().signal, env: {}, now: () => NOW };
+function ctx(options: Partial<TaskContext<'prune'>['options']>): TaskContext<'prune'> {
+  return { options: { ...resolveOptions('prune', {}, {}).values, keepDaily: 3, incompleteGrace: 24 * 3_600_000, ...options } as TaskContext<'prune'>['options'], args: {}, log: silentLogger('prune'), signal: new AbortController().signal, env: {}, now: () => NOW };
 }
 
 describe('pruneWith', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTargetConfig } from '../../lib/config.ts';
-import { OPTIONS, optionsFor, resolveOptions } from '../../lib/options.ts';
+import { OPTION_DEFS, optionsFor, resolveOptions } from '../../lib/options.ts';
 
 function configDir(yaml: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-cfg-'));
@@ -13,9 +13,9 @@ function configDir(yaml: string): string {
 
 describe('the option table', () => {
   it('defines every flag once, with a description and at least one task', () => {
-    const flags = OPTIONS.map((o) => o.flag);
+    const flags = OPTION_DEFS.map((o) => o.flag);
     expect(new Set(flags).size).toBe(flags.length);
-    for (const o of OPTIONS) {
+    for (const o of OPTION_DEFS) {
       expect(o.describe.length).toBeGreaterThan(5);
       expect(o.tasks === '*' || o.tasks.length > 0).toBe(true);
       for (const e of o.env ?? []) expect(e).toMatch(/^[A-Z][A-Z0-9_]*$/);

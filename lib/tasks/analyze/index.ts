@@ -14,9 +14,9 @@ import { planAnalyze, type AnalyzeItem } from './plan.ts';
 
 // pgops analyze: ANALYZE (or VACUUM (ANALYZE)) the relations that need it, one at a time. Prints the plan;
 // changes nothing without --execute.
-export const analyze: TaskHandler = (ctx) => withMaintenance(ctx, 'analyze', (s) => run(ctx, s));
+export const analyze: TaskHandler<'analyze'> = (ctx) => withMaintenance(ctx, 'analyze', (s) => run(ctx, s));
 
-async function run(ctx: TaskContext, s: MaintenanceSession): Promise<TaskResult> {
+async function run(ctx: TaskContext<'analyze'>, s: MaintenanceSession): Promise<TaskResult> {
   const o = ctx.options;
   const started = Date.now();
   const verb = o.vacuum === true ? 'VACUUM (ANALYZE)' : 'ANALYZE';

@@ -18,7 +18,7 @@ import { runSet } from './run-set.ts';
 export const BACKUP_LOCK = 'pgops backup';
 
 // pgops backup: one database, dumped in an exported snapshot, streamed into the repository under a lease, manifest last.
-export const backup: TaskHandler = async (ctx) => {
+export const backup: TaskHandler<'backup'> = async (ctx) => {
   const { options: o, log } = ctx;
   const info = parseDbUrl(o.db as string | undefined, ctx.env);
   const repo = await openRepo(o.repo as string | undefined, o, log, { writer: true });

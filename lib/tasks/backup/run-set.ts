@@ -13,7 +13,7 @@ import type { HeldLease } from './lease.ts';
 import { exportSnapshot, importSnapshot, type Snapshot } from './snapshot.ts';
 
 export interface SetRequest {
-  ctx: TaskContext;
+  ctx: TaskContext<'backup'>;
   repo: Repo;
   /** holds the advisory lock; exports the snapshot */
   client: pg.Client;

@@ -7,7 +7,7 @@ import { formatDuration, formatSize } from '../../units.ts';
 
 // pgops backups list: every set, newest first, with its status (complete, incomplete, unreadable, damaged), size,
 // duration and newest drill.
-export const backupsList: TaskHandler = async (ctx) => {
+export const backupsList: TaskHandler<'backups-list'> = async (ctx) => {
   const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
   try {
     const database = databaseNameOf(ctx.options.db);

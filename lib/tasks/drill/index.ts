@@ -19,7 +19,7 @@ import { dropScratch, ensureAbsent, scratchName } from './scratch.ts';
 import { verifyRestored } from './verify.ts';
 
 // pgops drill: restore the newest (or a given) backup into a scratch database and prove it matches what was dumped.
-export const drill: TaskHandler = async (ctx) => {
+export const drill: TaskHandler<'drill'> = async (ctx) => {
   const { options: o, log } = ctx;
   const serverUrl = typeof o.target === 'string' && o.target.includes('://') ? o.target : (o.drillTarget as string | undefined);
   if (!serverUrl) throw usageError('no drill server given', 'pass --target postgresql://user@host:5432/postgres (or --drill-target, PGOPS_DRILL_TARGET, or drill-target in the config file)');

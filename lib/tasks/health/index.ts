@@ -8,8 +8,8 @@ import { readHealthFacts } from './facts.ts';
 import { healthMarkdown } from './report.ts';
 
 // The thresholds from the options.
-export function thresholdsOf(o: TaskContext['options']): HealthThresholds {
-  const n = (k: string) => o[k] as number | undefined;
+export function thresholdsOf(o: TaskContext<'health'>['options']): HealthThresholds {
+  const n = (k: keyof typeof o) => o[k] as number | undefined;
   return {
     connectionsPct: { warn: n('connectionsWarning'), crit: n('connectionsCritical') },
     cacheHitPct: { warn: n('cacheHitWarning'), crit: n('cacheHitCritical') },
@@ -25,7 +25,7 @@ export function thresholdsOf(o: TaskContext['options']): HealthThresholds {
 
 // pgops health: the monitoring queries of the production guide, graded, as a Nagios check; read-only, so it also
 // runs on a standby and needs no --execute.
-export const health: TaskHandler = async (ctx) => {
+export const health: TaskHandler<'health'> = async (ctx) => {
   const o = ctx.options;
   const report = o.report as string | undefined;
   try {

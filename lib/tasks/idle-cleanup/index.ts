@@ -9,7 +9,7 @@ import { clientSessions, privileges, selectTargets, terminate, type Rules, type 
 type Outcome = 'terminated' | 'moved-on' | 'not-confirmed' | 'failed' | 'planned';
 
 // pgops idle-cleanup: terminate client sessions idle (or idle in a transaction) longer than the limits.
-export const idleCleanup: TaskHandler = async (ctx) => {
+export const idleCleanup: TaskHandler<'idle-cleanup'> = async (ctx) => {
   const o = ctx.options;
   const rules: Rules = {
     idleMs: o.idle as number | undefined,

@@ -38,7 +38,7 @@ export function gradeTable(table: string, interval: Interval, ranges: Range[], n
 }
 
 // pgops partitions check: a Nagios check a monitor polls; read-only, so it also runs on a standby.
-export const partitionsCheck: TaskHandler = async (ctx) => {
+export const partitionsCheck: TaskHandler<'partitions-check'> = async (ctx) => {
   const ahead = ctx.options.ahead as number;
   try {
     return await withPartitions(

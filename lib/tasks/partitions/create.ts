@@ -43,7 +43,7 @@ export interface CreatePlan {
 }
 
 // pgops partitions create: the partitions of the current period and the next --ahead ones, for each table.
-export const partitionsCreate: TaskHandler = (ctx) =>
+export const partitionsCreate: TaskHandler<'partitions-create'> = (ctx) =>
   withPartitions(ctx, 'partitions-create', async (run) => {
     const plans: CreatePlan[] = [];
     for (const t of run.tables) {
@@ -193,7 +193,7 @@ async function fixSql(run: PartitionsRun, table: PartitionedTable, p: Period, na
 }
 
 // Creates a table's new partitions in one transaction: all of them or, when one fails, none.
-async function createAll(run: PartitionsRun, plan: CreatePlan, ctx: TaskContext): Promise<void> {
+async function createAll(run: PartitionsRun, plan: CreatePlan, ctx: TaskContext<'partitions-create'>): Promise<void> {
   const { client, info } = run.s;
   const log = ctx.log;
   // an interrupted run (SIGINT, SIGTERM) cancels the running statement: the transaction rolls back

@@ -45,7 +45,7 @@ export interface PrunePlan {
 }
 
 // pgops partitions prune: detach (default) or drop the partitions older than --keep periods, never the newest.
-export const partitionsPrune: TaskHandler = async (ctx) => {
+export const partitionsPrune: TaskHandler<'partitions-prune'> = async (ctx) => {
   const o = ctx.options;
   const keep = o.keepPeriods as number | undefined;
   if (keep === undefined) throw usageError('partitions prune needs --keep N', 'give the number of periods before the current one to keep, e.g. --keep 12 for a year of monthly partitions');
@@ -136,7 +136,7 @@ async function step(run: PartitionsRun, table: PartitionedTable, p: Partition, d
 }
 
 // Carries out a table's steps in order, each partition archived, then detached, then dropped; stops at the first error.
-async function executeTable(ctx: TaskContext, run: PartitionsRun, plan: PrunePlan, repo: Repo | undefined): Promise<void> {
+async function executeTable(ctx: TaskContext<'partitions-prune'>, run: PartitionsRun, plan: PrunePlan, repo: Repo | undefined): Promise<void> {
   const { client, info, facts } = run.s;
   const auth = repo ? childAuth(info, ctx.env) : undefined;
   try {

@@ -30,7 +30,7 @@ export function tablesFrom(list: unknown): { schema: string; name: string }[] {
 
 // Opens the maintenance session of a partitions task, with the session's zone pinned to UTC (bounds print the same
 // everywhere) and --partition-timezone checked.
-export async function withPartitions(ctx: TaskContext, task: string, fn: (run: PartitionsRun) => Promise<TaskResult>, readOnly = false): Promise<TaskResult> {
+export async function withPartitions(ctx: TaskContext<'partitions-create' | 'partitions-prune' | 'partitions-check'>, task: string, fn: (run: PartitionsRun) => Promise<TaskResult>, readOnly = false): Promise<TaskResult> {
   const tables = tablesFrom(ctx.options.partitionTable);
   const zone = String(ctx.options.partitionTimezone ?? 'UTC');
   return withMaintenance(

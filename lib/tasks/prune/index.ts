@@ -12,7 +12,7 @@ import { retentionRules } from './rules.ts';
 import { liveWriters } from './writers.ts';
 
 // pgops prune: plans grandfather-father-son retention per database; prints the plan, or with --execute carries it out.
-export const prune: TaskHandler = async (ctx) => {
+export const prune: TaskHandler<'prune'> = async (ctx) => {
   // Bad arguments are refused before the repository is touched.
   retentionRules(ctx.options);
   databaseNameOf(ctx.options.db);
@@ -25,7 +25,7 @@ export const prune: TaskHandler = async (ctx) => {
 };
 
 // Prune on a repository the caller opened and closes (tests hand in their own).
-export async function pruneWith(repo: Repo, ctx: TaskContext): Promise<TaskResult> {
+export async function pruneWith(repo: Repo, ctx: TaskContext<'prune'>): Promise<TaskResult> {
   const { options, log } = ctx;
   const rules = retentionRules(options);
   const database = databaseNameOf(options.db);

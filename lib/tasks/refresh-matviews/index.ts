@@ -14,7 +14,7 @@ import { planRefresh, resolveMatviews, type RefreshItem } from './plan.ts';
 
 // pgops refresh-matviews: refreshes the configured (or all) materialized views one at a time, in dependency order,
 // CONCURRENTLY where possible, with timings. Prints the plan; changes nothing without --execute.
-export const refreshMatviews: TaskHandler = async (ctx) => {
+export const refreshMatviews: TaskHandler<'refresh-matviews'> = async (ctx) => {
   const names = (ctx.options.matview as string[] | undefined)?.map((text) => {
     const n = parseQualifiedName(text);
     if (!n) throw usageError(`invalid --matview "${text}"`, 'write SCHEMA.NAME or NAME; double-quote a part that holds a dot or a quote ("my schema"."a.b")');
@@ -23,7 +23,7 @@ export const refreshMatviews: TaskHandler = async (ctx) => {
   return withMaintenance(ctx, 'refresh-matviews', (s) => run(ctx, s, names));
 };
 
-async function run(ctx: TaskContext, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
+async function run(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
   const o = ctx.options;
   const started = Date.now();
   const all = await listMatviews(s.client);
@@ -69,7 +69,7 @@ async function run(ctx: TaskContext, s: MaintenanceSession, names: { schema: str
   };
 }
 
-async function refreshOne(ctx: TaskContext, s: MaintenanceSession, runSql: ReturnType<typeof actionRunner>, item: RefreshItem): Promise<void> {
+async function refreshOne(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, runSql: ReturnType<typeof actionRunner>, item: RefreshItem): Promise<void> {
   const v = item.view;
   const sql = `REFRESH MATERIALIZED VIEW ${item.concurrently ? 'CONCURRENTLY ' : ''}${qualified(v.schema, v.name)}`;
   ctx.log.info('refresh', `${sql} (${formatSize(v.sizeBytes)})${item.concurrently ? '' : ': readers wait until it ends'}`, { schema: v.schema, name: v.name, concurrently: item.concurrently });

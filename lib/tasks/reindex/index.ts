@@ -11,7 +11,7 @@ import { formatPlan, formatResults } from './report.ts';
 
 // pgops reindex: drops the leftovers of failed concurrent rebuilds, then rebuilds bloated, invalid or named indexes
 // one at a time with REINDEX INDEX CONCURRENTLY. Prints the plan; changes nothing without --execute.
-export const reindex: TaskHandler = async (ctx) => {
+export const reindex: TaskHandler<'reindex'> = async (ctx) => {
   const o = ctx.options;
   const minBloat = o.minBloat as number;
   if (minBloat > 100) throw usageError(`invalid --min-bloat ${minBloat}: expected a percentage from 0 to 100`);
@@ -23,7 +23,7 @@ export const reindex: TaskHandler = async (ctx) => {
   return withMaintenance(ctx, 'reindex', (s) => run(ctx, s, names));
 };
 
-async function run(ctx: TaskContext, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
+async function run(ctx: TaskContext<'reindex'>, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
   const o = ctx.options;
   const started = Date.now();
   const header = {

@@ -34,7 +34,7 @@ interface WalInfo {
 
 // pgops repo info: what a repository holds, per database and per WAL system; a reader, so an uninitialised
 // location is described too (exit 1, with the hint to initialise it), and one that holds nothing is an error.
-export const repoInfo: TaskHandler = async (ctx) => {
+export const repoInfo: TaskHandler<'repo-info'> = async (ctx) => {
   const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
   try {
     const identity = await readIdentity(repo);

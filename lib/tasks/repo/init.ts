@@ -6,7 +6,7 @@ import type { TaskHandler } from '../../task.ts';
 
 // pgops repo init: makes a location a repository by writing pgops-repo.json; a location that already holds sets or
 // WAL (written before repositories were initialised) is adopted as it is; an initialised one is left unchanged.
-export const repoInit: TaskHandler = async (ctx) => {
+export const repoInit: TaskHandler<'repo-init'> = async (ctx) => {
   const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
   try {
     await repo.check();

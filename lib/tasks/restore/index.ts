@@ -15,7 +15,7 @@ import { checkSelection } from './selection-check.ts';
 import { checkTarget, inspectTarget, withAdmin } from './target.ts';
 
 // pgops restore: verify every file of a set, then create the target if asked, restore globals if asked, pg_restore.
-export const restore: TaskHandler = async (ctx) => {
+export const restore: TaskHandler<'restore'> = async (ctx) => {
   const { options: o, log } = ctx;
   if (!o.to) throw usageError('no target database given', 'pass --to postgresql://user@host:5432/dbname (a new or empty database; --create makes it)');
   const target = parseDbUrl(o.to as string, ctx.env);

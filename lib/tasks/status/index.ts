@@ -6,7 +6,7 @@ import type { TaskHandler } from '../../task.ts';
 import { evaluate, statusLine, type DatabaseFacts, type Thresholds } from './evaluate.ts';
 
 // pgops status: what a monitor polls to notice that scheduled backups or drills stopped running or failing.
-export const status: TaskHandler = async (ctx) => {
+export const status: TaskHandler<'status'> = async (ctx) => {
   const o = ctx.options;
   const t: Thresholds = {
     backupWarnMs: o.maxBackupAge as number,

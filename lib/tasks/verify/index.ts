@@ -52,7 +52,7 @@ function setNotes(plan: VerifyPlan, findings: readonly Finding[]): Finding[] {
 
 // pgops verify: re-reads every file of every set and every archived WAL file against its manifest or sidecar, and
 // the WAL's continuity, without restoring anything; a Nagios check whose exit code says what it found.
-export const verify: TaskHandler = async (ctx) => {
+export const verify: TaskHandler<'verify'> = async (ctx) => {
   const o = ctx.options;
   const started = performance.now();
   let repo: Repo | undefined;

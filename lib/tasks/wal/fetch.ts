@@ -15,7 +15,7 @@ import { fetchSystemId } from './system-id.ts';
 
 // pgops wal fetch <name> <destination>: restore_command. Writes the destination only once the whole file arrived and
 // matches the sha256 its sidecar lists; a file that is not archived exits NOT_FOUND (5), which ends recovery normally.
-export const walFetch: TaskHandler = async (ctx) => {
+export const walFetch: TaskHandler<'wal-fetch'> = async (ctx) => {
   const { options: o, log } = ctx;
   // Date.now(), not performance.now(): the performance global loads perf_hooks, a cost paid once per segment
   const started = Date.now();

@@ -15,7 +15,7 @@ import { checkSystemId, configuredSystemId } from './system-id.ts';
 // pgops wal push <path>: archive_command. Archives one WAL file into wal/<system identifier>/ of the repository, data
 // first and sidecar last, never overwriting either (lib/tasks/wal/publish.ts); the same file again is success, a
 // different file under an archived name is refused.
-export const walPush: TaskHandler = async (ctx) => {
+export const walPush: TaskHandler<'wal-push'> = async (ctx) => {
   const { options: o, log } = ctx;
   // Date.now(), not performance.now(): the performance global loads perf_hooks, a cost paid once per segment
   const started = Date.now();

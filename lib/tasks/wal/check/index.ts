@@ -44,7 +44,7 @@ export function maskSecrets(command: string | null): string | null {
 }
 
 // pgops wal check: a Nagios-style check of WAL archiving from the server's side and, with --repo, the repository's.
-export const walCheck: TaskHandler = async (ctx) => {
+export const walCheck: TaskHandler<'wal-check'> = async (ctx) => {
   const o = ctx.options;
   try {
     const window = parseWindow(String(o.walWindow ?? 'backup'));
