@@ -175,13 +175,12 @@ async function startup(b: Bench): Promise<StartupRow[]> {
     ['pgops wal fetch <missing> (exit 5)', pgops(b, ['wal', 'fetch', 'FFFFFFFF00000000000000FF', missing, '--repo', repo, '--system-id', b.systemId]), [5]],
     ['pgbackrest archive-get <missing> (exit 1)', { file: 'pgbackrest', args: [`--config=${pgbrConfig}`, '--stanza=bench', 'archive-get', 'FFFFFFFF00000000000000FF', missing], env: b.env }, [1]],
   ];
-  const rows: StartupRow[] = [];
-  for (const [label, cmd, okCodes] of cases) {
-    const ms: number[] = [];
-    for (let i = 0; i < 11; i++) ms.push((await measure(cmd, { okCodes })).seconds * 1000);
-    rows.push({ label, medianMs: median(ms), minMs: Math.min(...ms) });
+  // interleaved, so that a machine's drift touches every row alike
+  const ms: number[][] = cases.map(() => []);
+  for (let i = 0; i < 31; i++) {
+    for (const [k, [, cmd, okCodes]] of cases.entries()) ms[k].push((await measure(cmd, { okCodes })).seconds * 1000);
   }
-  return rows;
+  return cases.map(([label], k) => ({ label, medianMs: median(ms[k]), minMs: Math.min(...ms[k]) }));
 }
 
 async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): Promise<{ json: string; markdown: string }> {

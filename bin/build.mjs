@@ -7,11 +7,9 @@
 //                    loads on demand (AWS SDK, prom-client, yaml), tsx and zx (scripts), pg-native (optional)
 //   dist/wal.cjs     `wal push` and `wal fetch` alone, in one CommonJS file: archive_command and restore_command run
 //                    once per WAL segment, and one file loads faster than a graph of ES modules (bench:wal);
-//                    dist/wal.inputs.json lists its sources, for the bin's check that it is current;
-//                    dist/wal.cjs.cache is V8's code cache for it (bin/bundles.js)
+//                    dist/wal.inputs.json lists its sources, for the bin's check that it is current
 //   --if-possible    a failed bundle only warns (npm's prepare step): the bin then runs the TypeScript sources
 //   --outdir DIR     somewhere else than dist/ (tests)
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -27,7 +25,7 @@ try {
   fs.rmSync(outdir, { recursive: true, force: true });
   await build({
     ...common,
-    entryPoints: { main: path.join(root, 'lib/main.ts') },
+    entryPoints: { main: path.join(root, 'lib/cli/main.ts') },
     outdir,
     splitting: true,
     format: 'esm',
@@ -51,15 +49,6 @@ try {
   adjustWalBundle(path.join(outdir, 'wal.cjs'));
   const inputs = Object.keys(wal.metafile.inputs).map((p) => path.relative(root, path.resolve(root, p)));
   fs.writeFileSync(path.join(outdir, 'wal.inputs.json'), JSON.stringify(inputs) + '\n');
-  // V8's code cache for it (bin/bundles.js), from a run in a process of its own; without it the bundle compiles
-  // at each start, a few milliseconds slower
-  const loader = JSON.stringify(path.join(root, 'bin/bundles.js'));
-  try {
-    execFileSync(process.execPath, ['-e', `require(${loader}).writeCodeCache(${JSON.stringify(path.resolve(outdir))}).catch((e) => { console.error(e); process.exit(1); })`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    if (!ifPossible) throw err;
-    console.warn(`pgops: no code cache for dist/wal.cjs (${String(err.stderr ?? err.message).trim().split('\n')[0]}); wal push and fetch start a little slower`);
-  }
 } catch (err) {
   if (!ifPossible) throw err;
   console.warn(`pgops: bundling lib/ failed (${err.message.split('\n')[0]}); the bin will run the TypeScript sources`);
@@ -71,10 +60,10 @@ function adjustWalBundle(file) {
   const pattern = /__toESM\(require\("(node:[\w/]+)"\), 1\)/g;
   const code = fs.readFileSync(file, 'utf8');
   if (!pattern.test(code)) throw new Error(`${file}: esbuild no longer writes __toESM(require("node:...")): update adjustWalBundle in bin/build.mjs`);
-  // and the bundle runs as a vm.Script with a code cache (bin/bundles.js), where node 20 has no import(): the
-  // packages it loads on demand (zlib, prom-client) are CommonJS, and require() gives the same named exports
+  // and what it loads on demand (zlib for compressed WAL, prom-client for metrics) comes through require(): import()
+  // from CommonJS would start node's ES module loader for it, and require() gives the same named exports
   const shared = code.replace(pattern, '__pgops_builtin("$1")').replace(/\bimport\(("[\w:/@.-]+")\)/g, 'Promise.resolve().then(() => require($1))');
-  if (/\bimport\(/.test(shared)) throw new Error(`${file}: an import() that is not of a package name is left: bin/bundles.js cannot run it`);
+  if (/\bimport\(/.test(shared)) throw new Error(`${file}: an import() that is not of a package name is left: update adjustWalBundle in bin/build.mjs`);
   // on one line, before the first module's comment line: the source map's lines stay right
   const helper = 'const __pgops_builtins = new Map(); function __pgops_builtin(id) { if (!__pgops_builtins.has(id)) __pgops_builtins.set(id, __toESM(require(id), 1)); return __pgops_builtins.get(id); } ';
   fs.writeFileSync(file, shared.replace(/\n\/\/ lib\//, `\n${helper}// lib/`));

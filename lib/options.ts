@@ -44,7 +44,7 @@ const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status', 're
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS = [
   { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server)' },
-  { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, describe: 'config file (default: ./pgops.config.yml when it exists)' },
+  { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, placeholder: 'FILE', describe: 'config file (default: ./pgops.config.yml when it exists)' },
   { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
   { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
   { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },

@@ -1,7 +1,8 @@
+import type { Terminal } from './confirm.ts';
 import type { ExitCodeValue } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { OptionsOf, TaskName } from './options.ts';
-import type { TaskGauges } from './signals/outcome.ts';
+import type { TaskGauges } from './notify/outcome.ts';
 
 // What a task handler receives: everything it needs, nothing read from globals, so tests can hand in their own.
 export interface TaskContext<T extends TaskName = TaskName> {
@@ -15,6 +16,8 @@ export interface TaskContext<T extends TaskName = TaskName> {
   env: NodeJS.ProcessEnv;
   /** the clock (tests inject one) */
   now: () => Date;
+  /** an engineer's terminal, where a destructive step asks first (lib/confirm.ts); undefined for cron and pipes */
+  terminal?: Terminal;
 }
 
 // What a task hands back to the top level: the exit code, a human summary, and the data --json prints.
@@ -22,7 +25,7 @@ export interface TaskResult {
   exitCode: ExitCodeValue;
   summary: string;
   data: unknown;
-  /** the task's own figures for the run's metrics (lib/signals/metrics.ts) */
+  /** the task's own figures for the run's metrics (lib/notify/metrics.ts) */
   gauges?: TaskGauges;
 }
 

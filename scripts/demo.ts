@@ -6,33 +6,32 @@
 // folder that is removed at the end, also on failure and Ctrl-C. Exit 0 only when every table matches.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startCluster, type Cluster } from '../test/support/cluster.ts';
-import { compare, fingerprintDatabase } from '../lib/demo/compare.ts';
-import { CommandFailed, pgops } from '../lib/demo/run-cli.ts';
-import { bold, green, red, say, step } from '../lib/demo/say.ts';
-import { SHOP_SQL } from '../lib/demo/shop.ts';
-import { abortOnSignals, makeWorkDir, stopLeftoverServer } from '../lib/demo/workdir.ts';
+import { startDemoCluster, type DemoCluster } from '../tools/demo/cluster.ts';
+import { compare, fingerprintDatabase } from '../tools/demo/compare.ts';
+import { CommandFailed, pgops } from '../tools/demo/run-cli.ts';
+import { bold, green, red, say, step } from '../tools/demo/say.ts';
+import { SHOP_SQL } from '../tools/demo/shop.ts';
+import { abortOnSignals, makeWorkDir, stopLeftoverServer } from '../tools/demo/workdir.ts';
 
 const work = makeWorkDir();
 const repo = `file://${path.join(work, 'repo')}`;
 const stop = new AbortController();
 const undoSignals = abortOnSignals(stop, (sig) => say(`\n${red(`${sig}: stopping and cleaning up`)}`));
 const started = Date.now();
-let cluster: Cluster | undefined;
+let cluster: DemoCluster | undefined;
 
 try {
   step(1, 'start a throwaway PostgreSQL cluster');
-  cluster = await startCluster();
+  cluster = await startDemoCluster();
   say(`listening on 127.0.0.1:${cluster.port}, data in ${cluster.dir} (removed at the end)`);
   stop.signal.throwIfAborted();
 
   step(2, 'load sample data into database "shop"');
-  await cluster.query('CREATE DATABASE shop');
-  cluster.psql(SHOP_SQL, 'shop');
+  await cluster.psql('CREATE DATABASE shop');
+  await cluster.psql(SHOP_SQL, 'shop');
   const counts: string[] = [];
   for (const table of ['customers', 'products', 'orders', 'order_items', 'invoices']) {
-    const [{ n }] = await cluster.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`, [], 'shop');
-    counts.push(`${table}: ${n} rows`);
+    counts.push(`${table}: ${await cluster.psql(`SELECT count(*) FROM ${table}`, 'shop')} rows`);
   }
   say(counts.join(', '));
   say('plus a view (customer_totals), a materialized view (monthly_revenue) and a sequence (invoice_number_seq)');

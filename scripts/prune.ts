@@ -1,5 +1,9 @@
 #!/usr/bin/env -S node --import tsx
-// pgops prune: the same handler as `pgops prune`; see runbooks/ and `--help` for options.
-import { runScript } from '../lib/script.ts';
+// `pgops prune` as a script: apply grandfather-father-son retention to the backup sets (prints the plan; --execute
+// deletes).
+// Runbook: runbooks/backup.md. Options: `scripts/prune.ts --help`, the same as `pgops prune --help`.
+//
+// It runs the same code as the bin: its arguments go through lib/cli/dispatch.ts, the one front door.
+import { runScript } from '../lib/cli/script.ts';
 
 await runScript(['prune']);

@@ -1,5 +1,9 @@
 #!/usr/bin/env -S node --import tsx
-// pgops reindex: the same handler as `pgops reindex`; see runbooks/reindex.md and `--help` for options.
-import { runScript } from '../lib/script.ts';
+// `pgops reindex` as a script: drop leftovers of failed concurrent rebuilds, then rebuild bloated, invalid or named
+// indexes with REINDEX INDEX CONCURRENTLY (prints the plan; --execute acts).
+// Runbook: runbooks/index-bloat.md. Options: `scripts/reindex.ts --help`, the same as `pgops reindex --help`.
+//
+// It runs the same code as the bin: its arguments go through lib/cli/dispatch.ts, the one front door.
+import { runScript } from '../lib/cli/script.ts';
 
 await runScript(['reindex']);

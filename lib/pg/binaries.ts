@@ -1,7 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { ExitCode, PgopsError } from '../errors.ts';
 
 export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
@@ -41,7 +39,9 @@ async function probe(file: string): Promise<PgBinary | null> {
     fs.accessSync(file, fs.constants.X_OK);
     // Debian's /usr/bin wrapper (pg_wrapper, a Perl script) picks one of /usr/lib/postgresql/*/bin, which are probed themselves
     if (fs.realpathSync(file).endsWith('/pg_wrapper') && debianHas(path.basename(file))) return null;
-    const out = (await promisify(execFile)(file, ['--version'], { timeout: 10_000 })).stdout;
+    // a one-line answer: zx, which quotes the path as one argument; streams of data go through execa (run-tool.ts)
+    const { $ } = await import('zx');
+    const out = (await $({ quiet: true, timeout: 10_000 })`${file} --version`).stdout;
     const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(out);
     if (m) result = { path: file, version: m[2] ? `${m[1]}.${m[2]}` : m[1], major: Number(m[1]) };
   } catch {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { TableFingerprint } from '../manifest.ts';
+import type { TableFingerprint } from '../repo/manifest.ts';
 import { type ColumnHashMethod, type ColumnInfo, defaultMethod, hashQuery, relationColumns } from './column-hash.ts';
 import { qualified } from './ident.ts';
 

@@ -1,19 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../errors.ts';
+import { writeDurably, writeFileAndMarker } from './durable-write.ts';
 import { fsError, mapFsError } from './fs-errors.ts';
 import { HashCounter } from './hashing.ts';
-import { AlreadyExistsError, NotFoundError, checkKey, type PutBytesOptions, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
+import { TEMP_MARK } from './layout.ts';
+import { publishMarkedInSteps } from './marked-put.ts';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  checkKey,
+  type MarkedPublish,
+  type MarkedResult,
+  type PutBytesOptions,
+  type PutOptions,
+  type PutResult,
+  type Repo,
+  type StoredObject,
+} from './repo.ts';
 
-export const TEMP_MARK = '.pgops-tmp-';
-
-// A repository in a local folder: writes go to a temp file, fsync, rename (or, never overwriting, link(2)), fsync of
-// the folder. Errors of the file system are PgopsErrors naming the cause and the path (lib/repo/fs-errors.ts).
+// A repository in a local folder: every write is a durable write (lib/repo/durable-write.ts: a temp file, fsync,
+// rename or, never overwriting, link(2), fsync of the folder). Errors of the file system are PgopsErrors naming the
+// cause and the path (lib/repo/fs-errors.ts).
 export class FileRepo implements Repo {
   readonly kind = 'file' as const;
   readonly url: string;
@@ -46,33 +57,23 @@ export class FileRepo implements Repo {
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     const target = this.abs(key);
-    const dir = path.dirname(target);
     const where = { action: 'writing' as const, path: target };
-    await mapFsError(fs.mkdir(dir, { recursive: true }), where);
-    const temp = tempBeside(target);
-    opts.signal?.throwIfAborted();
+    await mapFsError(fs.mkdir(path.dirname(target), { recursive: true }), where);
     const counter = new HashCounter(opts.onProgress);
-    const out = createWriteStream(temp, { flags: 'wx', mode: 0o640 });
-    // the write stream's errors are the disk's (full, read-only ...); the body's are the caller's to see as they are
-    let outError: unknown;
-    out.once('error', (err) => (outError = err));
-    let streamed = false;
-    try {
-      await pipeline(body, counter, out, { signal: opts.signal });
-      streamed = true;
-      await syncFile(temp);
-      if (opts.ifAbsent) await publishNew(temp, target, key, this.url);
-      else await fs.rename(temp, target);
-      await syncDir(dir);
-    } catch (err) {
-      await discardTemp(out, temp);
-      throw streamed || err === outError ? fsError(err, where) : err;
-    }
+    const published = await writeDurably(target, (out) => pipeline(body, counter, out, { signal: opts.signal }), { where, exclusive: opts.ifAbsent, signal: opts.signal });
+    if (!published) throw new AlreadyExistsError(key, this.url);
     return { key, size: counter.bytes, sha256: counter.digest() };
   }
 
   putBytes(key: string, data: string | Buffer, opts: PutBytesOptions = {}): Promise<PutResult> {
     return this.put(key, Readable.from([Buffer.from(data)]), opts);
+  }
+
+  async publishMarked(p: MarkedPublish): Promise<MarkedResult> {
+    // a stream (a compressed body) has no file to copy in place: two puts, as s3 does
+    if (!('handle' in p.body)) return publishMarkedInSteps(this, p);
+    const done = await writeFileAndMarker(p.body, this.abs(p.key), { path: this.abs(p.markerKey), text: p.markerText }, { onTargetExists: p.onExists, signal: p.signal });
+    return { created: !done.targetExisted, markerExisted: done.markerExisted };
   }
 
   async get(key: string): Promise<Readable> {
@@ -176,73 +177,4 @@ export class FileRepo implements Repo {
   }
 
   async close(): Promise<void> {}
-}
-
-// Puts the finished temp file in place under a name that must not exist yet (linkNew); the temp file is unlinked
-// either way, the caller fsyncs the folder.
-async function publishNew(temp: string, target: string, key: string, repoUrl: string): Promise<void> {
-  try {
-    if (!(await linkNew(temp, target))) throw new AlreadyExistsError(key, repoUrl);
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
-}
-
-// Gives the file temp the name target unless target exists: link(2) fails with EEXIST instead of replacing what is
-// there (rename would), so of writers racing for one name exactly one wins. False when target exists; the temp name
-// stays for the caller to unlink.
-export async function linkNew(temp: string, target: string): Promise<boolean> {
-  try {
-    await fs.link(temp, target);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    // Linux answers EPERM where the file system has no hard links (vfat, some FUSE and SMB mounts)
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
-      throw new PgopsError(`cannot publish ${target} without overwriting: its file system refuses hard links (link(2): ${code})`, {
-        code: ExitCode.FAILED,
-        hint: 'pgops publishes with link(2) so that racing writers never replace each other: keep the repository on a local POSIX file system (ext4, xfs, zfs, btrfs) or NFS, or use an s3:// repository',
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
-
-// fsync a file's data before it is renamed into place.
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-// fsync a folder so that a rename inside it survives a crash.
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-// A temp file beside target, with the mark that listings and clean-ups know: the write's own, however many run.
-export function tempBeside(target: string): string {
-  return path.join(path.dirname(target), `${TEMP_MARK}${path.basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-// Removes the temp file a failed or aborted stream wrote. The stream opens its file asynchronously: it is closed
-// first, or the file could be created after the removal and outlive it.
-export async function discardTemp(out: WriteStream, temp: string): Promise<void> {
-  if (!out.closed) await once(out.destroy(), 'close').catch(() => undefined);
-  await fs.rm(temp, { force: true });
-}
-
-// True for the temp files of writes in progress (or of crashed writers).
-export function isTempKey(key: string): boolean {
-  return path.basename(key).startsWith(TEMP_MARK);
 }

@@ -49,6 +49,9 @@ export function fsError(err: unknown, ctx: FsErrorContext): unknown {
         `a folder is needed there: move ${blocker ?? 'the file'} aside (pgops did not write it)${ctx.disk ? '' : ', or check --repo'}`,
       );
     }
+    case 'EISDIR':
+      // rename(2) onto a folder, or a read of one: something other than pgops made a folder of that name
+      return make(`cannot ${verbOf(ctx.action)} ${where}: it is a folder, not a file`, `move ${where} aside (pgops did not make it)${ctx.disk ? '' : ', or check --repo'}`);
     case 'EIO':
       return make(`i/o error ${ctx.action} ${where}`, `${disk} or its file system failed: check the kernel log (dmesg) and the mount before you retry`);
     default:

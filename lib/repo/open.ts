@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { usageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { OptionValues } from '../options.ts';
 import { FileRepo } from './file.ts';
 import { requireIdentity } from './identity.ts';
 import { nearbyRepositories } from './nearby.ts';
 import type { Repo } from './repo.ts';
+import type { S3Options } from './s3-client.ts';
 
 export interface OpenOptions {
   /** the task writes (or deletes): the location must be an initialised repository (pgops-repo.json) */
@@ -13,7 +13,7 @@ export interface OpenOptions {
 }
 
 // Opens the repository a URL names; a writer's is refused unless it was initialised (lib/repo/identity.ts).
-export async function openRepo(url: string | undefined, options: OptionValues, log: Logger, opts: OpenOptions = {}): Promise<Repo> {
+export async function openRepo(url: string | undefined, options: S3Options, log: Logger, opts: OpenOptions = {}): Promise<Repo> {
   const repo = await openLocation(url, options, log);
   if (opts.writer) {
     try {
@@ -29,7 +29,7 @@ export async function openRepo(url: string | undefined, options: OptionValues, l
 }
 
 // The storage a URL names: file:///abs/path or s3://bucket/prefix (S3 settings from the s3-* options).
-async function openLocation(url: string | undefined, options: OptionValues, log: Logger): Promise<Repo> {
+async function openLocation(url: string | undefined, options: S3Options, log: Logger): Promise<Repo> {
   if (!url) throw usageError('no repository given', 'pass --repo file:///abs/path or --repo s3://bucket/prefix (or set PGOPS_REPO, or a target in pgops.config.yml)');
   if (url.startsWith('file://')) {
     const p = decodeURIComponent(url.slice('file://'.length));

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ExitCode, PgopsError } from '../errors.ts';
+import type { Digest, OpenFile } from './open-file.ts';
 
 // One object as a listing returns it: key relative to the repository root.
 export interface StoredObject {
@@ -34,6 +35,38 @@ export interface PutOptions {
 // What putBytes takes: the no-overwrite publish and the abort of put.
 export type PutBytesOptions = Pick<PutOptions, 'ifAbsent' | 'signal'>;
 
+// A data object and the marker that commits it, published without overwriting either (wal push: a WAL file and its
+// sidecar). The marker is a small object in the same folder, written after the data object.
+export interface MarkedPublish {
+  key: string;
+  /** an open file, read from its start (a file repository copies it in place, s3 streams it), or a stream */
+  body: OpenFile | Readable;
+  markerKey: string;
+  /**
+   * The marker's text. written: size and sha256 of the bytes this publish wrote for key; undefined when key existed
+   * and onExists accepted what is there without a copy being made (s3). A file repository makes the marker from its
+   * copy before it links either file, so it passes the copy even when key turns out to exist (onExists then accepts
+   * only the same content). Throwing refuses the publish: nothing this call wrote stays.
+   */
+  markerText: (written: Digest | undefined) => string | Promise<string>;
+  /**
+   * Called when key exists already (nothing of this publish is there): resolves to publish the marker beside what is
+   * there, rejects to refuse. written: what this publish had copied when the repository knows it (a file
+   * repository's copy), for the comparison. Rejecting with NotFoundError means it vanished meanwhile (the caller may
+   * run the publish again).
+   */
+  onExists: (written: Digest | undefined) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+// How publishMarked ended.
+export interface MarkedResult {
+  /** this publish created the data object (false: onExists accepted the one there) */
+  created: boolean;
+  /** the marker existed: this publish's was not written (the caller reads the one there, another writer's) */
+  markerExisted: boolean;
+}
+
 // The storage a repository lives in. Implementations: file (lib/repo/file.ts) and s3 (lib/repo/s3.ts).
 export interface Repo {
   /** the repository URL, safe to print */
@@ -54,11 +87,22 @@ export interface Repo {
   put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
   /** put for small contents held in memory */
   putBytes(key: string, data: string | Buffer, opts?: PutBytesOptions): Promise<PutResult>;
+  /**
+   * Publishes a data object, then its marker (MarkedPublish), each as put with ifAbsent: nothing is ever overwritten.
+   * file: both are copied to temp files and linked into place with one fsync of the folder (the data before the
+   * marker); s3: a put of each, conditional where exclusiveCreate is true (elsewhere the caller reads back what it
+   * published). A failure or abort leaves no temp file and no marker; a data object this call created may stay
+   * (s3: removed again when markerText refused it), as a crashed writer's would.
+   */
+  publishMarked(p: MarkedPublish): Promise<MarkedResult>;
   /** Opens key for reading; rejects with NotFoundError when it does not exist. */
   get(key: string): Promise<Readable>;
   /** get for small objects; rejects with NotFoundError when key does not exist */
   getBytes(key: string): Promise<Buffer>;
-  /** A local path for key where the repository is a local folder (pg_restore can seek it), else undefined. */
+  /**
+   * A local path for key where the repository is a local folder, for reading in place (pg_restore seeks its dump),
+   * else undefined. Never for writing: writes go through put, putBytes and publishMarked.
+   */
   localPath(key: string): string | undefined;
   exists(key: string): Promise<boolean>;
   /** Every object below prefix, recursively, sorted by key. An absent prefix lists nothing. */

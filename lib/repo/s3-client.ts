@@ -1,6 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import type { OptionValues } from '../options.ts';
+import type { OptionsOf } from '../options.ts';
 import { addSecret } from '../redact.ts';
+
+// The s3-* options, as every task with a repository resolves them; absent ones take the table's defaults here too
+// (tests and the harness build them by hand).
+export type S3Options = Partial<Pick<OptionsOf<'repo-init'>, 's3Endpoint' | 's3Region' | 's3PathStyle' | 's3Checksum' | 's3PartSize' | 's3MaxAttempts'>>;
 
 // How long to wait for a TCP connection: an unreachable endpoint fails in seconds, not minutes.
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -8,28 +12,27 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const IDLE_TIMEOUT_MS = 120_000;
 
 // The endpoint the client talks to, for messages: the --s3-endpoint value or AWS's own for the region.
-export function endpointOf(options: OptionValues): string {
-  const endpoint = options.s3Endpoint as string | undefined;
-  return endpoint || `https://s3.${(options.s3Region as string | undefined) ?? 'us-east-1'}.amazonaws.com`;
+export function endpointOf(options: S3Options): string {
+  return options.s3Endpoint || `https://s3.${options.s3Region ?? 'us-east-1'}.amazonaws.com`;
 }
 
 // An S3 client from the s3-* options; credentials come from the SDK's default chain (env, profile, IMDS ...).
-export function createS3Client(options: OptionValues): S3Client {
+export function createS3Client(options: S3Options): S3Client {
   // the SDK warns on every run that its 2027 releases will need Node 22; the installed version is pinned by the lockfile
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   addSecret(process.env.AWS_SECRET_ACCESS_KEY);
   addSecret(process.env.AWS_SESSION_TOKEN);
   const checksum = options.s3Checksum === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
   return new S3Client({
-    region: (options.s3Region as string | undefined) ?? 'us-east-1',
-    ...(options.s3Endpoint ? { endpoint: options.s3Endpoint as string } : {}),
+    region: options.s3Region ?? 'us-east-1',
+    ...(options.s3Endpoint ? { endpoint: options.s3Endpoint } : {}),
     forcePathStyle: Boolean(options.s3PathStyle),
     requestChecksumCalculation: checksum,
     responseChecksumValidation: checksum,
     // standard retries: 5xx, throttling, timeouts and connection resets/refusals are retried with
     // exponential backoff and jitter, up to maxAttempts tries per request
     retryMode: 'standard',
-    maxAttempts: (options.s3MaxAttempts as number | undefined) ?? 5,
+    maxAttempts: options.s3MaxAttempts ?? 5,
     requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: IDLE_TIMEOUT_MS },
   });
 }

@@ -10,9 +10,20 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ExitCode, PgopsError, usageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { OptionValues } from '../options.ts';
-import { AlreadyExistsError, NotFoundError, checkKey, type PutBytesOptions, type PutOptions, type PutResult, type Repo, type StoredObject } from './repo.ts';
-import { createS3Client, endpointOf } from './s3-client.ts';
+import { publishMarkedInSteps } from './marked-put.ts';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  checkKey,
+  type MarkedPublish,
+  type MarkedResult,
+  type PutBytesOptions,
+  type PutOptions,
+  type PutResult,
+  type Repo,
+  type StoredObject,
+} from './repo.ts';
+import { createS3Client, endpointOf, type S3Options } from './s3-client.ts';
 import { isNotFound, isPreconditionFailed, isUnsupported, s3Error } from './s3-errors.ts';
 import { UploadFailure, conditionalPut, uploadStream, watchUploads } from './s3-upload.ts';
 
@@ -22,7 +33,7 @@ export interface S3RepoConfig {
   /** key prefix without leading or trailing slash; '' for the bucket root */
   prefix: string;
   /** the s3-* option values */
-  options: OptionValues;
+  options: S3Options;
   log: Logger;
   /** objects per ListObjectsV2 page (S3's maximum is 1000); tests make it small to exercise paging */
   pageSize?: number;
@@ -59,7 +70,7 @@ export class S3Repo implements Repo {
     this.url = `s3://${this.bucket}/${this.prefix}`;
     this.log = config.log;
     this.endpoint = endpointOf(config.options);
-    this.partSize = (config.options.s3PartSize as number | undefined) ?? DEFAULT_PART_SIZE;
+    this.partSize = config.options.s3PartSize ?? DEFAULT_PART_SIZE;
     if (this.partSize < MIN_PART_SIZE || this.partSize > MAX_PART_SIZE) {
       throw usageError(`invalid --s3-part-size ${this.partSize} bytes: S3 parts are 5MB to 5GB`, 'pass --s3-part-size between 5MB and 5GB (16MB by default)');
     }
@@ -136,6 +147,10 @@ export class S3Repo implements Repo {
 
   putBytes(key: string, data: string | Buffer, opts: PutBytesOptions = {}): Promise<PutResult> {
     return this.put(key, Readable.from([Buffer.from(data)]), opts);
+  }
+
+  publishMarked(p: MarkedPublish): Promise<MarkedResult> {
+    return publishMarkedInSteps(this, p);
   }
 
   /**

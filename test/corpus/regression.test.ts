@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillCheck, DrillReport } from '../../lib/drill-report.ts';
+import type { DrillCheck, DrillReport } from '../../lib/repo/drill-reports.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../support/cluster.ts';

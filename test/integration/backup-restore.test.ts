@@ -6,6 +6,7 @@ import { silentLogger } from '../../lib/log.ts';
 import { S3Repo } from '../../lib/repo/s3.ts';
 import { readContent } from '../support/compare.ts';
 import { runCli } from '../support/cli.ts';
+import { answeringTerminal } from '../support/terminal.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { startFlakyProxy } from '../support/flaky-proxy.ts';
 import { initTestRepo } from '../support/repo.ts';
@@ -160,6 +161,26 @@ describe('directory format and partial restores', () => {
     expect(r.stderr).toContain('--clean');
     const c = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir'), '--clean']);
     expect(c.exitCode).toBe(0);
+  });
+
+  it('asks a person at a terminal to type the database name before --clean, and changes nothing on a wrong answer', async () => {
+    await target.query('CREATE TABLE IF NOT EXISTS public.mark_of_the_target (x int)', [], 'from dir');
+    // a --clean restore drops and re-creates the backup's tables: new oids
+    const oids = () => target.query<{ oid: string }>(`SELECT oid::text FROM pg_class WHERE relkind = 'r' AND relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) ORDER BY oid`, [], 'from dir');
+    const before = await oids();
+    const wrong = answeringTerminal('from di');
+    const r = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir'), '--clean'], {}, undefined, { terminal: wrong.terminal });
+    expect(wrong.shown()).toContain(`restore --clean drops the objects of the backup that exist in postgresql://root@127.0.0.1:${target.port}/from%20dir\nType from dir to go on`);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('not confirmed: \\"from di\\" is not from dir; nothing was changed');
+    // not even --clean's drop ran: every table is the one it was
+    expect(await oids()).toEqual(before);
+    await target.query('DROP TABLE public.mark_of_the_target', [], 'from dir');
+    const right = answeringTerminal('from dir');
+    const ok = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir'), '--clean'], {}, undefined, { terminal: right.terminal });
+    expect(ok.exitCode).toBe(0);
+    expect(await oids()).not.toEqual(before.slice(0, -1));
+    expect((await readContent(target.url('from dir'))).tables).toEqual((await readContent(source.url(DB))).tables);
   });
 
   it('refuses to restore into the database the backup came from unless --force', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
+import { answeringTerminal } from '../support/terminal.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
@@ -262,6 +263,22 @@ describe('partitions prune', () => {
     expect(steps[0]).toMatchObject({ detach: 'plain', done: ['detached', 'dropped'], detachSql: 'ALTER TABLE public.logs_d DETACH PARTITION public.logs_d_p2026_01' });
     expect(await names('public', 'logs_d')).toEqual(['logs_d_default', 'logs_d_p2026_04']);
     expect(await exists('public', 'logs_d_p2026_01')).toBe(false);
+  });
+
+  it('asks a person at a terminal to type the database name before --drop, and drops nothing on a wrong answer', async () => {
+    c.psql(`CREATE TABLE logs_t (ts timestamptz NOT NULL) PARTITION BY RANGE (ts);\n${monthly('logs_t', 1, 4)}`, DB);
+    const prune = (typed: string) => {
+      const t = answeringTerminal(typed);
+      return runCli(['partitions', 'prune', '--table', 'logs_t', '--keep', '1', '--drop', '--execute', '--db', c.url(DB)], {}, at('2026-06-15T00:00:00Z'), { terminal: t.terminal }).then((r) => ({ ...r, shown: t.shown() }));
+    };
+    const wrong = await prune('nope');
+    expect(wrong.shown).toContain(`drop 3 partition(s) of public.logs_t (no --archive: their rows are gone)\nType ${DB} to go on`);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toContain(`not confirmed: \\"nope\\" is not ${DB}; nothing was changed`);
+    expect(await names('public', 'logs_t')).toEqual(['logs_t_p2026_01', 'logs_t_p2026_02', 'logs_t_p2026_03', 'logs_t_p2026_04']);
+    const right = await prune(DB);
+    expect(right.exitCode, right.stderr).toBe(0);
+    expect(await names('public', 'logs_t')).toEqual(['logs_t_p2026_04']);
   });
 
   it('archives each partition into the repository before dropping it, and never prunes the newest', async () => {

@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setPrefix } from '../../lib/backup-set.ts';
-import { main } from '../../lib/cli.ts';
+import { setPrefix, MANIFEST_FILE } from '../../lib/repo/layout.ts';
+import { dispatch } from '../../lib/cli/dispatch.ts';
 import { PgopsError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { MANIFEST_FILE } from '../../lib/manifest.ts';
 import { resolveOptions } from '../../lib/options.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import type { Repo } from '../../lib/repo/repo.ts';
@@ -62,7 +61,7 @@ function sink() {
 async function run(...args: string[]) {
   const stdout = sink();
   const stderr = sink();
-  const code = await main(['prune', '--repo', url, '--log-format', 'human', ...args], { stdout: stdout.stream, stderr: stderr.stream, env: {}, now: () => NOW });
+  const code = await dispatch(['prune', '--repo', url, '--log-format', 'human', ...args], { stdout: stdout.stream, stderr: stderr.stream, env: {}, now: () => NOW });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
@@ -150,6 +149,7 @@ class RecordingRepo implements Repo {
   check = () => this.inner.check();
   put: Repo['put'] = (k, b, o) => this.inner.put(k, b, o);
   putBytes: Repo['putBytes'] = (k, d, o) => this.inner.putBytes(k, d, o);
+  publishMarked: Repo['publishMarked'] = (p) => this.inner.publishMarked(p);
   get: Repo['get'] = (k) => this.inner.get(k);
   getBytes: Repo['getBytes'] = (k) => this.inner.getBytes(k);
   localPath: Repo['localPath'] = (k) => this.inner.localPath(k);

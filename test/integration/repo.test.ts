@@ -284,6 +284,104 @@ function repositoryContract(target: Target): void {
     await expect(repo.put('x', Readable.from([Buffer.from('data')]), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
     expect(await repo.list('')).toEqual([]);
   });
+
+  describe('publishMarked (wal push: a data object and its marker, never overwriting)', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-marked-'));
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // an open file of random bytes, as wal push holds its segment
+    const openFile = async (size: number) => {
+      const data = randomBytes(size);
+      const file = path.join(dir, `src-${++serial}`);
+      fs.writeFileSync(file, data);
+      return { data, file: { handle: await fsp.open(file, 'r'), path: file } };
+    };
+    const refuse = async () => {
+      throw new Error('onExists must not be called');
+    };
+    const keysOf = async (repo: Repo) => (await repo.list('')).map((o) => o.key);
+
+    it('publishes an open file, then its marker made from the stored bytes', async () => {
+      const repo = track(target.open());
+      const { data, file } = await openFile(3 * MB + 5);
+      try {
+        const done = await repo.publishMarked({ key: 'w/seg', body: file, markerKey: 'w/seg.json', markerText: (w) => JSON.stringify(w), onExists: refuse });
+        expect(done).toEqual({ created: true, markerExisted: false });
+        expect(sha256(await repo.getBytes('w/seg'))).toBe(sha256(data));
+        expect(JSON.parse((await repo.getBytes('w/seg.json')).toString())).toEqual({ size: data.length, sha256: sha256(data) });
+        expect(await keysOf(repo)).toEqual(['w/seg', 'w/seg.json']);
+      } finally {
+        await file.handle.close();
+      }
+    });
+
+    it('publishes a stream the same way', async () => {
+      const repo = track(target.open());
+      const { body, data } = randomBody(MB + 3);
+      const done = await repo.publishMarked({ key: 'w/z.gz', body, markerKey: 'w/z.json', markerText: (w) => `${w?.size}`, onExists: refuse });
+      expect(done).toEqual({ created: true, markerExisted: false });
+      expect(sha256(await repo.getBytes('w/z.gz'))).toBe(sha256(data));
+      expect((await repo.getBytes('w/z.json')).toString()).toBe(String(data.length));
+    });
+
+    it('hands an existing data object to onExists: refused, nothing is written and what is there stays', async () => {
+      const repo = track(target.open());
+      await repo.putBytes('w/seg', 'another file');
+      const { file } = await openFile(MB);
+      try {
+        const publish = repo.publishMarked({ key: 'w/seg', body: file, markerKey: 'w/seg.json', markerText: () => 'marker', onExists: async () => {
+          throw new PgopsError('stored with other content: nothing was overwritten', { code: 2 });
+        } });
+        await expect(publish).rejects.toThrow('stored with other content');
+        expect((await repo.getBytes('w/seg')).toString()).toBe('another file');
+        expect(await keysOf(repo)).toEqual(['w/seg']);
+      } finally {
+        await file.handle.close();
+      }
+    });
+
+    it('accepted by onExists: the marker is published beside the data object there', async () => {
+      const repo = track(target.open());
+      const { data, file } = await openFile(4096);
+      await repo.putBytes('w/seg', data);
+      try {
+        const done = await repo.publishMarked({ key: 'w/seg', body: file, markerKey: 'w/seg.json', markerText: () => 'vouches for it', onExists: async () => {} });
+        expect(done).toEqual({ created: false, markerExisted: false });
+        expect((await repo.getBytes('w/seg.json')).toString()).toBe('vouches for it');
+      } finally {
+        await file.handle.close();
+      }
+    });
+
+    it('leaves a marker that is there already as it was, and says so', async () => {
+      const repo = track(target.open());
+      await repo.putBytes('w/seg.json', 'the winner');
+      const { file } = await openFile(2048);
+      try {
+        const done = await repo.publishMarked({ key: 'w/seg', body: file, markerKey: 'w/seg.json', markerText: () => 'mine', onExists: refuse });
+        expect(done).toEqual({ created: true, markerExisted: true });
+        expect((await repo.getBytes('w/seg.json')).toString()).toBe('the winner');
+      } finally {
+        await file.handle.close();
+      }
+    });
+
+    it('refused by markerText: nothing of the publish stays', async () => {
+      const repo = track(target.open());
+      const { file } = await openFile(MB);
+      try {
+        const publish = repo.publishMarked({ key: 'w/seg', body: file, markerKey: 'w/seg.json', markerText: () => {
+          throw new Error('the file changed while it was archived');
+        }, onExists: refuse });
+        await expect(publish).rejects.toThrow('changed while it was archived');
+        expect(await keysOf(repo)).toEqual([]);
+      } finally {
+        await file.handle.close();
+      }
+    });
+  });
 }
 
 // How an S3 repository reports what goes wrong with the endpoint, the bucket or the keys.

@@ -130,3 +130,73 @@ describe('wal push and wal fetch refused by the file system, as the server user 
     expect(entry.stack).toBeUndefined();
   });
 });
+
+// A full disk under pg_wal or under the repository: the write fails naming the disk and the final path, leaves no temp
+// file, and nothing half-written appears under the final name (PostgreSQL would take it for the file).
+describe('wal push and wal fetch on a full disk, as the server user runs them', () => {
+  let point: string | undefined;
+  let skipped = '';
+  let repo: string;
+  let segment: string;
+  beforeAll(async () => {
+    // the segment (16 MB) and a repository holding it, on the roomy disk
+    const wal = fs.mkdtempSync(path.join(dir, 'pg_wal-'));
+    segment = path.join(wal, SEG);
+    fs.writeFileSync(segment, syntheticSegment({ systemId: SYSTEM, timeline: 1, segno: 3 }));
+    repo = path.join(dir, 'holds-one');
+    await initTestRepo(`file://${repo}`);
+    const pushed = await runCli(['wal', 'push', segment, '--repo', `file://${repo}`]);
+    expect(pushed.exitCode, pushed.stderr).toBe(0);
+    execFileSync('chmod', ['-R', 'a+rX', repo, wal]);
+    if (!isRoot) skipped = 'mounting a tmpfs needs root';
+    else {
+      point = fs.mkdtempSync(path.join(dir, 'tmpfs-'));
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0777', 'tmpfs', point], { stdio: 'pipe' });
+      } catch (err) {
+        skipped = `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
+        fs.rmdirSync(point);
+        point = undefined;
+      }
+    }
+    if (skipped) console.log(`skipping the full disk cases: ${skipped}`);
+  });
+  afterAll(() => {
+    if (point) execFileSync('umount', [point]);
+  });
+  const leftovers = (folder: string) => fs.readdirSync(folder).filter((n) => n.startsWith('.pgops-tmp-'));
+
+  it('restore_command into a full pg_wal: one line "no space left", no temp file, and the file there as it was', async ({ skip }) => {
+    if (!point) return skip(skipped);
+    const pgWal = path.join(point, 'pg_wal');
+    fs.mkdirSync(pgWal, { mode: 0o777 });
+    fs.chmodSync(pgWal, 0o777);
+    const dest = path.join(pgWal, 'RECOVERYXLOG');
+    // an earlier try's file, which PostgreSQL lets restore_command replace: a failed fetch must not cut it short
+    fs.writeFileSync(dest, 'an earlier try', { mode: 0o666 });
+    const r = await asServerUser(['fetch', SEG, dest, '--repo', `file://${repo}`, '--system-id', String(SYSTEM)]);
+    expect(r.exitCode).toBe(2);
+    const [entry, ...more] = entries(r.stderr);
+    expect(more).toEqual([]);
+    expect(entry.message).toBe(`no space left on the disk of the destination (${dest})`);
+    expect(entry.hint).toMatch(/^free space on it/);
+    expect(entry.stack).toBeUndefined();
+    expect(leftovers(pgWal)).toEqual([]);
+    expect(fs.readFileSync(dest, 'utf8')).toBe('an earlier try');
+  });
+
+  it('archive_command into a repository on a full disk: one line "no space left", no temp file, neither data object nor sidecar', async ({ skip }) => {
+    if (!point) return skip(skipped);
+    const full = path.join(point, 'repo');
+    await initTestRepo(`file://${full}`);
+    execFileSync('chmod', ['-R', 'a+rwX', full]);
+    const r = await asServerUser(['push', segment, '--repo', `file://${full}`]);
+    expect(r.exitCode).toBe(2);
+    const [entry, ...more] = entries(r.stderr);
+    expect(more).toEqual([]);
+    expect(entry.message).toBe(`no space left on the repository's disk (${full}/wal/${SYSTEM}/${SEG})`);
+    expect(entry.hint).toContain('nothing was published');
+    expect(entry.stack).toBeUndefined();
+    expect(fs.readdirSync(path.join(full, 'wal', String(SYSTEM)))).toEqual([]);
+  });
+});

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { backupIdTime, setPrefix } from '../../lib/backup-set.ts';
-import { drillKey, type DrillReport } from '../../lib/drill-report.ts';
-import { MANIFEST_FILE } from '../../lib/manifest.ts';
+import type { DrillReport } from '../../lib/repo/drill-reports.ts';
+import { backupIdTime, setPrefix, drillKey, MANIFEST_FILE } from '../../lib/repo/layout.ts';
 import type { Repo } from '../../lib/repo/repo.ts';
 
 // Synthetic sets and drill reports written straight into a repository: tests of the repository logic need no server.

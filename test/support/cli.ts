@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { execa, type ResultPromise } from 'execa';
-import { main } from '../../lib/cli.ts';
+import { dispatch } from '../../lib/cli/dispatch.ts';
+import type { RunIO } from '../../lib/cli/run-task.ts';
 
 export interface CliResult {
   exitCode: number;
@@ -23,11 +24,11 @@ function sink(): { stream: Writable & { isTTY: boolean }; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-// Runs `pgops ...args` in this process with its own stdout/stderr and an environment of only `env`.
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, now?: () => Date): Promise<CliResult> {
+// Runs `pgops ...args` in this process through the one dispatch the bin uses, with its own stdout/stderr and an environment of only `env`.
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, now?: () => Date, io: Pick<RunIO, 'terminal'> = {}): Promise<CliResult> {
   const out = sink();
   const err = sink();
-  const exitCode = await main(args, { stdout: out.stream, stderr: err.stream, env: { PATH: process.env.PATH, ...env }, now });
+  const exitCode = await dispatch(args, { stdout: out.stream, stderr: err.stream, env: { PATH: process.env.PATH, ...env }, now, ...io });
   return { exitCode, stdout: out.text(), stderr: err.text() };
 }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { TableFingerprint } from '../../lib/manifest.ts';
 import { STABLE_TEXT_SETTINGS, tableFingerprints } from '../../lib/pg/fingerprint.ts';
+import type { TableFingerprint } from '../../lib/repo/manifest.ts';
 
 // What a round trip must carry over, read from one database: per-table count and content hash, large objects,
 // sequence positions, and the catalogue objects that are easy to lose.

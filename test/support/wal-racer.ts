@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fdWriter } from '../../lib/fd-writer.ts';
 import { installWarningHandler } from '../../lib/log.ts';
-import { runWal } from '../../lib/tasks/wal/entry.ts';
+import { runWalCommand } from '../../lib/tasks/wal/entry.ts';
 
 const [ready, go, ...argv] = process.argv.slice(2);
 installWarningHandler(fdWriter(2));
@@ -16,7 +16,7 @@ await import('../../lib/repo/s3.ts');
 await import('node:zlib');
 fs.writeFileSync(ready, String(process.pid));
 await startLine(go);
-process.exit((await runWal(argv)) ?? 99);
+process.exit((await runWalCommand(argv)) ?? 99);
 
 // Resolves once the file go exists (a watch on its folder, and a look right after the watch is set).
 function startLine(file: string): Promise<void> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderReadme } from '../../lib/docs/reference.ts';
+import { renderReadme } from '../../tools/docs/reference.ts';
 import { OPTIONS } from '../../lib/options.ts';
 
 describe('README', () => {

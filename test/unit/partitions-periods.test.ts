@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gradeTable } from '../../lib/tasks/partitions/check.ts';
+import { gradeTable } from '../../lib/tasks/partitions/check-evaluate.ts';
 import { parseRangeBound } from '../../lib/tasks/partitions/catalog.ts';
 import {
   addPeriods, coverage, futureCovered, inferInterval, intervalOf, isoWeek, period, periodLabel, periodStart, periodsToHave, pruneCutoff, pruneSelection, type Range,

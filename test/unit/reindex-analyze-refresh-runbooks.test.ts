@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildParser } from '../../lib/cli.ts';
-import { pgopsCommands, shellWords } from '../../lib/docs/runbooks.ts';
+import { buildParser } from '../../lib/cli/parser.ts';
+import { pgopsCommands, shellWords } from '../../tools/docs/runbooks.ts';
 
 // The runbooks of reindex, analyze and refresh-matviews: every command in them is one the real CLI accepts, and
 // every relative link points at a file that exists.

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runbookPages } from '../../lib/docs/runbooks.ts';
+import { runbookPages } from '../../tools/docs/runbooks.ts';
 
 // Every runbook follows runbooks/TEMPLATE.md, so that at 3 a.m. "Do this first", "Rollback" and "Escalation" are
 // in the same place on every page.

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildParser } from '../../lib/cli.ts';
-import { pgopsCommands, relativeLinks, renderRunbookReadme, runbookPages, shellWords } from '../../lib/docs/runbooks.ts';
+import { buildParser } from '../../lib/cli/parser.ts';
+import { pgopsCommands, relativeLinks, renderRunbookReadme, runbookPages, shellWords } from '../../tools/docs/runbooks.ts';
 
 // Runbooks are tested like code: they must not rot between the incidents that need them.
 const ROOT = new URL('../../', import.meta.url).pathname;

@@ -1,11 +1,11 @@
 import { ExitCode } from '../../errors.ts';
-import { lockRetryFor, withLockRetry } from '../../maintenance/lock-retry.ts';
-import { describePgError } from '../../maintenance/pg-error.ts';
-import { displayName } from '../../maintenance/names.ts';
-import { closingLine, exitCodeOf, outcomeText } from '../../maintenance/outcome.ts';
-import { formatTable } from '../../maintenance/plan-table.ts';
-import { actionRunner } from '../../maintenance/run-action.ts';
-import { withMaintenance, type MaintenanceSession } from '../../maintenance/session.ts';
+import { lockRetryFor, withLockRetry } from '../../pg/lock-retry.ts';
+import { describePgError } from '../../pg/describe-error.ts';
+import { displayName } from '../../pg/display-name.ts';
+import { closingLine, exitCodeOf, outcomeText } from '../../plan/outcome.ts';
+import { formatTable } from '../../plan/table.ts';
+import { actionQuery, type ActionQuery } from '../../pg/action-query.ts';
+import { withMaintenance, type MaintenanceSession } from '../../pg/maintenance-session.ts';
 import { qualified } from '../../pg/ident.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
@@ -14,12 +14,13 @@ import { planAnalyze, type AnalyzeItem } from './plan.ts';
 
 // pgops analyze: ANALYZE (or VACUUM (ANALYZE)) the relations that need it, one at a time. Prints the plan;
 // changes nothing without --execute.
-export const analyze: TaskHandler<'analyze'> = (ctx) => withMaintenance(ctx, 'analyze', (s) => run(ctx, s));
+export const analyze: TaskHandler<'analyze'> = (ctx) => withMaintenance(ctx, 'analyze', (s) => analyzeDatabase(ctx, s));
 
-async function run(ctx: TaskContext<'analyze'>, s: MaintenanceSession): Promise<TaskResult> {
+// Plans what needs ANALYZE, analyzes it with --execute, and reports.
+async function analyzeDatabase(ctx: TaskContext<'analyze'>, s: MaintenanceSession): Promise<TaskResult> {
   const o = ctx.options;
   const started = Date.now();
-  const verb = o.vacuum === true ? 'VACUUM (ANALYZE)' : 'ANALYZE';
+  const verb = o.vacuum ? 'VACUUM (ANALYZE)' : 'ANALYZE';
   const defaults = await analyzeDefaults(s.client);
   const tables = await listTables(s.client);
   const items = planAnalyze(tables, defaults);
@@ -30,27 +31,8 @@ async function run(ctx: TaskContext<'analyze'>, s: MaintenanceSession): Promise<
   });
 
   if (s.execute) {
-    const runSql = actionRunner(s, { actionTimeoutMs: o.actionTimeout as number, signal: ctx.signal, log: ctx.log });
-    for (const item of items.filter((i) => i.status === 'planned')) {
-      const t = item.table;
-      const sql = `${verb} ${qualified(t.schema, t.name)}`;
-      ctx.log.info('analyze', `${sql}: ${item.reasons.join('; ')}`, { schema: t.schema, table: t.name, relkind: t.kind, changes: t.changes });
-      const t0 = Date.now();
-      const r = await withLockRetry(() => runSql(sql), lockRetryFor(ctx, sql));
-      item.attempts = r.attempts;
-      item.durationMs = Date.now() - t0;
-      if (r.ok) {
-        item.status = 'done';
-        ctx.log.info('analyzed', `${displayName(t.schema, t.name)} done in ${formatDuration(item.durationMs)}`, { durationMs: item.durationMs, attempts: r.attempts });
-      } else {
-        item.status = 'failed';
-        item.error = describePgError(r.error);
-        ctx.log.error('analyze', `${sql} failed after ${r.attempts} attempt(s): ${item.error}`, {
-          hint: r.lockConflict ? 'a session held a conflicting lock (ShareUpdateExclusive or stronger: DDL, another VACUUM or ANALYZE) each time: see runbooks/analyze.md' : undefined,
-        });
-      }
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-    }
+    const query = actionQuery(s, { actionTimeoutMs: o.actionTimeout, signal: ctx.signal, log: ctx.log });
+    for (const item of items.filter((i) => i.status === 'planned')) await analyzeOne(ctx, query, verb, item);
   }
 
   const statuses = items.map((i) => i.status);
@@ -81,6 +63,28 @@ async function run(ctx: TaskContext<'analyze'>, s: MaintenanceSession): Promise<
       })),
     },
   };
+}
+
+// Runs ANALYZE (or VACUUM (ANALYZE)) on one planned relation, retrying lock conflicts, and records its outcome.
+async function analyzeOne(ctx: TaskContext<'analyze'>, query: ActionQuery, verb: string, item: AnalyzeItem): Promise<void> {
+  const t = item.table;
+  const sql = `${verb} ${qualified(t.schema, t.name)}`;
+  ctx.log.info('analyze', `${sql}: ${item.reasons.join('; ')}`, { schema: t.schema, table: t.name, relkind: t.kind, changes: t.changes });
+  const t0 = Date.now();
+  const r = await withLockRetry(() => query(sql), lockRetryFor(ctx, sql));
+  item.attempts = r.attempts;
+  item.durationMs = Date.now() - t0;
+  if (r.ok) {
+    item.status = 'done';
+    ctx.log.info('analyzed', `${displayName(t.schema, t.name)} done in ${formatDuration(item.durationMs)}`, { durationMs: item.durationMs, attempts: r.attempts });
+  } else {
+    item.status = 'failed';
+    item.error = describePgError(r.error);
+    ctx.log.error('analyze', `${sql} failed after ${r.attempts} attempt(s): ${item.error}`, {
+      hint: r.lockConflict ? 'a session held a conflicting lock (ShareUpdateExclusive or stronger: DDL, another VACUUM or ANALYZE) each time: see runbooks/analyze.md' : undefined,
+    });
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
 }
 
 function formatPlan(items: readonly AnalyzeItem[], verb: string, database: string, d: AnalyzeDefaults, checked: number): string {

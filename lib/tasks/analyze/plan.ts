@@ -1,4 +1,4 @@
-import type { ActionStatus } from '../../maintenance/outcome.ts';
+import type { ActionStatus } from '../../plan/outcome.ts';
 import type { AnalyzeDefaults, TableStat } from './catalog.ts';
 
 // A relation to analyze, why, and later what became of it.

@@ -1,6 +1,6 @@
-import { LEASE_FILE } from '../../backup-lease.ts';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { LEASE_FILE } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { HeldLease } from './lease.ts';
 

@@ -3,9 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PgopsError } from '../../errors.ts';
-import type { ManifestFile } from '../../manifest.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
-import { runPgTool, streamPgTool } from '../../pg/run-tool.ts';
+import { execPgTool, streamPgTool } from '../../pg/exec-tool.ts';
+import type { ManifestFile } from '../../repo/manifest.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { streamFailure } from './outcome.ts';
 
@@ -46,7 +46,7 @@ export async function dumpInto(req: DumpRequest): Promise<ManifestFile[]> {
 
 // Streams a custom-format dump from pg_dump's stdout into <set>/dump.
 async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
-  const run = streamPgTool({
+  const pgDump = streamPgTool({
     file: req.pgDump.path,
     args: [...dumpArgs(req, 'custom'), `--dbname=${req.connString}`],
     env: req.env,
@@ -54,7 +54,7 @@ async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
     what: 'pg_dump',
     hint: HINT,
   });
-  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}dump`, run.stdout, { signal: req.signal, onProgress: req.onProgress, sizeHint: req.sizeHint }), run.done]);
+  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}dump`, pgDump.stdout, { signal: req.signal, onProgress: req.onProgress, sizeHint: req.sizeHint }), pgDump.done]);
   const failure = streamFailure(put, done, req.signal);
   if (failure !== undefined || put.status === 'rejected') throw failure;
   if (put.value.size === 0) throw new PgopsError(`pg_dump (${req.pgDump.path}) exited 0 but wrote nothing`, { hint: 'run it by hand with --version; pass --pg-bin with the folder of a working pg_dump' });
@@ -66,7 +66,7 @@ async function dumpDirectory(req: DumpRequest): Promise<ManifestFile[]> {
   const staging = await fs.mkdtemp(path.join(req.tmpDir ?? os.tmpdir(), 'pgops-dump-'));
   try {
     const dir = path.join(staging, 'dump');
-    await runPgTool({
+    await execPgTool({
       file: req.pgDump.path,
       args: [...dumpArgs(req, 'directory'), `--jobs=${req.jobs}`, `--file=${dir}`, `--dbname=${req.connString}`],
       env: req.env,
@@ -92,7 +92,7 @@ async function dumpDirectory(req: DumpRequest): Promise<ManifestFile[]> {
 
 // Stores the cluster's roles and tablespaces (pg_dumpall --globals-only --no-role-passwords) as globals.sql.
 export async function dumpGlobals(req: { pgDumpall: PgBinary; connString: string; env: NodeJS.ProcessEnv; repo: Repo; prefix: string; signal: AbortSignal }): Promise<ManifestFile> {
-  const run = streamPgTool({
+  const pgDumpall = streamPgTool({
     file: req.pgDumpall.path,
     args: ['--globals-only', '--no-role-passwords', '--no-password', `--dbname=${req.connString}`],
     env: req.env,
@@ -100,7 +100,7 @@ export async function dumpGlobals(req: { pgDumpall: PgBinary; connString: string
     what: 'pg_dumpall --globals-only',
     hint: 'the role needs to read pg_roles and pg_tablespace; read the message above',
   });
-  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}globals.sql`, run.stdout, { signal: req.signal }), run.done]);
+  const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}globals.sql`, pgDumpall.stdout, { signal: req.signal }), pgDumpall.done]);
   const failure = streamFailure(put, done, req.signal);
   if (failure !== undefined || put.status === 'rejected') throw failure;
   return { path: 'globals.sql', size: put.value.size, sha256: put.value.sha256 };

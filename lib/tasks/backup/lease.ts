@@ -1,7 +1,8 @@
-import { LEASE_FILE, LEASE_FORMAT, type BackupLease } from '../../backup-lease.ts';
 import { PgopsError, messageOf } from '../../errors.ts';
 import { bootId, hostName, processStartTime } from '../../local-process.ts';
 import type { Logger } from '../../log.ts';
+import { LEASE_FILE } from '../../repo/layout.ts';
+import { LEASE_FORMAT, type BackupLease } from '../../repo/lease.ts';
 import type { Repo } from '../../repo/repo.ts';
 
 /** how often a running backup renews its lease */

@@ -1,14 +1,15 @@
-import { databaseNameOf, listSets } from '../../backup-set.ts';
-import { listDrillReports, verifiedBackupIds } from '../../drill-report.ts';
 import { ExitCode } from '../../errors.ts';
+import { databaseNameOf } from '../../pg/database-name.ts';
+import { listDrillReports, verifiedBackupIds } from '../../repo/drill-reports.ts';
 import { openRepo } from '../../repo/open.ts';
+import { listSets } from '../../repo/sets.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 
 // pgops backups list: every set, newest first, with its status (complete, incomplete, unreadable, damaged), size,
 // duration and newest drill.
 export const backupsList: TaskHandler<'backups-list'> = async (ctx) => {
-  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
+  const repo = await openRepo(ctx.options.repo, ctx.options, ctx.log);
   try {
     const database = databaseNameOf(ctx.options.db);
     const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { DrillCheck } from '../../drill-report.ts';
 import { messageOf } from '../../errors.ts';
+import type { DrillCheck } from '../../repo/drill-reports.ts';
 
 // Checks every B-tree index of the restored database with amcheck (bt_index_check, heapallindexed): one failed
 // check per broken index. Skipped, with the reason, where the extension cannot be created.

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import type pg from 'pg';
 import YAML from 'yaml';
-import type { DrillCheck } from '../../drill-report.ts';
 import { messageOf, usageError } from '../../errors.ts';
+import type { DrillCheck } from '../../repo/drill-reports.ts';
 
 // One user assertion: SQL whose first column of the first row must equal `expect`, or whose row count must be `rows`.
 //
@@ -44,7 +44,7 @@ export function loadAssertions(files: string[]): Assertion[] {
 const asText = (v: unknown) => (v === null || v === undefined ? 'null' : v instanceof Date ? v.toISOString() : String(v));
 
 // Runs each assertion in a read-only transaction of its own, so that one failure does not hide the others.
-export async function runAssertions(client: pg.Client, assertions: Assertion[], statementTimeoutMs: number): Promise<DrillCheck[]> {
+export async function checkAssertions(client: pg.Client, assertions: Assertion[], statementTimeoutMs: number): Promise<DrillCheck[]> {
   const checks: DrillCheck[] = [];
   for (const a of assertions) {
     const name = `assertion ${a.name}`;

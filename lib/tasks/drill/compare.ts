@@ -1,10 +1,10 @@
-import type { DrillCheck } from '../../drill-report.ts';
-import type { Manifest, TableFingerprint } from '../../manifest.ts';
 import type { ColumnFingerprint } from '../../pg/column-hash.ts';
 import { differenceText, propertyDifferences, type DatabaseProperties } from '../../pg/database-properties.ts';
 import { HASH_ALGORITHM } from '../../pg/fingerprint.ts';
 import { displayIdent, displayQualified } from '../../pg/ident.ts';
 import { INVENTORY_LISTS, INVENTORY_VERSION, type Inventory, UNCHANGED_SINCE_V1 } from '../../pg/inventory.ts';
+import type { DrillCheck } from '../../repo/drill-reports.ts';
+import type { Manifest, TableFingerprint } from '../../repo/manifest.ts';
 
 const tableName = (t: { schema: string; name: string }) => displayQualified(t.schema, t.name);
 const list = (names: string[]) => names.map(displayIdent).join(', ');

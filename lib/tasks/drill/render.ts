@@ -1,4 +1,4 @@
-import type { DrillCheck, DrillReport } from '../../drill-report.ts';
+import type { DrillCheck, DrillReport } from '../../repo/drill-reports.ts';
 import { formatDuration } from '../../units.ts';
 
 const order: Record<string, number> = { fail: 0, note: 1, skip: 2, pass: 3 };

@@ -1,12 +1,12 @@
-import type { DrillCheck } from '../../drill-report.ts';
+import type { DrillCheck } from '../../repo/drill-reports.ts';
+import type { Manifest } from '../../repo/manifest.ts';
 import type { Logger } from '../../log.ts';
-import type { Manifest } from '../../manifest.ts';
 import { connect, type ConnInfo } from '../../pg/connection.ts';
 import { relationKey, STABLE_TEXT_SETTINGS, tableFingerprints } from '../../pg/fingerprint.ts';
 import { readDatabaseProperties } from '../../pg/database-properties.ts';
 import { catalogInventory } from '../../pg/inventory.ts';
 import { amcheckIndexes } from './amcheck.ts';
-import { runAssertions, type Assertion } from './assertions.ts';
+import { checkAssertions, type Assertion } from './assertions.ts';
 import { comparableMode, compareInventory, compareProperties, compareSequences, compareTables } from './compare.ts';
 
 // Reads the restored database the way the backup read the original (same snapshot rules, same settings) and
@@ -47,7 +47,7 @@ export async function verifyRestored(req: { target: ConnInfo; manifest: Manifest
     }
     if (req.assertions.length) {
       req.log.info('assertions', `running ${req.assertions.length} assertion(s)`);
-      checks.push(...(await runAssertions(client, req.assertions, req.statementTimeoutMs)));
+      checks.push(...(await checkAssertions(client, req.assertions, req.statementTimeoutMs)));
     }
     req.signal.throwIfAborted();
     return checks;

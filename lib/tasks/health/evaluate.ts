@@ -1,6 +1,7 @@
-import { levelAbove, levelBelow, statusLine, worstFirst, worstLevel, type Level, type PerfDatum } from '../../maintenance/nagios.ts';
-import { displayName } from '../../maintenance/names.ts';
-import { oneLine } from '../../maintenance/one-line.ts';
+import { levelAbove, levelBelow, worstFirst, worstLevel, type Level } from '../../check/level.ts';
+import { statusLine, type PerfDatum } from '../../check/output.ts';
+import { displayName } from '../../pg/display-name.ts';
+import { oneLine } from '../../plan/one-line.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import type { HealthFacts, SessionRow } from './facts.ts';
 
@@ -45,6 +46,7 @@ const sessionTable = (rows: SessionRow[], what: string) => ({
   rows: rows.map((s) => [String(s.pid), s.user ?? '', s.database ?? '', s.application, s.state ?? '', formatDuration(s.ms), oneLine(s.query, 100)]),
 });
 
+// A check whose facts could not be read: UNKNOWN, with the reason.
 function unreadable(name: string, title: string, error: string): CheckResult {
   return { name, title, level: 3, message: `${title}: could not be read: ${error}`, perf: [] };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { PgopsError, messageOf, type ExitCodeValue } from '../../errors.ts';
-import { LEVEL_NAMES, statusLine } from '../../maintenance/nagios.ts';
-import { withMaintenance } from '../../maintenance/session.ts';
+import { LEVEL_NAMES } from '../../check/level.ts';
+import { checkResult, couldNotRun } from '../../check/result.ts';
+import { withMaintenance } from '../../pg/maintenance-session.ts';
 import type { TaskContext, TaskHandler } from '../../task.ts';
 import { evaluateHealth, healthLine, type HealthThresholds } from './evaluate.ts';
 import { readHealthFacts } from './facts.ts';
@@ -9,17 +9,16 @@ import { healthMarkdown } from './report.ts';
 
 // The thresholds from the options.
 export function thresholdsOf(o: TaskContext<'health'>['options']): HealthThresholds {
-  const n = (k: keyof typeof o) => o[k] as number | undefined;
   return {
-    connectionsPct: { warn: n('connectionsWarning'), crit: n('connectionsCritical') },
-    cacheHitPct: { warn: n('cacheHitWarning'), crit: n('cacheHitCritical') },
-    transactionMs: { warn: n('transactionAgeWarning'), crit: n('transactionAgeCritical') },
-    idleInTransactionMs: { warn: n('idleInTransactionWarning'), crit: n('idleInTransactionCritical') },
-    lockWaitMs: { warn: n('lockWaitWarning'), crit: n('lockWaitCritical') },
-    slowStatementMs: { warn: n('slowStatementWarning'), crit: n('slowStatementCritical') },
-    databaseBytes: { warn: n('databaseSizeWarning'), crit: n('databaseSizeCritical') },
-    deadTuplesPct: { warn: n('deadTuplesWarning'), crit: n('deadTuplesCritical') },
-    xidAgePct: { warn: n('xidAgeWarning'), crit: n('xidAgeCritical') },
+    connectionsPct: { warn: o.connectionsWarning, crit: o.connectionsCritical },
+    cacheHitPct: { warn: o.cacheHitWarning, crit: o.cacheHitCritical },
+    transactionMs: { warn: o.transactionAgeWarning, crit: o.transactionAgeCritical },
+    idleInTransactionMs: { warn: o.idleInTransactionWarning, crit: o.idleInTransactionCritical },
+    lockWaitMs: { warn: o.lockWaitWarning, crit: o.lockWaitCritical },
+    slowStatementMs: { warn: o.slowStatementWarning, crit: o.slowStatementCritical },
+    databaseBytes: { warn: o.databaseSizeWarning, crit: o.databaseSizeCritical },
+    deadTuplesPct: { warn: o.deadTuplesWarning, crit: o.deadTuplesCritical },
+    xidAgePct: { warn: o.xidAgeWarning, crit: o.xidAgeCritical },
   };
 }
 
@@ -27,13 +26,13 @@ export function thresholdsOf(o: TaskContext<'health'>['options']): HealthThresho
 // runs on a standby and needs no --execute.
 export const health: TaskHandler<'health'> = async (ctx) => {
   const o = ctx.options;
-  const report = o.report as string | undefined;
+  const report = o.report;
   try {
     return await withMaintenance(
       ctx,
       'health',
       async (s) => {
-        const facts = await readHealthFacts(s.client, s.facts, o.top as number, o.unusedIndexMinSize as number, o.deadTuplesMin as number);
+        const facts = await readHealthFacts(s.client, s.facts, { top: o.top, unusedIndexMinSize: o.unusedIndexMinSize, deadTuplesMin: o.deadTuplesMin });
         const t = thresholdsOf(o);
         const checks = evaluateHealth(facts, t);
         const { level, line } = healthLine(checks);
@@ -43,18 +42,12 @@ export const health: TaskHandler<'health'> = async (ctx) => {
           ctx.log.info('report', `markdown report written to ${report}`);
         }
         const lines = [line, ...checks.map((c) => `[${LEVEL_NAMES[c.level]}] ${c.message}`)];
-        return {
-          exitCode: level as ExitCodeValue,
-          summary: report === '-' ? markdown.trimEnd() : lines.join('\n'),
-          data: { status: LEVEL_NAMES[level], exitCode: level, line, database: facts.database, inRecovery: facts.inRecovery, statsReset: facts.statsReset, thresholds: t, checks, facts },
-        };
+        const data = { database: facts.database, inRecovery: facts.inRecovery, statsReset: facts.statsReset, thresholds: t, checks, facts };
+        return checkResult(level, line, data, report === '-' ? markdown.trimEnd() : lines.join('\n'));
       },
       { readOnly: true },
     );
   } catch (err) {
-    // a monitor reads stdout: UNKNOWN must be a status line too
-    const line = statusLine('HEALTH', 3, messageOf(err), []);
-    ctx.log.error('failed', messageOf(err), { hint: err instanceof PgopsError ? err.hint : undefined });
-    return { exitCode: 3, summary: line, data: { status: 'UNKNOWN', exitCode: 3, line, checks: [] } };
+    return couldNotRun('HEALTH', err, ctx.log, { checks: [] });
   }
 };

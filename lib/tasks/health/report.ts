@@ -1,4 +1,4 @@
-import { LEVEL_NAMES, type Level } from '../../maintenance/nagios.ts';
+import { LEVEL_NAMES, type Level } from '../../check/level.ts';
 import type { CheckResult } from './evaluate.ts';
 import type { HealthFacts } from './facts.ts';
 

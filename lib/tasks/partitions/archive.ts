@@ -1,8 +1,8 @@
-import { backupIdFor, dbFolder } from '../../backup-set.ts';
 import { PgopsError } from '../../errors.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
+import { streamPgTool } from '../../pg/exec-tool.ts';
 import { qualified } from '../../pg/ident.ts';
-import { streamPgTool } from '../../pg/run-tool.ts';
+import { backupIdFor, dbFolder } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { VERSION } from '../../version.ts';
 
@@ -53,7 +53,7 @@ export async function archivePartition(req: ArchiveRequest): Promise<ArchiveReco
   }
   // a pattern in double quotes matches exactly that name: no wildcards, no case folding
   const pattern = qualified(req.partition.schema, req.partition.name);
-  const run = streamPgTool({
+  const pgDump = streamPgTool({
     file: req.pgDump.path,
     args: ['--format=custom', '--no-password', '--strict-names', `--table=${pattern}`, `--lock-wait-timeout=${req.lockTimeoutMs}`, `--dbname=${req.connString}`],
     env: req.env,
@@ -61,7 +61,7 @@ export async function archivePartition(req: ArchiveRequest): Promise<ArchiveReco
     what: `pg_dump of partition ${pattern}`,
     hint: 'read pg_dump\'s message above; nothing was detached or dropped',
   });
-  const [put, done] = await Promise.allSettled([req.repo.put(keys.dump, run.stdout, { signal: req.signal }), run.done]);
+  const [put, done] = await Promise.allSettled([req.repo.put(keys.dump, pgDump.stdout, { signal: req.signal }), pgDump.done]);
   if (done.status === 'rejected') {
     await req.repo.delete([keys.dump]).catch(() => {});
     throw done.reason;

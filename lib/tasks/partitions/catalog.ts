@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ExitCode, PgopsError } from '../../errors.ts';
-import { displayName } from '../../maintenance/names.ts';
+import { displayName } from '../../pg/display-name.ts';
 import type { Range } from './periods.ts';
 
 // The key types whose ranges follow a calendar.

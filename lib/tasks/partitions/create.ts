@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { PgopsError, messageOf, type ExitCodeValue } from '../../errors.ts';
-import { cancelOnAbort } from '../../maintenance/cancel-on-abort.ts';
-import { isLockConflict } from '../../maintenance/lock-retry.ts';
-import { describePgError } from '../../maintenance/pg-error.ts';
-import { displayIdent, displayName } from '../../maintenance/names.ts';
+import { cancelOnAbort } from '../../pg/cancel-on-abort.ts';
+import { isLockConflict } from '../../pg/lock-retry.ts';
+import { describePgError } from '../../pg/describe-error.ts';
+import { displayIdent, displayName } from '../../pg/display-name.ts';
 import { qualified, quoteIdent } from '../../pg/ident.ts';
+import type { OptionsOf } from '../../options.ts';
 import type { TaskContext, TaskHandler } from '../../task.ts';
 import { boundExpr, readTable, type PartitionedTable } from './catalog.ts';
 import { checkPattern, defaultPattern, partitionName } from './naming.ts';
@@ -70,18 +71,19 @@ export const partitionsCreate: TaskHandler<'partitions-create'> = (ctx) =>
     };
   });
 
-async function planTable(run: PartitionsRun, schema: string, name: string, o: Record<string, unknown>): Promise<CreatePlan> {
+// Plans one table's partitions: the current period and the next --ahead ones that no partition covers yet.
+async function planTable(run: PartitionsRun, schema: string, name: string, o: Pick<OptionsOf<'partitions-create'>, 'interval' | 'partitionName' | 'ahead'>): Promise<CreatePlan> {
   const plan: CreatePlan = { table: displayName(schema, name), schema, name, status: 'ok', create: [], existing: 0, skipped: [], created: [] };
   try {
     const table = await readTable(run.s.client, schema, name, run.zone);
     const { interval, how } = intervalFor(table, o.interval);
     plan.interval = interval;
     plan.intervalHow = how;
-    const pattern = (o.partitionName as string | undefined) ?? defaultPattern(interval);
+    const pattern = o.partitionName ?? defaultPattern(interval);
     checkPattern(pattern, interval);
     const taken = await takenNames(run.s.client, schema);
     const free: { period: Period; name: string }[] = [];
-    for (const p of periodsToHave(run.now, interval, o.ahead as number)) {
+    for (const p of periodsToHave(run.now, interval, o.ahead)) {
       const label = periodLabel(p.start, interval);
       const cover = coverage(p, table.partitions);
       if (cover === 'covered') {

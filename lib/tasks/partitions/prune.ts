@@ -1,8 +1,9 @@
+import { confirmOnTerminal } from '../../confirm.ts';
 import { ExitCode, PgopsError, messageOf, usageError, type ExitCodeValue } from '../../errors.ts';
-import { cancelOnAbort } from '../../maintenance/cancel-on-abort.ts';
-import { isLockConflict } from '../../maintenance/lock-retry.ts';
-import { displayName } from '../../maintenance/names.ts';
-import { describePgError } from '../../maintenance/pg-error.ts';
+import { cancelOnAbort } from '../../pg/cancel-on-abort.ts';
+import { isLockConflict } from '../../pg/lock-retry.ts';
+import { displayName } from '../../pg/display-name.ts';
+import { describePgError } from '../../pg/describe-error.ts';
 import { findPgTool } from '../../pg/binaries.ts';
 import { childAuth, libpqConnString } from '../../pg/connection.ts';
 import { openRepo } from '../../repo/open.ts';
@@ -47,24 +48,27 @@ export interface PrunePlan {
 // pgops partitions prune: detach (default) or drop the partitions older than --keep periods, never the newest.
 export const partitionsPrune: TaskHandler<'partitions-prune'> = async (ctx) => {
   const o = ctx.options;
-  const keep = o.keepPeriods as number | undefined;
+  const keep = o.keepPeriods;
   if (keep === undefined) throw usageError('partitions prune needs --keep N', 'give the number of periods before the current one to keep, e.g. --keep 12 for a year of monthly partitions');
-  const repo = o.archive === true ? await openRepo(o.repo as string | undefined, o, ctx.log, { writer: true }) : undefined;
+  const repo = o.archive ? await openRepo(o.repo, o, ctx.log, { writer: true }) : undefined;
   try {
-    if (repo && o.execute === true) await repo.check();
+    if (repo && o.execute) await repo.check();
     return await withPartitions(ctx, 'partitions-prune', async (run) => {
       const plans: PrunePlan[] = [];
       for (const t of run.tables) {
-        const plan = await planTable(run, t.schema, t.name, keep, ctx.options.interval, o.drop === true, Boolean(repo));
+        const plan = await planTable(run, t.schema, t.name, keep, o.interval, o.drop, Boolean(repo));
         plans.push(plan);
         if (!run.s.execute) continue;
         // the plan goes to the log before anything is done; a dry run prints it once, in the summary
         for (const line of pruneText(plan, false)) ctx.log.info('plan', line);
-        if (plan.status === 'ok' && plan.steps.length) await executeTable(ctx, run, plan, repo);
+        if (plan.status !== 'ok' || !plan.steps.length) continue;
+        // dropping loses rows: a person at a terminal types the database's name first (cron is not asked)
+        if (o.drop) await confirmOnTerminal(ctx.terminal, `drop ${plan.steps.length} partition(s) of ${plan.table}${repo ? ', each archived first' : ' (no --archive: their rows are gone)'}`, run.s.info.database, ctx.signal);
+        await executeTable(ctx, run, plan, repo);
       }
       const failed = plans.filter((p) => p.status === 'failed').length;
       const steps = plans.flatMap((p) => p.steps);
-      const verb = o.drop === true ? 'drop' : 'detach';
+      const verb = o.drop ? 'drop' : 'detach';
       const head = run.s.execute ? 'partitions prune' : 'partitions prune: dry run, nothing was changed (add --execute to act)';
       const tail = run.s.execute
         ? `${steps.filter((s) => s.done.includes(verb === 'drop' ? 'dropped' : 'detached')).length} of ${steps.length} partition(s) ${verb === 'drop' ? 'dropped' : 'detached'}${failed ? `; ${failed} table(s) failed` : ''}`
@@ -72,7 +76,7 @@ export const partitionsPrune: TaskHandler<'partitions-prune'> = async (ctx) => {
       return {
         exitCode: (failed ? 2 : 0) as ExitCodeValue,
         summary: [head, ...plans.flatMap((p) => pruneText(p, run.s.execute)), tail].join('\n'),
-        data: { execute: run.s.execute, now: wallClock(run.now.getTime(), true), timezone: run.zone, keep, drop: o.drop === true, archive: Boolean(repo), repo: repo?.url ?? null, tables: plans },
+        data: { execute: run.s.execute, now: wallClock(run.now.getTime(), true), timezone: run.zone, keep, drop: o.drop, archive: Boolean(repo), repo: repo?.url ?? null, tables: plans },
       };
     });
   } finally {
@@ -80,7 +84,8 @@ export const partitionsPrune: TaskHandler<'partitions-prune'> = async (ctx) => {
   }
 };
 
-async function planTable(run: PartitionsRun, schema: string, name: string, keep: number, interval: unknown, drop: boolean, archive: boolean): Promise<PrunePlan> {
+// Plans one table's steps: the partitions older than the kept periods, each archived, detached and maybe dropped.
+async function planTable(run: PartitionsRun, schema: string, name: string, keep: number, interval: Interval | undefined, drop: boolean, archive: boolean): Promise<PrunePlan> {
   const plan: PrunePlan = { table: displayName(schema, name), schema, name, status: 'ok', steps: [], kept: 0 };
   try {
     const table = await readTable(run.s.client, schema, name, run.zone);
@@ -140,7 +145,7 @@ async function executeTable(ctx: TaskContext<'partitions-prune'>, run: Partition
   const { client, info, facts } = run.s;
   const auth = repo ? childAuth(info, ctx.env) : undefined;
   try {
-    const pgDump = repo ? await findPgTool('pg_dump', { pgBin: ctx.options.pgBin as string | undefined, minMajor: facts.major }) : undefined;
+    const pgDump = repo ? await findPgTool('pg_dump', { pgBin: ctx.options.pgBin, minMajor: facts.major }) : undefined;
     // an interrupted run (SIGINT, SIGTERM) cancels the running statement and starts no further step
     const sql = (text: string) => cancelOnAbort(info, client, ctx.signal, ctx.log, () => client.query(text));
     for (const s of plan.steps) {

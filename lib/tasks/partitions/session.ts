@@ -1,6 +1,6 @@
 import { ExitCode, usageError } from '../../errors.ts';
-import { withMaintenance, type MaintenanceSession } from '../../maintenance/session.ts';
-import { displayName } from '../../maintenance/names.ts';
+import { withMaintenance, type MaintenanceSession } from '../../pg/maintenance-session.ts';
+import { displayName } from '../../pg/display-name.ts';
 import { parseQualifiedName } from '../../pg/ident.ts';
 import type { TaskContext, TaskResult } from '../../task.ts';
 import { TableProblem, type PartitionedTable } from './catalog.ts';
@@ -16,8 +16,8 @@ export interface PartitionsRun {
 }
 
 // The tables named by --table / partition-table: SCHEMA.TABLE, parts double-quoted as in SQL when needed.
-export function tablesFrom(list: unknown): { schema: string; name: string }[] {
-  const items = (list as string[] | undefined) ?? [];
+export function tablesFrom(list: readonly string[] | undefined): { schema: string; name: string }[] {
+  const items = list ?? [];
   if (!items.length) {
     throw usageError('no tables to manage', 'name them with --table SCHEMA.TABLE (repeatable), or list them under partition-table: in the target of pgops.config.yml');
   }
@@ -32,7 +32,7 @@ export function tablesFrom(list: unknown): { schema: string; name: string }[] {
 // everywhere) and --partition-timezone checked.
 export async function withPartitions(ctx: TaskContext<'partitions-create' | 'partitions-prune' | 'partitions-check'>, task: string, fn: (run: PartitionsRun) => Promise<TaskResult>, readOnly = false): Promise<TaskResult> {
   const tables = tablesFrom(ctx.options.partitionTable);
-  const zone = String(ctx.options.partitionTimezone ?? 'UTC');
+  const zone = ctx.options.partitionTimezone;
   return withMaintenance(
     ctx,
     task,
@@ -53,8 +53,8 @@ export async function withPartitions(ctx: TaskContext<'partitions-create' | 'par
 }
 
 // The interval of a table: --interval, else inferred from its newest partition; notes say how it was decided.
-export function intervalFor(table: PartitionedTable, given: unknown): { interval: Interval; how: string } {
-  if (typeof given === 'string') return { interval: given as Interval, how: 'from --interval' };
+export function intervalFor(table: PartitionedTable, given: Interval | undefined): { interval: Interval; how: string } {
+  if (given !== undefined) return { interval: given, how: 'from --interval' };
   const inferred = inferInterval(table.partitions);
   const what = displayName(table.schema, table.name);
   if (!inferred.newest) {

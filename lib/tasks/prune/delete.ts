@@ -1,9 +1,8 @@
-import type { BackupSet } from '../../backup-set.ts';
-import { setPrefix } from '../../backup-set.ts';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { MANIFEST_FILE } from '../../manifest.ts';
+import { setPrefix, MANIFEST_FILE } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
+import type { BackupSet } from '../../repo/sets.ts';
 import { formatSize } from '../../units.ts';
 
 const label = (s: BackupSet) => `${s.database}/${s.id}`;

@@ -1,11 +1,12 @@
-import { databaseNameOf, listSets, type BackupSet } from '../../backup-set.ts';
+import { databaseNameOf } from '../../pg/database-name.ts';
+import { listDrillReports, verifiedBackupIds } from '../../repo/drill-reports.ts';
+import { listSets, type BackupSet } from '../../repo/sets.ts';
 import { ExitCode } from '../../errors.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { formatSize } from '../../units.ts';
 import { deleteSets } from './delete.ts';
-import { listDrillReports, verifiedBackupIds } from '../../drill-report.ts';
 import { planRetention, setKey, type RetentionDecision } from './plan.ts';
 import { formatPlan, formatTotals } from './report.ts';
 import { retentionRules } from './rules.ts';
@@ -16,7 +17,7 @@ export const prune: TaskHandler<'prune'> = async (ctx) => {
   // Bad arguments are refused before the repository is touched.
   retentionRules(ctx.options);
   databaseNameOf(ctx.options.db);
-  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log, { writer: true });
+  const repo = await openRepo(ctx.options.repo, ctx.options, ctx.log, { writer: true });
   try {
     return await pruneWith(repo, ctx);
   } finally {
@@ -29,7 +30,7 @@ export async function pruneWith(repo: Repo, ctx: TaskContext<'prune'>): Promise<
   const { options, log } = ctx;
   const rules = retentionRules(options);
   const database = databaseNameOf(options.db);
-  const execute = options.execute === true;
+  const execute = options.execute;
   const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database);
   const where = `${repo.url}${database === undefined ? '' : ` (database "${database}")`}`;
   if (sets.length === 0) {

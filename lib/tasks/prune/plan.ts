@@ -1,4 +1,4 @@
-import type { SetStatus } from '../../backup-set.ts';
+import type { SetStatus } from '../../repo/sets.ts';
 import { dayKey, isoWeekKey, monthKey } from './calendar.ts';
 
 // What the planner needs to know of a backup set.

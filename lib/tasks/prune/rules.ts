@@ -1,15 +1,15 @@
 import { usageError } from '../../errors.ts';
-import type { OptionValues } from '../../options.ts';
+import type { OptionsOf } from '../../options.ts';
 import { hasRules, type RetentionRules } from './plan.ts';
 
 // The retention rules prune's options give; refuses (exit 3) when none is given.
-export function retentionRules(options: OptionValues): RetentionRules {
+export function retentionRules(options: Pick<OptionsOf<'prune'>, 'keepLast' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'incompleteGrace'>): RetentionRules {
   const rules: RetentionRules = {
-    keepLast: options.keepLast === undefined ? undefined : Number(options.keepLast),
-    keepDaily: Number(options.keepDaily ?? 0),
-    keepWeekly: Number(options.keepWeekly ?? 0),
-    keepMonthly: Number(options.keepMonthly ?? 0),
-    incompleteGrace: Number(options.incompleteGrace ?? 24 * 3_600_000),
+    keepLast: options.keepLast,
+    keepDaily: options.keepDaily,
+    keepWeekly: options.keepWeekly,
+    keepMonthly: options.keepMonthly,
+    incompleteGrace: options.incompleteGrace,
   };
   if (!hasRules(rules)) {
     throw usageError(

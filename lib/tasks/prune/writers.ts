@@ -1,9 +1,10 @@
-import { LEASE_FILE, judgeLease, parseLease } from '../../backup-lease.ts';
-import { setPrefix, type BackupSet } from '../../backup-set.ts';
 import { messageOf } from '../../errors.ts';
 import { bootId, hostName, localProcess } from '../../local-process.ts';
 import type { Logger } from '../../log.ts';
+import { LEASE_FILE, setPrefix } from '../../repo/layout.ts';
+import { judgeLease, parseLease } from '../../repo/lease.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
+import type { BackupSet } from '../../repo/sets.ts';
 import { setKey } from './plan.ts';
 
 // The incomplete sets that a backup may still be writing, by setKey, with the reason the plan shows: kept whatever

@@ -1,11 +1,11 @@
 import { ExitCode, usageError } from '../../errors.ts';
-import { lockRetryFor, withLockRetry } from '../../maintenance/lock-retry.ts';
-import { describePgError } from '../../maintenance/pg-error.ts';
-import { displayName } from '../../maintenance/names.ts';
-import { closingLine, exitCodeOf, outcomeText } from '../../maintenance/outcome.ts';
-import { formatTable } from '../../maintenance/plan-table.ts';
-import { actionRunner } from '../../maintenance/run-action.ts';
-import { withMaintenance, type MaintenanceSession } from '../../maintenance/session.ts';
+import { lockRetryFor, withLockRetry } from '../../pg/lock-retry.ts';
+import { describePgError } from '../../pg/describe-error.ts';
+import { displayName } from '../../pg/display-name.ts';
+import { closingLine, exitCodeOf, outcomeText } from '../../plan/outcome.ts';
+import { formatTable } from '../../plan/table.ts';
+import { actionQuery, type ActionQuery } from '../../pg/action-query.ts';
+import { withMaintenance, type MaintenanceSession } from '../../pg/maintenance-session.ts';
 import { parseQualifiedName, qualified } from '../../pg/ident.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
@@ -15,20 +15,21 @@ import { planRefresh, resolveMatviews, type RefreshItem } from './plan.ts';
 // pgops refresh-matviews: refreshes the configured (or all) materialized views one at a time, in dependency order,
 // CONCURRENTLY where possible, with timings. Prints the plan; changes nothing without --execute.
 export const refreshMatviews: TaskHandler<'refresh-matviews'> = async (ctx) => {
-  const names = (ctx.options.matview as string[] | undefined)?.map((text) => {
+  const names = ctx.options.matview?.map((text) => {
     const n = parseQualifiedName(text);
     if (!n) throw usageError(`invalid --matview "${text}"`, 'write SCHEMA.NAME or NAME; double-quote a part that holds a dot or a quote ("my schema"."a.b")');
     return n;
   });
-  return withMaintenance(ctx, 'refresh-matviews', (s) => run(ctx, s, names));
+  return withMaintenance(ctx, 'refresh-matviews', (s) => refreshDatabase(ctx, s, names));
 };
 
-async function run(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
+// Plans the refreshes, refreshes with --execute, and reports.
+async function refreshDatabase(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
   const o = ctx.options;
   const started = Date.now();
   const all = await listMatviews(s.client);
   const chosen = names ? resolveMatviews(all, names, s.facts.database) : undefined;
-  const items = planRefresh(all, chosen, o.concurrentlyOnly === true);
+  const items = planRefresh(all, chosen, o.concurrentlyOnly);
   ctx.log.info('plan', formatPlan(items, s.facts.database, names !== undefined), {
     planned: items.filter((i) => i.status === 'planned').length,
     concurrently: items.filter((i) => i.status === 'planned' && i.concurrently).length,
@@ -36,8 +37,8 @@ async function run(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, 
   });
 
   if (s.execute) {
-    const runSql = actionRunner(s, { actionTimeoutMs: o.actionTimeout as number, signal: ctx.signal, log: ctx.log });
-    for (const item of items.filter((i) => i.status === 'planned')) await refreshOne(ctx, s, runSql, item);
+    const query = actionQuery(s, { actionTimeoutMs: o.actionTimeout, signal: ctx.signal, log: ctx.log });
+    for (const item of items.filter((i) => i.status === 'planned')) await refreshOne(ctx, s, query, item);
   }
 
   const statuses = items.map((i) => i.status);
@@ -69,12 +70,13 @@ async function run(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, 
   };
 }
 
-async function refreshOne(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, runSql: ReturnType<typeof actionRunner>, item: RefreshItem): Promise<void> {
+// Refreshes one planned view, retrying lock conflicts, and records its outcome and its size after.
+async function refreshOne(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSession, query: ActionQuery, item: RefreshItem): Promise<void> {
   const v = item.view;
   const sql = `REFRESH MATERIALIZED VIEW ${item.concurrently ? 'CONCURRENTLY ' : ''}${qualified(v.schema, v.name)}`;
   ctx.log.info('refresh', `${sql} (${formatSize(v.sizeBytes)})${item.concurrently ? '' : ': readers wait until it ends'}`, { schema: v.schema, name: v.name, concurrently: item.concurrently });
   const t0 = Date.now();
-  const r = await withLockRetry(() => runSql(sql), lockRetryFor(ctx, sql));
+  const r = await withLockRetry(() => query(sql), lockRetryFor(ctx, sql));
   item.attempts = r.attempts;
   item.durationMs = Date.now() - t0;
   if (r.ok) {

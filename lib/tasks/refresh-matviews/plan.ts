@@ -1,6 +1,6 @@
 import { usageError } from '../../errors.ts';
-import type { ActionStatus } from '../../maintenance/outcome.ts';
-import { compareNames } from '../../maintenance/names.ts';
+import type { ActionStatus } from '../../plan/outcome.ts';
+import { compareNames } from '../../pg/display-name.ts';
 import type { Matview } from './catalog.ts';
 
 export interface RefreshItem {

@@ -1,6 +1,6 @@
 import { ExitCode, usageError } from '../../errors.ts';
-import { exitCodeOf } from '../../maintenance/outcome.ts';
-import { withMaintenance, type MaintenanceSession } from '../../maintenance/session.ts';
+import { exitCodeOf } from '../../plan/outcome.ts';
+import { withMaintenance, type MaintenanceSession } from '../../pg/maintenance-session.ts';
 import { parseQualifiedName } from '../../pg/ident.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { listIndexes } from './catalog.ts';
@@ -12,26 +12,24 @@ import { formatPlan, formatResults } from './report.ts';
 // pgops reindex: drops the leftovers of failed concurrent rebuilds, then rebuilds bloated, invalid or named indexes
 // one at a time with REINDEX INDEX CONCURRENTLY. Prints the plan; changes nothing without --execute.
 export const reindex: TaskHandler<'reindex'> = async (ctx) => {
-  const o = ctx.options;
-  const minBloat = o.minBloat as number;
-  if (minBloat > 100) throw usageError(`invalid --min-bloat ${minBloat}: expected a percentage from 0 to 100`);
-  const names = (o.index as string[] | undefined)?.map((text) => {
+  const names = ctx.options.index?.map((text) => {
     const n = parseQualifiedName(text);
     if (!n) throw usageError(`invalid --index "${text}"`, 'write SCHEMA.INDEX or INDEX; double-quote a part that holds a dot or a quote ("my schema"."a.b")');
     return n;
   });
-  return withMaintenance(ctx, 'reindex', (s) => run(ctx, s, names));
+  return withMaintenance(ctx, 'reindex', (s) => reindexDatabase(ctx, s, names));
 };
 
-async function run(ctx: TaskContext<'reindex'>, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
+// Plans the rebuilds (leftovers, invalid, bloated or named indexes), rebuilds with --execute, and reports.
+async function reindexDatabase(ctx: TaskContext<'reindex'>, s: MaintenanceSession, names: { schema: string; name: string }[] | undefined): Promise<TaskResult> {
   const o = ctx.options;
   const started = Date.now();
   const header = {
     database: s.facts.database,
-    minSize: o.minSize as number,
-    minBloat: o.minBloat as number,
-    maxIndexes: o.maxIndexes as number,
-    maxDurationMs: o.maxDuration as number,
+    minSize: o.minSize,
+    minBloat: o.minBloat,
+    maxIndexes: o.maxIndexes,
+    maxDurationMs: o.maxDuration,
     named: names !== undefined,
   };
   const indexes = await listIndexes(s.client);
@@ -46,26 +44,7 @@ async function run(ctx: TaskContext<'reindex'>, s: MaintenanceSession, names: { 
     skipped: plan.rebuild.filter((r) => r.status === 'skipped').length,
   });
 
-  if (s.execute) {
-    const act: ActOptions = {
-      retries: o.lockRetries as number,
-      baseDelayMs: o.lockRetryDelay as number,
-      actionTimeoutMs: o.actionTimeout as number,
-      deadline: started + header.maxDurationMs,
-      log: ctx.log,
-      signal: ctx.signal,
-    };
-    for (const l of plan.leftovers.filter((x) => x.status === 'planned')) await dropLeftover(s, l, act);
-    for (const item of plan.rebuild.filter((x) => x.status === 'planned')) {
-      if (Date.now() >= act.deadline) {
-        item.status = 'skipped';
-        item.note = `not started: the run reached --max-duration`;
-        ctx.log.warn('max-duration', `--max-duration reached: ${item.index.schema}.${item.index.name} and the rest are left for the next run`);
-        continue;
-      }
-      await rebuildIndex(s, item, act);
-    }
-  }
+  if (s.execute) await actOnPlan(ctx, s, plan, started + header.maxDurationMs);
 
   const elapsed = Date.now() - started;
   const leftBehind = plan.rebuild.flatMap((r) => r.leftBehind ?? []);
@@ -76,6 +55,30 @@ async function run(ctx: TaskContext<'reindex'>, s: MaintenanceSession, names: { 
   return { exitCode, summary, data: toJson(plan, s.facts.database, s.execute, src.source, header, exitCode, elapsed) };
 }
 
+// Drops the leftovers, then rebuilds the planned indexes one at a time; none starts once the deadline has passed.
+async function actOnPlan(ctx: TaskContext<'reindex'>, s: MaintenanceSession, plan: ReindexPlan, deadline: number): Promise<void> {
+  const o = ctx.options;
+  const act: ActOptions = {
+    retries: o.lockRetries,
+    baseDelayMs: o.lockRetryDelay,
+    actionTimeoutMs: o.actionTimeout,
+    deadline,
+    log: ctx.log,
+    signal: ctx.signal,
+  };
+  for (const l of plan.leftovers.filter((x) => x.status === 'planned')) await dropLeftover(s, l, act);
+  for (const item of plan.rebuild.filter((x) => x.status === 'planned')) {
+    if (Date.now() >= act.deadline) {
+      item.status = 'skipped';
+      item.note = `not started: the run reached --max-duration`;
+      ctx.log.warn('max-duration', `--max-duration reached: ${item.index.schema}.${item.index.name} and the rest are left for the next run`);
+      continue;
+    }
+    await rebuildIndex(s, item, act);
+  }
+}
+
+// The --json data of a reindex run.
 function toJson(plan: ReindexPlan, database: string, execute: boolean, bloatSource: string, h: { minSize: number; minBloat: number; maxIndexes: number; maxDurationMs: number }, exitCode: number, elapsedMs: number) {
   return {
     ok: exitCode < ExitCode.FAILED,

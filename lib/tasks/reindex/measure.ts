@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { displayName } from '../../maintenance/names.ts';
+import { displayName } from '../../pg/display-name.ts';
 import { quoteIdent } from '../../pg/ident.ts';
 import { bloatFromPgstatindex, bloatFromStats, type Bloat, type BloatSource, type IndexStats } from './bloat.ts';
 import type { IndexInfo } from './catalog.ts';

@@ -1,6 +1,6 @@
 import { usageError } from '../../errors.ts';
-import { compareNames } from '../../maintenance/names.ts';
-import type { ActionStatus } from '../../maintenance/outcome.ts';
+import { compareNames } from '../../pg/display-name.ts';
+import type { ActionStatus } from '../../plan/outcome.ts';
 import { formatSize } from '../../units.ts';
 import type { Bloat } from './bloat.ts';
 import type { IndexInfo } from './catalog.ts';

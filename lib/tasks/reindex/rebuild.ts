@@ -1,10 +1,10 @@
 import { messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { withLockRetry } from '../../maintenance/lock-retry.ts';
-import { describePgError } from '../../maintenance/pg-error.ts';
-import { actionRunner } from '../../maintenance/run-action.ts';
-import type { MaintenanceSession } from '../../maintenance/session.ts';
-import { displayName } from '../../maintenance/names.ts';
+import { withLockRetry } from '../../pg/lock-retry.ts';
+import { describePgError } from '../../pg/describe-error.ts';
+import { actionQuery } from '../../pg/action-query.ts';
+import type { MaintenanceSession } from '../../pg/maintenance-session.ts';
+import { displayName } from '../../pg/display-name.ts';
 import { qualified } from '../../pg/ident.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import { indexByName, leftoversOf, type IndexInfo } from './catalog.ts';
@@ -25,12 +25,12 @@ const show = (i: IndexInfo) => displayName(i.schema, i.name);
 
 // Drops one leftover with DROP INDEX CONCURRENTLY (it takes no lock that blocks reads or writes), retried on lock timeout.
 export async function dropLeftover(s: MaintenanceSession, item: LeftoverItem, o: ActOptions): Promise<void> {
-  const run = actionRunner(s, o);
+  const query = actionQuery(s, o);
   const what = `DROP INDEX CONCURRENTLY ${sqlName(item.index)}`;
   o.log.info('drop', `dropping leftover ${show(item.index)} on ${displayName(item.index.schema, item.index.table)} (invalid, ${formatSize(item.index.size)}): ${what}`, {
     index: item.index.name, schema: item.index.schema, table: item.index.table, sizeBytes: item.index.size,
   });
-  const r = await withLockRetry(() => run(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlName(item.index)}`), { ...retryOpts(o), what });
+  const r = await withLockRetry(() => query(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlName(item.index)}`), { ...retryOpts(o), what });
   item.attempts = r.attempts;
   if (r.ok) {
     item.status = 'done';
@@ -47,7 +47,7 @@ export async function dropLeftover(s: MaintenanceSession, item: LeftoverItem, o:
 // a failure after the swap still leaves the rebuilt index in place, and counts as a rebuild.
 export async function rebuildIndex(s: MaintenanceSession, item: RebuildItem, o: ActOptions): Promise<void> {
   const idx = item.index;
-  const run = actionRunner(s, o);
+  const query = actionQuery(s, o);
   const before = new Set((await leftoversOf(s.client, idx.tableOid)).map((l) => l.oid));
   const what = `REINDEX INDEX CONCURRENTLY ${sqlName(idx)}`;
   o.log.info('rebuild', `rebuilding ${show(idx)} on ${displayName(idx.schema, idx.table)} (${formatSize(idx.size)}, ${reasonText(item)}): ${what}`, {
@@ -57,7 +57,7 @@ export async function rebuildIndex(s: MaintenanceSession, item: RebuildItem, o: 
   const r = await withLockRetry(async (attempt) => {
     if (attempt > 1) o.log.info('rebuild', `${what}: attempt ${attempt} of ${o.retries + 1}`, { attempt });
     try {
-      await run(what);
+      await query(what);
       return 'rebuilt' as const;
     } catch (err) {
       await dropNewLeftovers(s, idx, before, o);
@@ -91,12 +91,12 @@ export async function rebuildIndex(s: MaintenanceSession, item: RebuildItem, o: 
 
 // Drops the transient indexes a failed attempt created (not cancellable: this clean-up must run also when interrupted).
 async function dropNewLeftovers(s: MaintenanceSession, idx: IndexInfo, before: ReadonlySet<number>, o: ActOptions): Promise<void> {
-  const run = actionRunner(s, o);
+  const query = actionQuery(s, o);
   for (const l of (await leftoversOf(s.client, idx.tableOid)).filter((x) => !before.has(x.oid))) {
     const sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualified(idx.schema, l.name)}`;
     o.log.info('cleanup', `the failed attempt left ${displayName(idx.schema, l.name)} (invalid): ${sql}`);
     try {
-      await run(sql, { cancellable: false });
+      await query(sql, { cancellable: false });
     } catch (err) {
       o.log.warn('cleanup', `could not drop ${displayName(idx.schema, l.name)}: ${messageOf(err)}`);
     }

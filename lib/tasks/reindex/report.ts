@@ -1,6 +1,6 @@
-import { formatTable } from '../../maintenance/plan-table.ts';
-import { displayName } from '../../maintenance/names.ts';
-import { outcomeText } from '../../maintenance/outcome.ts';
+import { formatTable } from '../../plan/table.ts';
+import { displayName } from '../../pg/display-name.ts';
+import { outcomeText } from '../../plan/outcome.ts';
 import { formatDuration, formatSize } from '../../units.ts';
 import { reasonText, type LeftoverItem, type RebuildItem, type ReindexPlan } from './plan.ts';
 

@@ -1,14 +1,14 @@
 import path from 'node:path';
-import { listSets, type BackupSet } from '../../backup-set.ts';
-import { listDrillReports } from '../../drill-report.ts';
 import { ExitCode } from '../../errors.ts';
+import { listDrillReports } from '../../repo/drill-reports.ts';
 import { notARepository, readIdentity, REPO_FILE } from '../../repo/identity.ts';
+import { classifyKey } from '../../repo/layout.ts';
 import { nearbyRepositories } from '../../repo/nearby.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { Repo, StoredObject } from '../../repo/repo.ts';
+import { listSets, type BackupSet } from '../../repo/sets.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
-import { classifyKey } from '../../wal/layout.ts';
 import { parseWalFileName } from '../../wal/names.ts';
 
 interface DatabaseInfo {
@@ -35,7 +35,7 @@ interface WalInfo {
 // pgops repo info: what a repository holds, per database and per WAL system; a reader, so an uninitialised
 // location is described too (exit 1, with the hint to initialise it), and one that holds nothing is an error.
 export const repoInfo: TaskHandler<'repo-info'> = async (ctx) => {
-  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
+  const repo = await openRepo(ctx.options.repo, ctx.options, ctx.log);
   try {
     const identity = await readIdentity(repo);
     const sets = await listSets(repo);

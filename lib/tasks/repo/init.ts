@@ -1,13 +1,13 @@
-import { listSets } from '../../backup-set.ts';
 import { ExitCode } from '../../errors.ts';
 import { initialise, newIdentity, probeConditionalWrites, REPO_FILE } from '../../repo/identity.ts';
 import { openRepo } from '../../repo/open.ts';
+import { listSets } from '../../repo/sets.ts';
 import type { TaskHandler } from '../../task.ts';
 
 // pgops repo init: makes a location a repository by writing pgops-repo.json; a location that already holds sets or
 // WAL (written before repositories were initialised) is adopted as it is; an initialised one is left unchanged.
 export const repoInit: TaskHandler<'repo-init'> = async (ctx) => {
-  const repo = await openRepo(ctx.options.repo as string | undefined, ctx.options, ctx.log);
+  const repo = await openRepo(ctx.options.repo, ctx.options, ctx.log);
   try {
     await repo.check();
     const conditionalWrites = await probeConditionalWrites(repo);

@@ -5,12 +5,12 @@ import type { Logger } from '../../log.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { libpqConnString, type ConnInfo } from '../../pg/connection.ts';
 import type { DatabaseProperties } from '../../pg/database-properties.ts';
-import { runPgTool } from '../../pg/run-tool.ts';
+import { execPgTool } from '../../pg/exec-tool.ts';
 import { afterRestoreSql, beforeRestoreSql } from './database-sql.ts';
 import { createWithProperties, globalsCreates, planProperties, targetCapabilities } from './database.ts';
 import { restoreDependencies } from './dependencies.ts';
 import { applyGlobals } from './globals.ts';
-import { runStatements, withAdmin } from './target.ts';
+import { executeEach, withAdmin } from './target.ts';
 
 export interface ApplyRequest {
   log: Logger;
@@ -98,7 +98,7 @@ async function createTarget(req: ApplyRequest): Promise<{ notReproduced: string[
     const locale = p ? ` (${p.encoding}, ${p.localeProvider}, LC_COLLATE ${p.collate}${p.iculocale ? `, locale ${p.iculocale}` : ''})` : '';
     log.info('create', `creating database "${target.database}"${locale}`);
     notReproduced.push(...(await createWithProperties(admin, target.database, p, capabilities, plan, req.skipUnavailable)));
-    if (p) warnings.push(...(await runProperties(req, admin, beforeRestoreSql(target.database, p, { noOwner: req.noOwner }))));
+    if (p) warnings.push(...(await applyPropertiesOn(req, admin, beforeRestoreSql(target.database, p, { noOwner: req.noOwner }))));
   });
   if (!p) notReproduced.push("every database property: the set records none (taken by an older pgops); the database has the server's defaults");
   // without --no-owner, a missing role was refused before anything was written
@@ -122,7 +122,7 @@ async function restoreObjects(req: ApplyRequest): Promise<void> {
     if (req.clean) args.push('--clean', '--if-exists');
     if (req.noOwner) args.push('--no-owner', '--no-privileges');
     req.log.info('pg_restore', `pg_restore ${req.pgRestore.version}${req.jobs > 1 ? ` with ${req.jobs} jobs` : ''}${selection.length ? ' ' + selection.join(' ') : ''}`);
-    await runPgTool({
+    await execPgTool({
       file: req.pgRestore.path,
       args: [...args, dump],
       env: req.env,
@@ -136,14 +136,14 @@ async function restoreObjects(req: ApplyRequest): Promise<void> {
 // Runs property statements on the target's maintenance database; a statement that fails is a warning naming it.
 async function applyProperties(req: ApplyRequest, statements: string[]): Promise<string[]> {
   if (statements.length === 0) return [];
-  return withAdmin(req.target, (admin) => runProperties(req, admin, statements));
+  return withAdmin(req.target, (admin) => applyPropertiesOn(req, admin, statements));
 }
 
 // Runs property statements on an open maintenance connection, logging them and each one that failed.
-async function runProperties(req: ApplyRequest, admin: pg.Client, statements: string[]): Promise<string[]> {
+async function applyPropertiesOn(req: ApplyRequest, admin: pg.Client, statements: string[]): Promise<string[]> {
   if (statements.length === 0) return [];
   req.log.info('properties', `applying ${statements.length} database propert${statements.length === 1 ? 'y' : 'ies'}`);
-  const failures = await runStatements(admin, statements);
+  const failures = await executeEach(admin, statements);
   for (const f of failures) req.log.warn('properties', f);
   return failures;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PgBinary } from '../../pg/binaries.ts';
-import { runPgTool } from '../../pg/run-tool.ts';
+import { execPgTool } from '../../pg/exec-tool.ts';
 
 // Object kinds a table's definition may depend on (column types, defaults, check functions), as pg_restore -l names them.
 const DEPENDENCY_KINDS = ['SCHEMA', 'EXTENSION', 'TYPE', 'DOMAIN', 'COLLATION', 'FUNCTION', 'PROCEDURE', 'AGGREGATE', 'OPERATOR', 'CAST', 'CONVERSION', 'TEXT SEARCH', 'SEQUENCE'];
@@ -22,12 +22,12 @@ export function dependencyEntries(listing: string): string[] {
 // an object that needs a table not being restored (an identity sequence) fails alone; what matters is checked
 // by the strict table pass that follows. Returns the errors pg_restore reported, for the log.
 export async function restoreDependencies(req: { pgRestore: PgBinary; dump: string; workDir: string; connString: string; env: NodeJS.ProcessEnv; signal: AbortSignal; noOwner: boolean }): Promise<string[]> {
-  const listing = await runPgTool({ file: req.pgRestore.path, args: ['--list', req.dump], env: req.env, signal: req.signal, what: 'pg_restore --list', capture: true });
+  const listing = await execPgTool({ file: req.pgRestore.path, args: ['--list', req.dump], env: req.env, signal: req.signal, what: 'pg_restore --list', capture: true });
   const listFile = path.join(req.workDir, `pgops-deps-${process.pid}.list`);
   await fs.writeFile(listFile, dependencyEntries(listing).join('\n') + '\n');
   try {
     const args = [`--dbname=${req.connString}`, '--no-password', `--use-list=${listFile}`, ...(req.noOwner ? ['--no-owner', '--no-privileges'] : []), req.dump];
-    const stderr = await runPgTool({ file: req.pgRestore.path, args, env: req.env, signal: req.signal, what: 'pg_restore (dependencies)', okExitCodes: [0, 1] });
+    const stderr = await execPgTool({ file: req.pgRestore.path, args, env: req.env, signal: req.signal, what: 'pg_restore (dependencies)', okExitCodes: [0, 1] });
     return stderr.split('\n').filter((l) => /error:/i.test(l));
   } finally {
     await fs.rm(listFile, { force: true });

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
-import { MANIFEST_FILE, listedPathProblems, type Manifest, type ManifestFile } from '../../manifest.ts';
 import { HashCounter, hashStream } from '../../repo/hashing.ts';
+import { MANIFEST_FILE } from '../../repo/layout.ts';
+import { listedPathProblems, type Manifest, type ManifestFile } from '../../repo/manifest.ts';
 import type { Repo } from '../../repo/repo.ts';
 
 export interface VerifiedSet {
@@ -13,6 +14,8 @@ export interface VerifiedSet {
   dir: string;
   /** true when dir is a temp download that cleanup() removes */
   downloaded: boolean;
+  /** where the restore may write files of its own (pg_restore list files): the download, else the temp folder */
+  workDir: string;
   /** files in the dump's folder that the manifest does not list: never read (the listed files were copied) */
   unlisted: string[];
   cleanup(): Promise<void>;
@@ -57,7 +60,7 @@ export async function fetchVerified(repo: Repo, prefix: string, manifest: Manife
       const actual = await hashStream(await repo.get(key));
       compare(key, file, actual);
     }
-    return { dir: path.dirname(localDir), downloaded: false, unlisted, cleanup: async () => {} };
+    return { dir: path.dirname(localDir), downloaded: false, workDir: opts.tmpDir ?? os.tmpdir(), unlisted, cleanup: async () => {} };
   }
   const dir = await fs.mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), 'pgops-restore-'));
   const cleanup = () => fs.rm(dir, { recursive: true, force: true });
@@ -77,7 +80,7 @@ export async function fetchVerified(repo: Repo, prefix: string, manifest: Manife
     await cleanup();
     throw err;
   }
-  return { dir, downloaded: true, unlisted, cleanup };
+  return { dir, downloaded: true, workDir: dir, unlisted, cleanup };
 }
 
 function missing(key: string): PgopsError {

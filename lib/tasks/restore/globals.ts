@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { PgBinary } from '../../pg/binaries.ts';
-import { runPgTool } from '../../pg/run-tool.ts';
+import { execPgTool } from '../../pg/exec-tool.ts';
 
 // Statements of globals.sql that would change the role the restore connects as (never lock ourselves out).
 export function withoutOwnRole(sql: string, currentUser: string): string {
@@ -24,7 +24,7 @@ export function globalsProblems(stderr: string): string[] {
 // Applies globals.sql with psql; roles that exist are kept. Returns the problems to report (the restore goes on).
 export async function applyGlobals(req: { psql: PgBinary; file: string; connString: string; env: NodeJS.ProcessEnv; currentUser: string; signal: AbortSignal }): Promise<string[]> {
   const sql = withoutOwnRole(await fs.readFile(req.file, 'utf8'), req.currentUser);
-  const stderr = await runPgTool({
+  const stderr = await execPgTool({
     file: req.psql.path,
     args: ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=0', `--dbname=${req.connString}`],
     env: req.env,

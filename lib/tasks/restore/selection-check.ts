@@ -1,6 +1,6 @@
 import { ExitCode, PgopsError } from '../../errors.ts';
 import { editDistance } from '../../edit-distance.ts';
-import type { Manifest } from '../../manifest.ts';
+import type { Manifest } from '../../repo/manifest.ts';
 import { displayIdent, displayQualified, parseIdentifier, parseQualifiedName } from '../../pg/ident.ts';
 
 interface Named {

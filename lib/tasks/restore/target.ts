@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
-import type { Manifest } from '../../manifest.ts';
 import { connect, displayUrl, withDatabase, type ConnInfo } from '../../pg/connection.ts';
 import { serverFacts, type ServerFacts } from '../../pg/server.ts';
+import type { Manifest } from '../../repo/manifest.ts';
 
 export interface TargetState {
   facts: ServerFacts | undefined;
@@ -81,7 +81,7 @@ export async function withAdmin<T>(info: ConnInfo, fn: (admin: pg.Client, where:
 }
 
 // Runs each statement on its own; returns one line per statement that failed (the others still run).
-export async function runStatements(client: pg.Client, statements: string[]): Promise<string[]> {
+export async function executeEach(client: pg.Client, statements: string[]): Promise<string[]> {
   const failures: string[] = [];
   for (const sql of statements) {
     try {

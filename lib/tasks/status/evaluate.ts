@@ -1,8 +1,6 @@
+import { worstFirst, worstLevel, type Level } from '../../check/level.ts';
+import { statusLine, type PerfDatum } from '../../check/output.ts';
 import { formatDuration } from '../../units.ts';
-
-import { LEVEL_NAMES, type Level } from '../../maintenance/nagios.ts';
-
-export { LEVEL_NAMES, type Level };
 
 export interface Thresholds {
   backupWarnMs: number;
@@ -37,7 +35,7 @@ export function evaluate(f: DatabaseFacts, t: Thresholds, now: Date): DatabaseSt
   const messages: string[] = [];
   let level: Level = 0;
   const raise = (l: Level, m: string) => {
-    level = Math.max(level, l) as Level;
+    level = worstLevel([level, l]);
     messages.push(m);
   };
   let backupAge: number | null = null;
@@ -68,18 +66,15 @@ export function evaluate(f: DatabaseFacts, t: Thresholds, now: Date): DatabaseSt
   return { database: f.database, level, messages, backupAgeSeconds: backupAge === null ? null : Math.round(backupAge / 1000), drillAgeSeconds: drillAge === null ? null : Math.round(drillAge / 1000) };
 }
 
-// The Nagios status line with perfdata: PGOPS STATUS WARNING - app: ... | 'app backup_age'=97200s;93600;187200;0 ...
-export function statusLine(statuses: DatabaseStatus[], t: Thresholds): { level: Level; line: string } {
-  const level = statuses.reduce<Level>((l, s) => Math.max(l, s.level) as Level, 0);
-  const worstFirst = [...statuses].sort((a, b) => b.level - a.level);
-  const text = worstFirst.map((s) => `${s.database}: ${s.messages.join('; ')}`).join(' / ');
+// The overall level and the status line with perfdata, worst database first:
+// PGOPS STATUS WARNING - app: ... | 'app backup_age'=97200s;93600;187200;0 ...
+export function statusOfAll(statuses: readonly DatabaseStatus[], t: Thresholds): { level: Level; line: string } {
+  const level = worstLevel(statuses.map((s) => s.level));
+  const text = worstFirst(statuses).map((s) => `${s.database}: ${s.messages.join('; ')}`).join(' / ');
   const sec = (ms: number) => Math.round(ms / 1000);
-  const perf = statuses.flatMap((s) => {
-    const label = (what: string) => `'${s.database.replace(/'/g, "''")} ${what}'`;
-    return [
-      s.backupAgeSeconds === null ? '' : `${label('backup_age')}=${s.backupAgeSeconds}s;${sec(t.backupWarnMs)};${sec(t.backupCritMs)};0`,
-      s.drillAgeSeconds === null ? '' : `${label('drill_age')}=${s.drillAgeSeconds}s;${sec(t.drillWarnMs)};${sec(t.drillCritMs)};0`,
-    ].filter(Boolean);
-  });
-  return { level, line: `PGOPS STATUS ${LEVEL_NAMES[level]} - ${text || 'nothing to check'}${perf.length ? ` | ${perf.join(' ')}` : ''}` };
+  const perf = statuses.flatMap((s): PerfDatum[] => [
+    ...(s.backupAgeSeconds === null ? [] : [{ label: `${s.database} backup_age`, value: s.backupAgeSeconds, uom: 's' as const, warn: sec(t.backupWarnMs), crit: sec(t.backupCritMs), min: 0 }]),
+    ...(s.drillAgeSeconds === null ? [] : [{ label: `${s.database} drill_age`, value: s.drillAgeSeconds, uom: 's' as const, warn: sec(t.drillWarnMs), crit: sec(t.drillCritMs), min: 0 }]),
+  ]);
+  return { level, line: statusLine('STATUS', level, text || 'nothing to check', perf) };
 }

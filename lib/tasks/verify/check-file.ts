@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { messageOf } from '../../errors.ts';
 import { discardSink, HashCounter } from '../../repo/hashing.ts';
+import type { Compression } from '../../repo/layout.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
-import type { Compression } from '../../wal/layout.ts';
 import { decompressor } from '../wal/compression.ts';
 
 // What a manifest or a sidecar says a file holds.

@@ -1,8 +1,9 @@
 import { ExitCode, messageOf, PgopsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { dataKey } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
+import type { Sidecar } from '../../repo/wal-sidecar.ts';
 import { formatSize } from '../../units.ts';
-import { dataKey, type Sidecar } from '../../wal/layout.ts';
 import { parseWalFileName } from '../../wal/names.ts';
 import { readSidecar } from '../wal/archived.ts';
 import { checkObject, type FileOutcome } from './check-file.ts';

@@ -1,7 +1,6 @@
-import { LEVEL_NAMES, statusLine, worstFirst, worstLevel, type Level, type PerfDatum } from '../../maintenance/nagios.ts';
+import { LEVEL_NAMES, worstFirst, worstLevel, type Level } from '../../check/level.ts';
+import { statusLine, type PerfDatum } from '../../check/output.ts';
 import { formatSize } from '../../units.ts';
-
-export { LEVEL_NAMES, type Level };
 
 // How verify grades what it finds (runbooks/verify.md explains each finding and what to do):
 //   CRITICAL (2)  a file a manifest or sidecar lists is missing, or its size or sha256 differs (a compressed WAL file
@@ -13,7 +12,7 @@ export { LEVEL_NAMES, type Level };
 //   UNKNOWN (3)   the repository cannot be read, --db names no set, a file could not be read, a manifest is newer
 //                 than this pgops reads: verify cannot vouch for it
 //   OK (0)        every listed file matched
-// Levels combine as every pgops check combines them (lib/maintenance/nagios.ts).
+// Levels combine as every pgops check combines them (lib/check/level.ts): CRITICAL > WARNING > UNKNOWN > OK.
 
 // What a finding is about: the kinds that count as damaged or missing files are counted in the perfdata.
 export type FindingKind =
@@ -91,9 +90,4 @@ export function gradeVerify(findings: readonly Finding[], counts: VerifyCounts, 
   const line = statusLine('VERIFY', level, text, perf);
   const lines = [line, ...worstFirst([...findings]).map((f) => `[${LEVEL_NAMES[f.level]}] ${f.text}`)];
   return { level, line, lines, perf };
-}
-
-// The status line of a verify that could not run.
-export function unknownLine(message: string): string {
-  return statusLine('VERIFY', 3, message, []);
 }

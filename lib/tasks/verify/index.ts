@@ -1,12 +1,14 @@
-import { databaseNameOf, setPrefix } from '../../backup-set.ts';
-import { ExitCode, messageOf, PgopsError, type ExitCodeValue } from '../../errors.ts';
-import { worstFirst } from '../../maintenance/nagios.ts';
+import { LEVEL_NAMES, worstFirst } from '../../check/level.ts';
+import { checkResult, couldNotRun } from '../../check/result.ts';
+import { ExitCode, messageOf, PgopsError } from '../../errors.ts';
+import { databaseNameOf } from '../../pg/database-name.ts';
 import { notARepository, parseIdentity, REPO_FILE, REPO_VERSION, type RepoIdentity } from '../../repo/identity.ts';
+import { setPrefix } from '../../repo/layout.ts';
 import { openRepo } from '../../repo/open.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
 import type { TaskHandler } from '../../task.ts';
 import { runChecks } from './checks.ts';
-import { countProblems, gradeVerify, LEVEL_NAMES, unknownLine, type Finding, type VerifyCounts } from './grade.ts';
+import { countProblems, gradeVerify, type Finding, type VerifyCounts } from './grade.ts';
 import { planVerify, type VerifyPlan } from './plan.ts';
 import { judgeWal, type WalArchiveReport } from './wal-continuity.ts';
 
@@ -57,7 +59,7 @@ export const verify: TaskHandler<'verify'> = async (ctx) => {
   const started = performance.now();
   let repo: Repo | undefined;
   try {
-    repo = await openRepo(o.repo as string | undefined, o, ctx.log);
+    repo = await openRepo(o.repo, o, ctx.log);
     const database = databaseNameOf(o.db);
     const identity = await identityFinding(repo);
     const plan = await planVerify(repo, { database, now: ctx.now() });
@@ -67,7 +69,7 @@ export const verify: TaskHandler<'verify'> = async (ctx) => {
     if (!identity.present && plan.sets.length === 0 && plan.systems.length === 0 && plan.findings.length === 0) {
       throw notARepository(repo.url, 'everything', 'check --repo for a typo (pgops repo info shows what a location holds)');
     }
-    const parallel = (o.parallel as number | undefined) ?? 4;
+    const parallel = o.parallel;
     ctx.log.info('verify', `reading ${plan.items.length} files of ${plan.sets.length} set(s) and ${plan.systems.length} WAL archive(s) in ${repo.url}, ${parallel} at a time`);
     const results = await runChecks(repo, plan.items, { parallel, signal: ctx.signal, log: ctx.log });
     const wal: WalArchiveReport[] = [];
@@ -91,23 +93,19 @@ export const verify: TaskHandler<'verify'> = async (ctx) => {
     };
     const continuous = wal.filter((w) => w.continuity && !w.continuity.missingCount).map((w) => `WAL of system ${w.systemIdentifier} continuous from ${w.continuity!.first} to ${w.continuity!.last}`);
     const graded = gradeVerify(findings, counts, seconds, continuous.join('; ') || undefined);
+    const data = {
+      repo: repo.url,
+      database: database ?? null,
+      identity: { present: identity.present, version: identity.version },
+      counts: { ...counts, seconds: Math.round(seconds * 10) / 10 },
+      findings: findings.map((f) => ({ level: LEVEL_NAMES[f.level], kind: f.kind, key: f.key ?? null, text: f.text })),
+      sets: setSummaries(plan, problems),
+      wal,
+      // the bytes read: the run's metrics export them as pgops_last_bytes
+      bytes: counts.bytes,
+    };
     return {
-      exitCode: graded.level as ExitCodeValue,
-      summary: graded.lines.join('\n'),
-      data: {
-        status: LEVEL_NAMES[graded.level],
-        exitCode: graded.level,
-        line: graded.line,
-        repo: repo.url,
-        database: database ?? null,
-        identity: { present: identity.present, version: identity.version },
-        counts: { ...counts, seconds: Math.round(seconds * 10) / 10 },
-        findings: findings.map((f) => ({ level: LEVEL_NAMES[f.level], kind: f.kind, key: f.key ?? null, text: f.text })),
-        sets: setSummaries(plan, problems),
-        wal,
-        // the bytes read: the run's metrics export them as pgops_last_bytes
-        bytes: counts.bytes,
-      },
+      ...checkResult(graded.level, graded.line, data, graded.lines.join('\n')),
       gauges: {
         files: { help: 'Files the last verify checked (listed by a manifest or a sidecar).', value: counts.files },
         damaged: { help: 'Stored files the last verify found with another size or sha256 than listed.', value: counts.damaged },
@@ -118,10 +116,7 @@ export const verify: TaskHandler<'verify'> = async (ctx) => {
     };
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    // a monitor reads stdout: UNKNOWN must be a status line too
-    const line = unknownLine(messageOf(err));
-    ctx.log.error('failed', messageOf(err), { hint: err instanceof PgopsError ? err.hint : undefined });
-    return { exitCode: ExitCode.UNKNOWN, summary: line, data: { status: 'UNKNOWN', exitCode: 3, line, findings: [] } };
+    return couldNotRun('VERIFY', err, ctx.log, { findings: [] });
   } finally {
     await repo?.close();
   }

@@ -1,12 +1,11 @@
 import path from 'node:path';
-import { listSets, setPrefix, type BackupSet } from '../../backup-set.ts';
 import { ExitCode, messageOf, PgopsError } from '../../errors.ts';
-import { MANIFEST_FILE, outsideSet, parseManifest } from '../../manifest.ts';
-import { isTempKey } from '../../repo/file.ts';
+import { setPrefix, MANIFEST_FILE, classifyKey, isTempKey, sidecarKey, walFolder, type Compression } from '../../repo/layout.ts';
+import { outsideSet, parseManifest } from '../../repo/manifest.ts';
 import type { Repo, StoredObject } from '../../repo/repo.ts';
+import { listSets, type BackupSet } from '../../repo/sets.ts';
 import { formatDuration } from '../../units.ts';
 import type { ArchivedFile } from '../../wal/continuity.ts';
-import { classifyKey, sidecarKey, walFolder, type Compression } from '../../wal/layout.ts';
 import { parseWalFileName } from '../../wal/names.ts';
 import { archiveFiles } from '../wal/check/repository.ts';
 import type { Finding } from './grade.ts';

@@ -1,7 +1,7 @@
+import { walFolder } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { formatSize } from '../../units.ts';
 import { chainSegment, checkContinuity, describeRange, windowStart, type ArchivedFile, type Continuity, type MissingRange } from '../../wal/continuity.ts';
-import { walFolder } from '../../wal/layout.ts';
 import { isValidSegmentSize, parseWalFileName, segmentNumber } from '../../wal/names.ts';
 import { archivedChain, endSegment } from '../wal/check/repository.ts';
 import type { SegmentSizes } from './checks.ts';

@@ -1,10 +1,11 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
+import { abortable } from '../../repo/abortable.ts';
 import { discardSink, HashCounter } from '../../repo/hashing.ts';
+import { dataKey, sidecarKey, walFolder, type Compression } from '../../repo/layout.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
-import { dataKey, parseSidecar, sidecarKey, walFolder, type Compression, type Sidecar } from '../../wal/layout.ts';
-import { abortable } from './abortable.ts';
+import { parseSidecar, type Sidecar } from '../../repo/wal-sidecar.ts';
 import { decompressor } from './compression.ts';
 
 // The sidecar of an archived WAL file, or undefined when the file is not (completely) archived.

@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream';
-import type { Compression } from '../../wal/layout.ts';
+import type { Compression } from '../../repo/layout.ts';
 
 // Fast settings on purpose: archive_command runs once per segment and must keep up with the server. On WAL, gzip level 1
 // and brotli quality 1 compress within a few per cent of their default levels at a fraction of the time (bench:wal).

@@ -1,15 +1,12 @@
-import { createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, usageError, type PgopsError } from '../../errors.ts';
-import { discardTemp, tempBeside } from '../../repo/file.ts';
-import { fsError } from '../../repo/fs-errors.ts';
+import { abortable } from '../../repo/abortable.ts';
+import { writeDurably } from '../../repo/durable-write.ts';
+import { walFolder } from '../../repo/layout.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
-import { walFolder } from '../../wal/layout.ts';
 import { parseWalFileName } from '../../wal/names.ts';
-import { abortable } from './abortable.ts';
 import { readArchived, readSidecar } from './archived.ts';
 import { fetchSystemId } from './system-id.ts';
 
@@ -22,7 +19,7 @@ export const walFetch: TaskHandler<'wal-fetch'> = async (ctx) => {
   const { name, destination } = ctx.args;
   if (!name || !destination) throw usageError('wal fetch needs a file name and a destination', "write restore_command = 'pgops wal fetch %f %p ...'");
   if (!parseWalFileName(name)) throw usageError(`${name} is not a WAL file name`, 'wal fetch takes %f from restore_command: a segment, a .partial segment, a .history or a .backup file');
-  const repo = await openRepo(o.repo as string | undefined, o, log);
+  const repo = await openRepo(o.repo, o, log);
   try {
     const systemId = await abortable(fetchSystemId(o, repo), ctx.signal);
     const sidecar = await abortable(readSidecar(repo, systemId, name), ctx.signal);
@@ -35,22 +32,10 @@ export const walFetch: TaskHandler<'wal-fetch'> = async (ctx) => {
       log.debug('not-found', summary, { name, exitCode: ExitCode.NOT_FOUND });
       return { exitCode: ExitCode.NOT_FOUND, summary, data: { ok: false, found: false, name, systemIdentifier: systemId } };
     }
-    const temp = tempBeside(path.resolve(destination));
-    ctx.signal?.throwIfAborted();
-    const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
-    // the destination's errors (pg_wal full, not writable) are named as such; the repository's are its own
-    let outError: unknown;
-    out.once('error', (err) => (outError = err));
-    let streamed = false;
-    try {
-      await readArchived(repo, systemId, sidecar, out, ctx.signal);
-      streamed = true;
-      // PostgreSQL fsyncs the restored files it keeps (durable_rename); an unsynced file lost in a crash is fetched again
-      await fs.rename(temp, destination);
-    } catch (err) {
-      await discardTemp(out, temp);
-      throw streamed || err === outError ? fsError(err, { action: 'writing', path: path.resolve(destination), disk: 'the disk of the destination' }) : err;
-    }
+    const where = { action: 'writing' as const, path: path.resolve(destination), disk: 'the disk of the destination' };
+    // the destination is PostgreSQL's to replace (a RECOVERYXLOG of an earlier try), and PostgreSQL fsyncs the restored
+    // files it keeps (durable_rename): an unsynced file lost in a crash is fetched again
+    await writeDurably(where.path, (out) => readArchived(repo, systemId, sidecar, out, ctx.signal), { where, sync: false, mode: 0o600, signal: ctx.signal });
     const ms = Date.now() - started;
     const summary = `restored ${name} (${formatSize(sidecar.size)}, sha256 verified) to ${destination} in ${ms}ms`;
     log.debug('done', summary, { name, ms });

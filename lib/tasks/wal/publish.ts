@@ -3,14 +3,15 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
+import { abortable } from '../../repo/abortable.ts';
 import { discardSink, HashCounter } from '../../repo/hashing.ts';
+import { dataKey, sidecarKey, type Compression } from '../../repo/layout.ts';
+import { hashFile, readFromStart } from '../../repo/open-file.ts';
 import { AlreadyExistsError, NotFoundError, type Repo } from '../../repo/repo.ts';
-import { dataKey, encodeSidecar, sidecarKey, SIDECAR_FORMAT, type Compression, type Sidecar } from '../../wal/layout.ts';
-import { abortable } from './abortable.ts';
+import { encodeSidecar, SIDECAR_FORMAT, type Sidecar } from '../../repo/wal-sidecar.ts';
 import { hashStored, readArchived, readSidecar } from './archived.ts';
 import { compressor } from './compression.ts';
 import { archivedDifferently, replacedAfterPublish, replacedArchived, storedDifferently } from './conflict.ts';
-import { archiveLocally, hashFile, readFromStart, type Copied } from './local-write.ts';
 
 // How wal push publishes one WAL file: the data object, then the sidecar (the commit), each with ifAbsent, so that a
 // publish never overwrites. Of pushes racing for one name with different content, one wins and every other gets the
@@ -62,49 +63,62 @@ export async function pushAgain(req: PushRequest, existing: Sidecar): Promise<Pu
   return { sidecar: existing, again: true, repaired: true };
 }
 
-// Archives a file that was not archived when the push looked: the data object (compressed or not), then the sidecar.
+// Archives a file that was not archived when the push looked: the data object (compressed or not), then the sidecar,
+// in one publishMarked (a file repository copies the file and writes the sidecar beside it in one pass).
 export async function pushNew(req: PushRequest): Promise<Pushed> {
   const { repo, systemId, name, compression } = req;
   const key = dataKey(systemId, name, compression);
-  const local = repo.localPath(key);
-  const sidecarPath = repo.localPath(sidecarKey(systemId, name));
-  // the common case, and the one archive_command waits for: a plain copy into a folder, the sidecar written beside
-  if (local && sidecarPath && compression === 'none') return vanishedAgain(() => pushLocally(req, key, local, sidecarPath));
-  const data = await vanishedAgain(() => publishData(req, key, compression));
-  let pushed: Pushed;
-  try {
-    await abortable(repo.putBytes(sidecarKey(systemId, name), encodeSidecar(data.sidecar), { ifAbsent: true, signal: req.signal }), req.signal);
-    pushed = { sidecar: data.sidecar, again: false, repaired: false };
-  } catch (err) {
-    if (!(err instanceof AlreadyExistsError)) throw err;
-    pushed = await settleOnSidecar(req, data.sidecar, data.created);
-  }
+  const mine = await vanishedAgain(() => publishWithSidecar(req, key));
+  const pushed = mine.markerExisted ? await settleOnSidecar(req, mine.sidecar, mine.created) : { sidecar: mine.sidecar, again: false, repaired: false };
   if (!repo.exclusiveCreate) await readBack(req, pushed.sidecar);
   return pushed;
 }
 
-// pushNew into a local folder, uncompressed: one pass copies and hashes, both files are linked into place.
-async function pushLocally(req: PushRequest, key: string, local: string, sidecarPath: string): Promise<Pushed> {
+// One try of pushNew's publish: the data object with its sidecar. A data object there already is accepted when it
+// holds this file's content (a racing push of this name, or a crashed one); the sidecar is then made for it.
+async function publishWithSidecar(req: PushRequest, key: string): Promise<{ sidecar: Sidecar; created: boolean; markerExisted: boolean }> {
+  const { repo, compression, signal } = req;
+  const zipped = compression === 'none' ? undefined : await storedBody(req.handle, compression, req.size);
+  // the compressor's feed must end before the file is read again, or this push gives up
+  const stopFeed = async () => {
+    if (!zipped) return;
+    zipped.body.destroy();
+    await zipped.feed;
+  };
+  let existing: { local: { size: number; sha256: string }; storedSize: number } | undefined;
   let sidecar: Sidecar | undefined;
-  const done = await archiveLocally(
-    req.handle,
-    local,
-    { path: sidecarPath, text: (copied) => encodeSidecar((sidecar = sidecarFor(req, key, { bytes: copied.size, sha256: copied.sha256 }, copied.size))) },
-    {
-      sourcePath: req.file,
-      signal: req.signal,
-      // a racing push of this name, or a crashed one, put a data file there: the same content is fine
-      onTargetExists: async (copied: Copied) => {
-        const stored = await fs.open(local, 'r').catch((err: unknown) => {
-          throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new NotFoundError(key, req.repo.url) : err;
-        });
-        const found = await hashFile(stored).finally(() => stored.close());
-        if (found.sha256 !== copied.sha256 || found.size !== copied.size) throw storedDifferently(req.repo.url, req.name, path.basename(key), found, copied);
+  try {
+    const done = await repo.publishMarked({
+      key,
+      body: zipped ? zipped.body : { handle: req.handle, path: req.file, disk: 'the disk of pg_wal' },
+      markerKey: sidecarKey(req.systemId, req.name),
+      signal,
+      onExists: async (written) => {
+        await stopFeed();
+        const found = await hashStored(repo, key, compression, signal);
+        // uncompressed, what this push copied is the file: no need to read it again
+        const local = !zipped && written ? written : await hashFile(req.handle);
+        if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(repo.url, req.name, path.basename(key), found, local);
+        existing = { local, storedSize: found.storedSize };
       },
-    },
-  );
-  if (done.markerExisted) return settleOnSidecar(req, sidecar as Sidecar, !done.targetExisted);
-  return { sidecar: sidecar as Sidecar, again: false, repaired: false };
+      markerText: async (written) => {
+        if (written) {
+          if (zipped) await failedFeed(zipped);
+          // uncompressed, the stored bytes are the file: the repository's own hash is the content hash
+          const content = zipped?.content ? { bytes: zipped.content.bytes, sha256: zipped.content.digest() } : { bytes: written.size, sha256: written.sha256 };
+          sidecar = sidecarFor(req, key, content, written.size, compression);
+        } else {
+          // onExists accepted the data object there: this sidecar vouches for it
+          sidecar = sidecarFor(req, key, { bytes: existing!.local.size, sha256: existing!.local.sha256 }, existing!.storedSize, compression);
+        }
+        return encodeSidecar(sidecar);
+      },
+    });
+    return { sidecar: sidecar!, ...done };
+  } catch (err) {
+    await stopFeed();
+    throw err;
+  }
 }
 
 // Runs a publish again when the data object it found vanished while it was compared (its creator lost the sidecar
@@ -119,8 +133,8 @@ async function vanishedAgain<T>(publish: () => Promise<T>): Promise<T> {
   }
 }
 
-// Publishes the data object with ifAbsent; one that is there already is accepted when it holds this file's content.
-// Returns the sidecar for it, and whether this push created it.
+// Publishes the data object alone with ifAbsent (pushAgain puts a missing one back); one that is there already is
+// accepted when it holds this file's content. Returns the sidecar for it, and whether this push created it.
 async function publishData(req: PushRequest, key: string, compression: Compression): Promise<{ sidecar: Sidecar; created: boolean }> {
   const { repo, signal } = req;
   const body = await storedBody(req.handle, compression, req.size);

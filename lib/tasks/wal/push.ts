@@ -1,16 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, PgopsError, messageOf, usageError } from '../../errors.ts';
+import { abortable } from '../../repo/abortable.ts';
+import { walFolder } from '../../repo/layout.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
 import { headerMismatch, LONG_HEADER_SIZE, parseSegmentHeader } from '../../wal/header.ts';
-import { walFolder, type Compression } from '../../wal/layout.ts';
 import { parseWalFileName, type WalFileName } from '../../wal/names.ts';
-import { abortable } from './abortable.ts';
 import { readSidecar } from './archived.ts';
 import { pushAgain, pushNew, type PushRequest } from './publish.ts';
-import { checkSystemId, configuredSystemId } from './system-id.ts';
+import { checkSystemId, configuredSystemId, type SystemIdOptions } from './system-id.ts';
 
 // pgops wal push <path>: archive_command. Archives one WAL file into wal/<system identifier>/ of the repository, data
 // first and sidecar last, never overwriting either (lib/tasks/wal/publish.ts); the same file again is success, a
@@ -30,13 +30,13 @@ export const walPush: TaskHandler<'wal-push'> = async (ctx) => {
     const size = (await handle.stat()).size;
     const systemId = await systemIdOf(handle, wal, size, o);
     // a writer reads pgops-repo.json first: a request that does not take the signal, so the interrupt must not wait on it
-    const opening = openRepo(o.repo as string | undefined, o, log, { writer: true });
+    const opening = openRepo(o.repo, o, log, { writer: true });
     const repo = await abortable(opening, ctx.signal).catch((err: unknown) => {
       opening.then((r) => r.close(), () => {});
       throw err;
     });
     try {
-      const req: PushRequest = { repo, systemId, handle, file, name: wal.name, size, compression: o.walCompress as Compression, now: ctx.now(), signal: ctx.signal };
+      const req: PushRequest = { repo, systemId, handle, file, name: wal.name, size, compression: o.walCompress, now: ctx.now(), signal: ctx.signal };
       const existing = await abortable(readSidecar(repo, systemId, wal.name), ctx.signal);
       const result = existing ? await pushAgain(req, existing) : await pushNew(req);
       const ms = Date.now() - started;
@@ -53,7 +53,7 @@ export const walPush: TaskHandler<'wal-push'> = async (ctx) => {
 
 // The system a file belongs to: a segment's own header says it (and must fit its name); history and backup-label
 // files carry none, so --system-id or the data directory's pg_control decide.
-async function systemIdOf(handle: fs.FileHandle, wal: WalFileName, size: number, o: Record<string, unknown>): Promise<string> {
+async function systemIdOf(handle: fs.FileHandle, wal: WalFileName, size: number, o: SystemIdOptions): Promise<string> {
   if (wal.kind !== 'segment' && wal.kind !== 'partial') return configuredSystemId(o, wal.name);
   const buf = Buffer.alloc(LONG_HEADER_SIZE);
   const { bytesRead } = await handle.read(buf, 0, LONG_HEADER_SIZE, 0);
@@ -68,8 +68,8 @@ async function systemIdOf(handle: fs.FileHandle, wal: WalFileName, size: number,
     systemId = '';
   }
   if (mismatch) throw new PgopsError(`refusing to archive ${wal.name}: ${mismatch}`, { code: ExitCode.FAILED, hint: 'archive_command must be given %p, the segment PostgreSQL just finished; the file is damaged or not a WAL segment' });
-  if (o.systemId !== undefined && checkSystemId(String(o.systemId)) !== systemId) {
-    throw new PgopsError(`refusing to archive ${wal.name}: it belongs to database system ${systemId}, --system-id says ${String(o.systemId)}`, {
+  if (o.systemId !== undefined && checkSystemId(o.systemId) !== systemId) {
+    throw new PgopsError(`refusing to archive ${wal.name}: it belongs to database system ${systemId}, --system-id says ${o.systemId}`, {
       code: ExitCode.FAILED,
       hint: 'drop --system-id from archive_command (segments carry their own), or fix it',
     });

@@ -29,11 +29,3 @@ export function restoreCommandExit(code: number, dataDir: string, stderr: TextSi
   );
   return ExitCode.STOP_RECOVERY;
 }
-
-// The data directory of a wal fetch command line, for restoreCommandExit when only the full CLI could parse it:
-// --pgdata, else PGOPS_PGDATA or PGDATA, else the current directory (PostgreSQL runs restore_command there).
-export function dataDirOfArgv(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
-  const i = argv.findIndex((a) => a === '--pgdata' || a.startsWith('--pgdata='));
-  const flag = i < 0 ? undefined : argv[i].includes('=') ? argv[i].slice('--pgdata='.length) : argv[i + 1];
-  return path.resolve(flag || env.PGOPS_PGDATA || env.PGDATA || '.');
-}

@@ -1,8 +1,11 @@
 import path from 'node:path';
 import { messageOf, usageError } from '../../errors.ts';
-import type { OptionValues } from '../../options.ts';
+import type { OptionsOf } from '../../options.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { readControlSystemId } from '../../wal/control-file.ts';
+
+// The options that name the database system: push and fetch accept both.
+export type SystemIdOptions = Pick<OptionsOf<'wal-push' | 'wal-fetch'>, 'systemId' | 'pgdata'>;
 
 // A system identifier is a 64-bit unsigned number written in decimal.
 export function checkSystemId(text: string, origin = '--system-id'): string {
@@ -14,13 +17,13 @@ export function checkSystemId(text: string, origin = '--system-id'): string {
 
 // The data directory whose pg_control names the system: --pgdata (or PGDATA), else the current directory, which is
 // the data directory when PostgreSQL runs archive_command and restore_command.
-export function dataDirectory(o: OptionValues): string {
-  return path.resolve((o.pgdata as string | undefined) ?? '.');
+export function dataDirectory(o: SystemIdOptions): string {
+  return path.resolve(o.pgdata ?? '.');
 }
 
 // The system identifier from --system-id, else from global/pg_control in the data directory.
-export async function configuredSystemId(o: OptionValues, what: string): Promise<string> {
-  if (o.systemId !== undefined) return checkSystemId(String(o.systemId));
+export async function configuredSystemId(o: SystemIdOptions, what: string): Promise<string> {
+  if (o.systemId !== undefined) return checkSystemId(o.systemId);
   const dir = dataDirectory(o);
   try {
     return await readControlSystemId(dir);
@@ -33,7 +36,7 @@ export async function configuredSystemId(o: OptionValues, what: string): Promise
 }
 
 // For fetch: --system-id, else pg_control in the data directory, else the only system the repository holds WAL of.
-export async function fetchSystemId(o: OptionValues, repo: Repo): Promise<string> {
+export async function fetchSystemId(o: SystemIdOptions, repo: Repo): Promise<string> {
   try {
     return await configuredSystemId(o, 'this fetch');
   } catch (err) {

@@ -1,13 +1,11 @@
+import { worstFirst, worstLevel, type Level } from '../../../check/level.ts';
+import { statusLine, type PerfDatum } from '../../../check/output.ts';
 import { formatDuration, formatSize } from '../../../units.ts';
 import { describeRange } from '../../../wal/continuity.ts';
 import { parseWalFileName, segmentNumber } from '../../../wal/names.ts';
 import type { RepositoryFacts } from './repository.ts';
 import type { ServerWalFacts } from './server.ts';
 import type { SwitchResult } from './switch.ts';
-
-import { LEVEL_NAMES, type Level } from '../../../maintenance/nagios.ts';
-
-export { LEVEL_NAMES, type Level };
 
 export interface WalThresholds {
   ageWarnMs: number;
@@ -32,7 +30,7 @@ export interface WalCheckOutcome {
   /** WAL files waiting to be archived: counted (.ready) or estimated from the current segment; null when unknown */
   pending: number | null;
   archiveAgeSeconds: number | null;
-  perf: string[];
+  perf: PerfDatum[];
   line: string;
 }
 
@@ -120,6 +118,7 @@ function gradeRepository(r: RepositorySide, segmentSize: number, add: (level: Le
   return c.missingCount;
 }
 
+// Grades the --switch round trip: did the switched segment reach the repository in time.
 function gradeSwitch(sw: SwitchResult | undefined, timeoutMs: number, add: (level: Level, text: string) => void): number | null {
   if (!sw) return null;
   if ('skipped' in sw) {
@@ -141,16 +140,16 @@ export function evaluateWal(s: ServerWalFacts, repo: RepositorySide | undefined,
   const skipped = [...s.skipped, ...(repo && 'skipped' in repo ? [`repository side: ${repo.skipped}`] : [])];
   // a check that could not look at something cannot vouch for it
   if (skipped.length) add(1, `skipped ${skipped.join('; ')}`);
-  const level = findings.reduce<Level>((l, f) => Math.max(l, f.level) as Level, 0);
+  const level = worstLevel(findings.map((f) => f.level));
   const sec = (ms: number) => Math.round(ms / 1000);
-  const perf = [
-    `'archive_failed'=${s.archiver.failedCount}c`,
-    ageSeconds === null ? '' : `'archive_age'=${ageSeconds}s;${sec(t.ageWarnMs)};${sec(t.ageCritMs)};0`,
-    s.ready ? `'ready'=${s.ready.length};${t.readyWarn};${t.readyCrit};0` : '',
-    s.pgWalBytes === null ? '' : `'pg_wal'=${s.pgWalBytes}B;${t.pgWalWarn};${t.pgWalCrit};0`,
-    missing === null ? '' : `'missing_segments'=${missing};;0;0`,
-    switchSeconds === null ? '' : `'switch_time'=${switchSeconds.toFixed(1)}s;;${sec(switchTimeoutMs)};0`,
-  ].filter(Boolean);
-  const text = [...findings].sort((x, y) => y.level - x.level).map((f) => f.text).join('; ');
-  return { level, findings, skipped, pending, archiveAgeSeconds: ageSeconds, perf, line: `PGOPS WAL ${LEVEL_NAMES[level]} - ${text || 'nothing to report'} | ${perf.join(' ')}` };
+  const perf: PerfDatum[] = [
+    { label: 'archive_failed', value: s.archiver.failedCount, uom: 'c' },
+    ...(ageSeconds === null ? [] : [{ label: 'archive_age', value: ageSeconds, uom: 's' as const, warn: sec(t.ageWarnMs), crit: sec(t.ageCritMs), min: 0 }]),
+    ...(s.ready ? [{ label: 'ready', value: s.ready.length, warn: t.readyWarn, crit: t.readyCrit, min: 0 }] : []),
+    ...(s.pgWalBytes === null ? [] : [{ label: 'pg_wal', value: s.pgWalBytes, uom: 'B' as const, warn: t.pgWalWarn, crit: t.pgWalCrit, min: 0 }]),
+    ...(missing === null ? [] : [{ label: 'missing_segments', value: missing, crit: 0, min: 0 }]),
+    ...(switchSeconds === null ? [] : [{ label: 'switch_time', value: Math.round(switchSeconds * 10) / 10, uom: 's' as const, crit: sec(switchTimeoutMs), min: 0 }]),
+  ];
+  const text = worstFirst(findings).map((f) => f.text).join('; ');
+  return { level, findings, skipped, pending, archiveAgeSeconds: ageSeconds, perf, line: statusLine('WAL', level, text || 'nothing to report', perf) };
 }

@@ -1,4 +1,7 @@
-import { messageOf, PgopsError, usageError, type ExitCodeValue } from '../../../errors.ts';
+import { LEVEL_NAMES } from '../../../check/level.ts';
+import { checkResult, couldNotRun } from '../../../check/result.ts';
+import { messageOf, usageError } from '../../../errors.ts';
+import type { OptionsOf } from '../../../options.ts';
 import { connect, parseDbUrl } from '../../../pg/connection.ts';
 import { openRepo } from '../../../repo/open.ts';
 import type { Repo } from '../../../repo/repo.ts';
@@ -6,7 +9,7 @@ import type { TaskHandler } from '../../../task.ts';
 import { parseDuration } from '../../../units.ts';
 import type { Window } from '../../../wal/continuity.ts';
 import { checkSystemId } from '../system-id.ts';
-import { evaluateWal, LEVEL_NAMES, type RepositorySide, type WalThresholds } from './evaluate.ts';
+import { evaluateWal, type RepositorySide, type WalThresholds } from './evaluate.ts';
 import { checkRepository } from './repository.ts';
 import { readServerFacts, type ServerWalFacts } from './server.ts';
 import { switchAndWait, type SwitchResult } from './switch.ts';
@@ -25,16 +28,16 @@ export function parseWindow(text: string): Window {
 }
 
 // The thresholds from the options; pg_wal's default is derived from max_wal_size and wal_keep_size.
-function thresholds(o: Record<string, unknown>, s: ServerWalFacts): WalThresholds {
-  const ageWarnMs = o.maxArchiveAge as number;
-  const pgWalWarn = (o.maxPgWalSize as number | undefined) ?? 2 * s.maxWalSize + s.walKeepSize;
+type ThresholdOptions = Pick<OptionsOf<'wal-check'>, 'maxArchiveAge' | 'criticalArchiveAge' | 'maxReady' | 'criticalReady' | 'maxPgWalSize' | 'criticalPgWalSize'>;
+function thresholds(o: ThresholdOptions, s: ServerWalFacts): WalThresholds {
+  const pgWalWarn = o.maxPgWalSize ?? 2 * s.maxWalSize + s.walKeepSize;
   return {
-    ageWarnMs,
-    ageCritMs: (o.criticalArchiveAge as number | undefined) ?? 2 * ageWarnMs,
-    readyWarn: o.maxReady as number,
-    readyCrit: (o.criticalReady as number | undefined) ?? 10 * (o.maxReady as number),
+    ageWarnMs: o.maxArchiveAge,
+    ageCritMs: o.criticalArchiveAge ?? 2 * o.maxArchiveAge,
+    readyWarn: o.maxReady,
+    readyCrit: o.criticalReady ?? 10 * o.maxReady,
     pgWalWarn,
-    pgWalCrit: (o.criticalPgWalSize as number | undefined) ?? 2 * pgWalWarn,
+    pgWalCrit: o.criticalPgWalSize ?? 2 * pgWalWarn,
   };
 }
 
@@ -47,22 +50,22 @@ export function maskSecrets(command: string | null): string | null {
 export const walCheck: TaskHandler<'wal-check'> = async (ctx) => {
   const o = ctx.options;
   try {
-    const window = parseWindow(String(o.walWindow ?? 'backup'));
-    const info = parseDbUrl(o.db as string | undefined, ctx.env);
+    const window = parseWindow(o.walWindow);
+    const info = parseDbUrl(o.db, ctx.env);
     const client = await connect(info, 'pgops wal check');
     let repo: Repo | undefined;
     try {
       await client.query(`SET statement_timeout = '${STATEMENT_TIMEOUT}'`);
       let server = await readServerFacts(client);
-      const systemId = o.systemId !== undefined ? checkSystemId(String(o.systemId)) : server.systemIdentifier;
+      const systemId = o.systemId !== undefined ? checkSystemId(o.systemId) : server.systemIdentifier;
       if (o.systemId !== undefined && server.systemIdentifier && server.systemIdentifier !== systemId) {
-        throw usageError(`--system-id ${String(o.systemId)} is not this server's system identifier ${server.systemIdentifier}`, 'drop --system-id: the server says which system it is');
+        throw usageError(`--system-id ${o.systemId} is not this server's system identifier ${server.systemIdentifier}`, 'drop --system-id: the server says which system it is');
       }
       let repoSide: RepositorySide | undefined;
       let switched: SwitchResult | undefined;
-      const switchTimeoutMs = o.switchTimeout as number;
+      const switchTimeoutMs = o.switchTimeout;
       if (o.repo !== undefined) {
-        repo = await openRepo(o.repo as string, o, ctx.log);
+        repo = await openRepo(o.repo, o, ctx.log);
         if (!systemId) repoSide = { skipped: 'the system identifier is unknown (pass --system-id)' };
         else if (server.inRecovery && server.archiveMode !== 'always') repoSide = { skipped: 'a standby with archive_mode = on does not archive' };
       } else if (o.switch) {
@@ -85,30 +88,20 @@ export const walCheck: TaskHandler<'wal-check'> = async (ctx) => {
       }
       const t = thresholds(o, server);
       const out = evaluateWal(server, repoSide, switched, t, switchTimeoutMs);
-      return {
-        exitCode: out.level as ExitCodeValue,
-        summary: out.line,
-        data: {
-          status: LEVEL_NAMES[out.level],
-          exitCode: out.level,
-          line: out.line,
-          findings: out.findings.map((f) => ({ level: LEVEL_NAMES[f.level], text: f.text })),
-          skipped: out.skipped,
-          pending: out.pending,
-          thresholds: t,
-          server: { ...server, archiveCommand: maskSecrets(server.archiveCommand), now: server.now.toISOString() },
-          repository: repoSide && 'facts' in repoSide ? { ...repoSide.facts, chain: repoSide.facts.chain.map((c) => ({ timeline: c.timeline, begin: c.begin.toString(), end: c.end?.toString() })) } : (repoSide ?? null),
-          switch: switched ?? null,
-        },
-      };
+      return checkResult(out.level, out.line, {
+        findings: out.findings.map((f) => ({ level: LEVEL_NAMES[f.level], text: f.text })),
+        skipped: out.skipped,
+        pending: out.pending,
+        thresholds: t,
+        server: { ...server, archiveCommand: maskSecrets(server.archiveCommand), now: server.now.toISOString() },
+        repository: repoSide && 'facts' in repoSide ? { ...repoSide.facts, chain: repoSide.facts.chain.map((c) => ({ timeline: c.timeline, begin: c.begin.toString(), end: c.end?.toString() })) } : (repoSide ?? null),
+        switch: switched ?? null,
+      });
     } finally {
       await client.end().catch(() => {});
       await repo?.close();
     }
   } catch (err) {
-    // a monitor reads stdout: UNKNOWN must be a status line too
-    const line = `PGOPS WAL UNKNOWN - ${messageOf(err)}`;
-    ctx.log.error('failed', messageOf(err), { hint: err instanceof PgopsError ? err.hint : undefined });
-    return { exitCode: 3, summary: line, data: { status: 'UNKNOWN', exitCode: 3, line } };
+    return couldNotRun('WAL', err, ctx.log);
   }
 };

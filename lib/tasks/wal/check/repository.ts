@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { messageOf } from '../../../errors.ts';
+import { classifyKey, walFolder } from '../../../repo/layout.ts';
 import type { Repo, StoredObject } from '../../../repo/repo.ts';
 import { chainSegment, checkContinuity, windowStart, type ArchivedFile, type Continuity, type Window } from '../../../wal/continuity.ts';
 import { parseHistory, timelineChain, timelineOfSegment, type TimelineSpan } from '../../../wal/history.ts';
-import { classifyKey, walFolder } from '../../../wal/layout.ts';
 import { historyFileName, parseWalFileName, segmentNumber } from '../../../wal/names.ts';
 import { readArchivedBytes, readSidecar } from '../archived.ts';
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
+import { sidecarKey } from '../../../repo/layout.ts';
 import type { Repo } from '../../../repo/repo.ts';
-import { sidecarKey } from '../../../wal/layout.ts';
 
 export type SwitchResult =
   | { done: true; segment: string; seconds: number }

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type fs from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { fsError } from './fs-errors.ts';
+
+// Reading an open file from its start, at positions (never by the handle's own file position, so that it can be read
+// again): as a stream, for its hash, or copied into another file while hashing.
+
+// 1 MB reads and writes (as pgBackRest's buffer): on Linux, 2 MB and larger buffers made the copy of a segment more
+// than twice as slow (bench:wal), smaller ones add system calls.
+export const CHUNK = 1024 * 1024;
+// How much a copy writes between two fdatasync calls that start the disk on it (copyHashed).
+const FLUSH_BYTES = 2 * CHUNK;
+
+// Size and sha256 of bytes read or written.
+export interface Digest {
+  size: number;
+  sha256: string;
+}
+
+// An open file to publish, read from its start: path and disk name it in messages ("the disk of pg_wal").
+export interface OpenFile {
+  handle: fs.FileHandle;
+  path: string;
+  disk?: string;
+}
+
+// A stream of an open file from its start, read at positions: destroying it leaves the file open (a FileHandle's own
+// read stream closes the handle when destroyed, whatever autoClose says), so that the file can be read again.
+export function readFromStart(source: fs.FileHandle): Readable {
+  let position = 0;
+  return new Readable({
+    highWaterMark: CHUNK,
+    read() {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      source.read(buf, 0, CHUNK, position).then(
+        ({ bytesRead }) => {
+          position += bytesRead;
+          this.push(bytesRead ? buf.subarray(0, bytesRead) : null);
+        },
+        (err: unknown) => this.destroy(err as Error),
+      );
+    },
+  });
+}
+
+// sha256 and size of an open file, read in large chunks from its start.
+export async function hashFile(source: fs.FileHandle): Promise<Digest> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await source.read(buf, 0, CHUNK, size);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+// Copies source from its start into out while hashing it; resolves when every byte is written, with a promise for the
+// fdatasync calls still running (the caller awaits it before its fsync). While chunk n is hashed (on this thread) and
+// written (on libuv's pool), chunk n+1 is read; every FLUSH_BYTES an fdatasync, one at a time, starts the disk on
+// what is written so far, so that the final fsync has little left to wait for (PostgreSQL's checkpointer does the
+// like with sync_file_range). A failed read is named as the source's (its own path and disk), a failed write is
+// returned as it is, for the caller to name.
+export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: AbortSignal): Promise<{ copied: Digest; flushed: Promise<unknown> }> {
+  const readAt = (buf: Buffer, position: number) =>
+    source.handle.read(buf, 0, CHUNK, position).catch((err: unknown) => {
+      throw fsError(err, { action: 'reading', path: source.path, disk: source.disk });
+    });
+  const hash = createHash('sha256');
+  // three buffers: one being read, one being written, one free for the next read
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let size = 0;
+  let written: Promise<unknown> = Promise.resolve();
+  let flushing: Promise<unknown> = Promise.resolve();
+  let inFlight = false;
+  let reading = readAt(buffers[0], 0);
+  try {
+    for (let n = 1; ; n++) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) break;
+      signal?.throwIfAborted();
+      size += bytesRead;
+      reading = readAt(buffers[n % 3], size);
+      await written;
+      // one fdatasync at a time, and none queued behind it: the next one takes all written by then
+      if ((n * CHUNK) % FLUSH_BYTES === 0 && !inFlight) {
+        inFlight = true;
+        flushing = out.datasync().finally(() => (inFlight = false));
+      }
+      written = writeAll(out, buffer, bytesRead);
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+    await written;
+  } catch (err) {
+    // never close the files under a read, write or flush still in flight
+    await Promise.allSettled([reading, written, flushing]);
+    throw err;
+  }
+  return { copied: { size, sha256: hash.digest('hex') }, flushed: flushing };
+}
+
+// Writes the first `length` bytes of buf at the file's position, however many calls that takes.
+async function writeAll(out: fs.FileHandle, buf: Buffer, length: number): Promise<void> {
+  for (let offset = 0; offset < length; ) offset += (await out.write(buf, offset, length - offset)).bytesWritten;
+}

@@ -1,0 +1,143 @@
+import { ExitCode, PgopsError } from '../errors.ts';
+import { listDrillReports, verifiedBackupIds } from './drill-reports.ts';
+import { backupIdTime, manifestKey, setOfKey, setPrefix, setsFolder } from './layout.ts';
+import { type Manifest, listedPathProblems, parseManifest } from './manifest.ts';
+import type { Repo, StoredObject } from './repo.ts';
+
+// What a set is, judged from the repository listing alone (nothing is hashed here; restore checks every sha256).
+// complete: the manifest parses and every file it lists is stored with the listed size. incomplete: no manifest,
+// the backup did not finish or is running. unreadable: a manifest that does not parse, or is newer than this pgops
+// reads. damaged: the manifest parses, but a file it lists is missing or has another size, or a path it lists is not
+// a file inside the set (../../etc/hostname: nothing outside the set is ever read).
+export type SetStatus = 'complete' | 'incomplete' | 'unreadable' | 'damaged';
+
+// One backup set as found in the repository.
+export interface BackupSet {
+  database: string;
+  id: string;
+  time: Date;
+  status: SetStatus;
+  /** status === 'complete': the only sets latest, verified, status, drill and prune's rules use */
+  complete: boolean;
+  /** the parsed manifest: set when complete or damaged */
+  manifest?: Manifest;
+  /** every stored object of the set, manifest included */
+  objects: StoredObject[];
+  /** size from the manifest when complete, else what is stored */
+  size: number;
+  /** why the set is not complete: for a damaged set, every file that is wrong */
+  problem?: string;
+}
+
+// At most this many wrong files are named in a damaged set's problem; a directory-format dump may have thousands.
+const NAMED_FILES = 5;
+
+// What is wrong with a set's files against its manifest ("dump is missing; globals.sql has 10 bytes, the manifest
+// lists 24"), or undefined when every listed file is stored with its listed size.
+function fileProblems(manifest: Manifest, prefix: string, objects: readonly StoredObject[]): string | undefined {
+  const stored = new Map(objects.map((o) => [o.key, o.size]));
+  const wrong: string[] = [];
+  for (const f of manifest.files) {
+    const size = stored.get(prefix + f.path);
+    if (size === undefined) wrong.push(`${f.path} is missing`);
+    else if (size !== f.size) wrong.push(`${f.path} has ${size} bytes, the manifest lists ${f.size}`);
+  }
+  if (wrong.length === 0) return undefined;
+  const named = wrong.slice(0, NAMED_FILES);
+  if (wrong.length > NAMED_FILES) named.push(`and ${wrong.length - NAMED_FILES} more listed files are missing or have another size`);
+  return named.join('; ');
+}
+
+// Every set in the repository (or of one database), newest first, each with its status.
+export async function listSets(repo: Repo, database?: string): Promise<BackupSet[]> {
+  const objects = await repo.list(setsFolder(database));
+  const groups = new Map<string, { database: string; id: string; objects: StoredObject[] }>();
+  for (const obj of objects) {
+    const of = setOfKey(obj.key);
+    if (!of) continue;
+    const g = groups.get(of.folder) ?? { database: of.database, id: of.id, objects: [] };
+    g.objects.push(obj);
+    groups.set(of.folder, g);
+  }
+  const sets: BackupSet[] = [];
+  for (const g of groups.values()) {
+    const set: BackupSet = { ...g, time: backupIdTime(g.id)!, status: 'incomplete', complete: false, size: g.objects.reduce((s, o) => s + o.size, 0) };
+    const prefix = setPrefix(g.database, g.id);
+    const manifest = manifestKey(g.database, g.id);
+    if (g.objects.some((o) => o.key === manifest)) {
+      try {
+        set.manifest = parseManifest(await repo.getBytes(manifest), manifest);
+      } catch (err) {
+        set.status = 'unreadable';
+        set.problem = (err as Error).message;
+      }
+      if (set.manifest) {
+        set.problem = listedPathProblems(set.manifest, NAMED_FILES) ?? fileProblems(set.manifest, prefix, g.objects);
+        set.status = set.problem === undefined ? 'complete' : 'damaged';
+      }
+    } else {
+      set.problem = 'no manifest: the backup did not finish, or is still running';
+    }
+    set.complete = set.status === 'complete';
+    if (set.complete) set.size = set.manifest!.totalSize;
+    sets.push(set);
+  }
+  return sets.sort((a, b) => b.time.getTime() - a.time.getTime() || a.database.localeCompare(b.database));
+}
+
+// The databases that have sets in the repository.
+export async function listDatabases(repo: Repo): Promise<string[]> {
+  const sets = await listSets(repo);
+  return [...new Set(sets.map((s) => s.database))].sort();
+}
+
+// The complete set a restore or drill asks for: an id, "latest" (the newest complete set), or "verified"
+// (the newest complete set whose newest restore drill passed). Sets that are not complete are never returned.
+export async function findSet(repo: Repo, database: string, which: string): Promise<BackupSet & { manifest: Manifest }> {
+  const sets = (await listSets(repo, database)).filter((s) => s.database === database);
+  const latest = sets.find((s) => s.complete) as (BackupSet & { manifest: Manifest }) | undefined;
+  if (which === 'verified') {
+    const verified = new Set(verifiedBackupIds(await listDrillReports(repo, database), database));
+    const set = sets.find((s) => s.complete && verified.has(s.id));
+    if (!set) {
+      throw new PgopsError(`no backup of database "${database}" has passed its newest restore drill in ${repo.url}`, {
+        code: ExitCode.NOT_FOUND,
+        hint: 'use --backup latest (not proven by a drill), or run pgops drill first',
+      });
+    }
+    return set as BackupSet & { manifest: Manifest };
+  }
+  if (which === 'latest') {
+    if (!latest) {
+      throw new PgopsError(`no complete backup of database "${database}" in ${repo.url}`, {
+        code: ExitCode.NOT_FOUND,
+        hint: sets.length ? `${countByStatus(sets)} exist: see pgops backups list` : 'run pgops backup first, or check --repo and the database name',
+      });
+    }
+    return latest;
+  }
+  const set = sets.find((s) => s.id === which);
+  if (!set) {
+    throw new PgopsError(`backup ${which} of database "${database}" does not exist in ${repo.url}`, {
+      code: ExitCode.NOT_FOUND,
+      hint: 'list the sets with pgops backups list, or use --backup latest',
+    });
+  }
+  if (!set.complete) {
+    const other = latest ? `use --backup ${latest.id} (the newest complete set)` : `no set of database "${database}" is complete`;
+    // A damaged set's files were removed or changed after the backup finished: the integrity exit code, as restore
+    // gives when it finds a file missing or changed while checking sha256s.
+    throw new PgopsError(`backup ${which} of database "${database}" is ${set.status}: ${set.problem}`, {
+      code: set.status === 'damaged' ? ExitCode.INTEGRITY : ExitCode.NOT_FOUND,
+      hint: `${other}; see pgops backups list`,
+    });
+  }
+  return set as BackupSet & { manifest: Manifest };
+}
+
+// "2 damaged and 1 incomplete set(s)": the sets that are not complete, by status.
+function countByStatus(sets: readonly BackupSet[]): string {
+  const counts = new Map<SetStatus, number>();
+  for (const s of sets) if (!s.complete) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  return `${[...counts].map(([status, n]) => `${n} ${status}`).join(' and ')} set(s)`;
+}

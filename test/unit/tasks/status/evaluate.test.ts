@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { evaluate, statusOfAll, type DatabaseFacts, type DatabaseStatus, type Thresholds } from '../../../../lib/tasks/status/evaluate.ts';
+
+const NOW = new Date('2026-11-22T12:00:00Z');
+const HOUR = 3_600_000;
+const T: Thresholds = { backupWarnMs: 26 * HOUR, backupCritMs: 52 * HOUR, drillWarnMs: 8 * 24 * HOUR, drillCritMs: 16 * 24 * HOUR };
+const ago = (h: number) => new Date(NOW.getTime() - h * HOUR);
+
+// A database with a fresh backup and a fresh passing drill: OK unless the test adds something.
+function facts(over: Partial<DatabaseFacts> = {}): DatabaseFacts {
+  return {
+    database: 'app',
+    completeBackups: 2,
+    damagedBackups: [],
+    newestBackup: { id: '20261122T031700Z', time: ago(9) },
+    newestPassingDrill: { drillId: '20261122T050000Z', backupId: '20261122T031700Z', time: ago(7) },
+    newestDrill: { drillId: '20261122T050000Z', backupId: '20261122T031700Z', time: ago(7), result: 'pass' },
+    ...over,
+  };
+}
+
+describe('status evaluate', () => {
+  it('is OK with a fresh backup and a fresh passing drill', () => {
+    const s = evaluate(facts(), T, NOW);
+    expect(s.level).toBe(0);
+    expect(s.messages).toEqual(['newest backup 20261122T031700Z is 9h00m old', 'newest passing drill 20261122T050000Z (backup 20261122T031700Z) is 7h00m old']);
+  });
+
+  it('warns about each damaged set, naming what is wrong with it', () => {
+    const s = evaluate(
+      facts({
+        damagedBackups: [
+          { id: '20261122T110000Z', problem: 'dump is missing' },
+          { id: '20261120T031700Z', problem: 'globals.sql has 10 bytes, the manifest lists 24' },
+        ],
+      }),
+      T,
+      NOW,
+    );
+    expect(s.level).toBe(1);
+    expect(s.messages).toEqual([
+      'newest backup 20261122T031700Z is 9h00m old',
+      'backup 20261122T110000Z is damaged: dump is missing',
+      'backup 20261120T031700Z is damaged: globals.sql has 10 bytes, the manifest lists 24',
+      'newest passing drill 20261122T050000Z (backup 20261122T031700Z) is 7h00m old',
+    ]);
+  });
+
+  it('stays CRITICAL when the only sets are damaged, and says so', () => {
+    const s = evaluate(facts({ completeBackups: 0, newestBackup: undefined, damagedBackups: [{ id: '20261122T031700Z', problem: 'dump is missing' }] }), T, NOW);
+    expect(s.level).toBe(2);
+    expect(s.messages.slice(0, 2)).toEqual(['no complete backup', 'backup 20261122T031700Z is damaged: dump is missing']);
+    expect(s.backupAgeSeconds).toBeNull();
+  });
+
+  it('warns, then is CRITICAL, as the newest backup and the newest passing drill age past their thresholds', () => {
+    expect(evaluate(facts({ newestBackup: { id: 'b', time: ago(27) } }), T, NOW)).toMatchObject({ level: 1, messages: ['newest backup b is 1d03h old (warning over 1d02h)', expect.any(String)], backupAgeSeconds: 27 * 3600 });
+    expect(evaluate(facts({ newestBackup: { id: 'b', time: ago(53) } }), T, NOW).level).toBe(2);
+    const drill = (h: number) => ({ drillId: 'd', backupId: 'b', time: ago(h) });
+    expect(evaluate(facts({ newestPassingDrill: drill(9 * 24), newestDrill: { ...drill(9 * 24), result: 'pass' } }), T, NOW).level).toBe(1);
+    expect(evaluate(facts({ newestPassingDrill: drill(17 * 24), newestDrill: { ...drill(17 * 24), result: 'pass' } }), T, NOW)).toMatchObject({ level: 2, drillAgeSeconds: 17 * 24 * 3600 });
+  });
+
+  it('is CRITICAL without a passing drill, and warns when the newest drill failed or could not run', () => {
+    expect(evaluate(facts({ newestPassingDrill: undefined, newestDrill: undefined }), T, NOW)).toMatchObject({ level: 2, drillAgeSeconds: null });
+    const failed = evaluate(facts({ newestDrill: { drillId: '20261122T110000Z', backupId: '20261122T031700Z', time: ago(1), result: 'fail' } }), T, NOW);
+    expect(failed.level).toBe(1);
+    expect(failed.messages.at(-1)).toBe('the newest drill 20261122T110000Z (backup 20261122T031700Z) failed');
+    expect(evaluate(facts({ newestDrill: { drillId: 'd', backupId: 'b', time: ago(1), result: 'error' } }), T, NOW).messages.at(-1)).toBe('the newest drill d (backup b) could not run');
+  });
+});
+
+describe('status line', () => {
+  const db = (database: string, level: DatabaseStatus['level'], message: string): DatabaseStatus => ({ database, level, messages: [message], backupAgeSeconds: null, drillAgeSeconds: null });
+
+  it('names every database, worst first, with the ages as perfdata against the thresholds', () => {
+    const ok = evaluate(facts({ database: 'app' }), T, NOW);
+    const late = evaluate(facts({ database: 'shop', newestBackup: { id: 'b', time: ago(27) } }), T, NOW);
+    const { level, line } = statusOfAll([ok, late], T);
+    expect(level).toBe(1);
+    expect(line).toBe(
+      'PGOPS STATUS WARNING - shop: newest backup b is 1d03h old (warning over 1d02h); newest passing drill 20261122T050000Z (backup 20261122T031700Z) is 7h00m old / ' +
+        'app: newest backup 20261122T031700Z is 9h00m old; newest passing drill 20261122T050000Z (backup 20261122T031700Z) is 7h00m old' +
+        " | 'app backup_age'=32400s;93600;187200;0 'app drill_age'=25200s;691200;1382400;0 'shop backup_age'=97200s;93600;187200;0 'shop drill_age'=25200s;691200;1382400;0",
+    );
+  });
+
+  it('lets CRITICAL win beside UNKNOWN, and WARNING beside UNKNOWN', () => {
+    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 2, 'no complete backup')], T)).toEqual({ level: 2, line: 'PGOPS STATUS CRITICAL - b: no complete backup / a: could not be read' });
+    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 1, 'backup x is damaged')], T)).toEqual({ level: 1, line: 'PGOPS STATUS WARNING - b: backup x is damaged / a: could not be read' });
+    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 0, 'fine')], T).level).toBe(3);
+  });
+
+  it("keeps a database's name from breaking the perfdata", () => {
+    const s = evaluate(facts({ database: "o'brien=1" }), T, NOW);
+    expect(statusOfAll([s], T).line).toContain(" | 'o''brien_1 backup_age'=32400s;93600;187200;0 ");
+    expect(statusOfAll([], T)).toEqual({ level: 0, line: 'PGOPS STATUS OK - nothing to check' });
+  });
+});
