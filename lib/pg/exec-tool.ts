@@ -80,6 +80,9 @@ export function streamPgTool(cmd: ToolCommand): { stdout: Readable; done: Promis
     },
   );
   done.catch(() => {});
+  // the failure reaches the caller through done; a consumer that already stopped reading (aborted by the same
+  // SIGTERM that killed the program) has no listener left, and the stream's error must not crash the process then
+  out.on('error', () => {});
   // the consumer gave up (storage failed): stop the program so it does not run on
   out.on('close', () => {
     if (child.exitCode === null && !child.killed) child.kill('SIGTERM');
