@@ -45,14 +45,14 @@ export async function writeDurably(target: string, fill: (out: Writable) => Prom
     await fill(out);
     filled = true;
     const sync = opts.sync ?? true;
-    if (sync) await syncFile(temp);
+    if (sync) await fsyncPath(temp, 'r+');
     if (opts.exclusive) {
       const linked = await linkNew(temp, target).finally(() => fs.rm(temp, { force: true }));
       if (!linked) return false;
     } else {
       await fs.rename(temp, target);
     }
-    if (sync) await syncDir(path.dirname(target));
+    if (sync) await fsyncPath(path.dirname(target), 'r');
     return true;
   } catch (err) {
     await discardTemp(out, temp);
@@ -129,7 +129,7 @@ export async function writeFileAndMarker(
     if (targetExisted) await opts.onTargetExists(copied);
     const markerExisted = !(await linkNew(temps[1], marker.path));
     await Promise.all(temps.map((t) => fs.unlink(t)));
-    await syncDir(path.dirname(marker.path));
+    await fsyncPath(path.dirname(marker.path), 'r');
     return { copied, targetExisted, markerExisted };
   } catch (err) {
     await Promise.allSettled([flushed]);
@@ -160,19 +160,9 @@ export async function linkNew(temp: string, target: string): Promise<boolean> {
   }
 }
 
-// fsync a file's data before it is renamed into place.
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-// fsync a folder so that a rename inside it survives a crash.
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+// fsync a file before it is renamed into place ('r+'), or a folder so that a rename inside it survives a crash ('r').
+async function fsyncPath(p: string, flags: 'r+' | 'r'): Promise<void> {
+  const handle = await fs.open(p, flags);
   try {
     await handle.sync();
   } finally {

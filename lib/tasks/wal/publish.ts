@@ -6,7 +6,7 @@ import { ExitCode, PgopsError } from '../../errors.ts';
 import { abortable } from '../../repo/abortable.ts';
 import { discardSink, HashCounter } from '../../repo/hashing.ts';
 import { dataKey, sidecarKey, type Compression } from '../../repo/layout.ts';
-import { hashFile, readFromStart } from '../../repo/open-file.ts';
+import { hashFile, readFromStart, type Digest } from '../../repo/open-file.ts';
 import { AlreadyExistsError, NotFoundError, type Repo } from '../../repo/repo.ts';
 import { encodeSidecar, SIDECAR_FORMAT, type Sidecar } from '../../repo/wal-sidecar.ts';
 import { hashStored, readArchived, readSidecar } from './archived.ts';
@@ -95,18 +95,13 @@ async function publishWithSidecar(req: PushRequest, key: string): Promise<{ side
       signal,
       onExists: async (written) => {
         await stopFeed();
-        const found = await hashStored(repo, key, compression, signal);
         // uncompressed, what this push copied is the file: no need to read it again
-        const local = !zipped && written ? written : await hashFile(req.handle);
-        if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(repo.url, req.name, path.basename(key), found, local);
-        existing = { local, storedSize: found.storedSize };
+        existing = await acceptStored(req, key, compression, !zipped ? written : undefined);
       },
       markerText: async (written) => {
         if (written) {
           if (zipped) await failedFeed(zipped);
-          // uncompressed, the stored bytes are the file: the repository's own hash is the content hash
-          const content = zipped?.content ? { bytes: zipped.content.bytes, sha256: zipped.content.digest() } : { bytes: written.size, sha256: written.sha256 };
-          sidecar = sidecarFor(req, key, content, written.size, compression);
+          sidecar = sidecarFor(req, key, contentOf(zipped, written), written.size, compression);
         } else {
           // onExists accepted the data object there: this sidecar vouches for it
           sidecar = sidecarFor(req, key, { bytes: existing!.local.size, sha256: existing!.local.sha256 }, existing!.storedSize, compression);
@@ -145,21 +140,32 @@ async function publishData(req: PushRequest, key: string, compression: Compressi
     body.body.destroy();
     await body.feed;
     if (!(err instanceof AlreadyExistsError)) throw err;
-    const found = await hashStored(repo, key, compression, signal);
-    const local = await hashFile(req.handle);
-    if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(repo.url, req.name, path.basename(key), found, local);
-    return { sidecar: sidecarFor(req, key, { bytes: local.size, sha256: local.sha256 }, found.storedSize, compression), created: false };
+    const { local, storedSize } = await acceptStored(req, key, compression);
+    return { sidecar: sidecarFor(req, key, { bytes: local.size, sha256: local.sha256 }, storedSize, compression), created: false };
   }
   try {
     await failedFeed(body);
-    // uncompressed, the stored bytes are the file: the repository's own hash is the content hash
-    const content = body.content ? { bytes: body.content.bytes, sha256: body.content.digest() } : { bytes: stored.size, sha256: stored.sha256 };
-    return { sidecar: sidecarFor(req, key, content, stored.size, compression), created: true };
+    return { sidecar: sidecarFor(req, key, contentOf(body, stored), stored.size, compression), created: true };
   } catch (err) {
     // this push created it, and no sidecar names it: take it back
     await repo.delete([key]);
     throw err;
   }
+}
+
+// A data object found under key (a racing push of this name, or a crashed one) is accepted when it holds this file's
+// content, else the push is refused naming both. copied: this file's size and hash, when the push has them already.
+async function acceptStored(req: PushRequest, key: string, compression: Compression, copied?: Digest): Promise<{ local: Digest; storedSize: number }> {
+  const found = await hashStored(req.repo, key, compression, req.signal);
+  const local = copied ?? (await hashFile(req.handle));
+  if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(req.repo.url, req.name, path.basename(key), found, local);
+  return { local, storedSize: found.storedSize };
+}
+
+// What a sidecar says of the content: the compressor's count of what it read, or, uncompressed, the stored bytes' own
+// size and hash (they are the file).
+function contentOf(body: StoredBody | undefined, stored: Digest): { bytes: number; sha256: string } {
+  return body?.content ? { bytes: body.content.bytes, sha256: body.content.digest() } : { bytes: stored.size, sha256: stored.sha256 };
 }
 
 // The sidecar was there when this push came to write its own: the same file is success, another the refusal. A data
