@@ -1,4 +1,6 @@
 import { ExitCode, PgopsError, messageOf } from '../errors.ts';
+import type { ActionStatus } from '../plan/outcome.ts';
+import { describePgError } from './describe-error.ts';
 import type { Logger } from '../log.ts';
 import { formatDuration } from '../units.ts';
 import type { TaskContext } from '../task.ts';
@@ -79,4 +81,24 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', stop, { once: true });
   });
+}
+
+// One planned statement's record: what runPlanned fills in.
+export interface PlannedStatement {
+  status: ActionStatus;
+  attempts?: number;
+  durationMs?: number;
+  error?: string;
+}
+
+// Runs one planned statement of analyze or refresh-matviews with the task's lock retries and records on item how it
+// went (done or failed, attempts, duration, the error); the caller logs it.
+export async function runPlanned(ctx: TaskContext<'analyze' | 'refresh-matviews'>, item: PlannedStatement, sql: string, query: (sql: string) => Promise<unknown>): Promise<LockRetryResult<unknown>> {
+  const t0 = Date.now();
+  const r = await withLockRetry(() => query(sql), lockRetryFor(ctx, sql));
+  item.attempts = r.attempts;
+  item.durationMs = Date.now() - t0;
+  item.status = r.ok ? 'done' : 'failed';
+  if (!r.ok) item.error = describePgError(r.error);
+  return r;
 }

@@ -1,6 +1,5 @@
 import { ExitCode } from '../../errors.ts';
-import { lockRetryFor, withLockRetry } from '../../pg/lock-retry.ts';
-import { describePgError } from '../../pg/describe-error.ts';
+import { runPlanned } from '../../pg/lock-retry.ts';
 import { displayName } from '../../pg/display-name.ts';
 import { closingLine, exitCodeOf, outcomeText } from '../../plan/outcome.ts';
 import { formatTable } from '../../plan/table.ts';
@@ -70,16 +69,10 @@ async function analyzeOne(ctx: TaskContext<'analyze'>, query: ActionQuery, verb:
   const t = item.table;
   const sql = `${verb} ${qualified(t.schema, t.name)}`;
   ctx.log.info('analyze', `${sql}: ${item.reasons.join('; ')}`, { schema: t.schema, table: t.name, relkind: t.kind, changes: t.changes });
-  const t0 = Date.now();
-  const r = await withLockRetry(() => query(sql), lockRetryFor(ctx, sql));
-  item.attempts = r.attempts;
-  item.durationMs = Date.now() - t0;
+  const r = await runPlanned(ctx, item, sql, query);
   if (r.ok) {
-    item.status = 'done';
-    ctx.log.info('analyzed', `${displayName(t.schema, t.name)} done in ${formatDuration(item.durationMs)}`, { durationMs: item.durationMs, attempts: r.attempts });
+    ctx.log.info('analyzed', `${displayName(t.schema, t.name)} done in ${formatDuration(item.durationMs!)}`, { durationMs: item.durationMs, attempts: r.attempts });
   } else {
-    item.status = 'failed';
-    item.error = describePgError(r.error);
     ctx.log.error('analyze', `${sql} failed after ${r.attempts} attempt(s): ${item.error}`, {
       hint: r.lockConflict ? 'a session held a conflicting lock (ShareUpdateExclusive or stronger: DDL, another VACUUM or ANALYZE) each time: see runbooks/analyze.md' : undefined,
     });

@@ -1,6 +1,5 @@
 import { ExitCode, usageError } from '../../errors.ts';
-import { lockRetryFor, withLockRetry } from '../../pg/lock-retry.ts';
-import { describePgError } from '../../pg/describe-error.ts';
+import { runPlanned } from '../../pg/lock-retry.ts';
 import { displayName } from '../../pg/display-name.ts';
 import { closingLine, exitCodeOf, outcomeText } from '../../plan/outcome.ts';
 import { formatTable } from '../../plan/table.ts';
@@ -75,18 +74,12 @@ async function refreshOne(ctx: TaskContext<'refresh-matviews'>, s: MaintenanceSe
   const v = item.view;
   const sql = `REFRESH MATERIALIZED VIEW ${item.concurrently ? 'CONCURRENTLY ' : ''}${qualified(v.schema, v.name)}`;
   ctx.log.info('refresh', `${sql} (${formatSize(v.sizeBytes)})${item.concurrently ? '' : ': readers wait until it ends'}`, { schema: v.schema, name: v.name, concurrently: item.concurrently });
-  const t0 = Date.now();
-  const r = await withLockRetry(() => query(sql), lockRetryFor(ctx, sql));
-  item.attempts = r.attempts;
-  item.durationMs = Date.now() - t0;
+  const r = await runPlanned(ctx, item, sql, query);
   if (r.ok) {
-    item.status = 'done';
     const { rows } = await s.client.query<{ size: string }>('SELECT pg_total_relation_size($1::oid)::int8 AS size', [v.oid]);
     item.sizeAfter = Number(rows[0].size);
-    ctx.log.info('refreshed', `${displayName(v.schema, v.name)} refreshed in ${formatDuration(item.durationMs)}`, { durationMs: item.durationMs, attempts: r.attempts, sizeAfter: item.sizeAfter });
+    ctx.log.info('refreshed', `${displayName(v.schema, v.name)} refreshed in ${formatDuration(item.durationMs!)}`, { durationMs: item.durationMs, attempts: r.attempts, sizeAfter: item.sizeAfter });
   } else {
-    item.status = 'failed';
-    item.error = describePgError(r.error);
     ctx.log.error('refresh', `${sql} failed after ${r.attempts} attempt(s): ${item.error}`, {
       hint: r.lockConflict ? 'a session held a conflicting lock on the view each time: see runbooks/refresh-matviews.md' : 'see runbooks/refresh-matviews.md for the usual causes',
     });
