@@ -213,16 +213,19 @@ export function keyOf(flag: string): string {
   return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-// Resolves every option of a task: flags > environment > config target > defaults; validates and converts.
+// Resolves every option of a task (or only the flags in `only`): flags > environment > config target > defaults;
+// validates and converts.
 export function resolveOptions(
   task: TaskName,
   flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
   config: Record<string, unknown> = {},
+  only?: readonly string[],
 ): { values: OptionValues; sources: Record<string, OptionSource> } {
   const values: OptionValues = {};
   const sources: Record<string, OptionSource> = {};
   for (const def of optionsFor(task)) {
+    if (only && !only.includes(def.flag)) continue;
     let raw: unknown;
     let source: OptionSource | undefined;
     let origin = '';

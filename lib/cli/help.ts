@@ -39,8 +39,8 @@ function typeWords(def: OptionDef): string | undefined {
 // One option's help entry: `--flag PLACEHOLDER` (and its alias), then what it does, its type, default and variables.
 export function optionEntry(def: OptionDef): { left: string; right: string } {
   const value = placeholderOf(def);
-  const alias = def.alias ? (def.alias.length === 1 ? `-${def.alias}, ` : ` (or --${def.alias})`) : '';
-  const left = def.alias?.length === 1 ? `${alias}--${def.flag}${value ? ` ${value}` : ''}` : `--${def.flag}${value ? ` ${value}` : ''}${alias}`;
+  const flag = `--${def.flag}${value ? ` ${value}` : ''}`;
+  const left = !def.alias ? flag : def.alias.length === 1 ? `-${def.alias}, ${flag}` : `${flag} (or --${def.alias})`;
   const notes = [typeWords(def), def.default !== undefined && def.type !== 'boolean' ? `default: ${def.default}` : undefined, def.env?.length ? `env: ${def.env.join(', ')}` : undefined, def.noConfig ? 'not from a config file' : undefined].filter(Boolean);
   return { left, right: `${def.describe}${notes.length ? ` [${notes.join('; ')}]` : ''}` };
 }

@@ -5,7 +5,7 @@ import { watchInterrupts } from '../interrupt.ts';
 import { createLogger, type Logger, type LogFormat, type TextSink } from '../log.ts';
 import { notifyEnd, notifyStart, type NotifyOptions } from '../notify/index.ts';
 import type { TaskGauges } from '../notify/outcome.ts';
-import { convert, OPTION_DEFS, resolveOptions, type OptionsOf, type TaskName } from '../options.ts';
+import { resolveOptions, type OptionsOf, type TaskName } from '../options.ts';
 import { redact, redactDeep } from '../redact.ts';
 import type { AnyTaskHandler, TaskContext } from '../task.ts';
 
@@ -48,18 +48,16 @@ function resolveRun(task: TaskName, flags: Record<string, unknown>, env: NodeJS.
 
 // --json, --log-format and --verbose from what can be read of them when the options as a whole cannot be resolved
 // (a bad value elsewhere, an unreadable config file): each from its flag or variable, when valid.
-function outputFallback(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): OutputOptions {
-  const out: Record<string, unknown> = { json: false, verbose: false };
-  for (const def of OPTION_DEFS.filter((d) => ['json', 'log-format', 'verbose'].includes(d.flag))) {
-    const name = def.env?.find((n) => env[n]);
-    const raw = flags[def.flag] ?? (name ? env[name] : undefined);
+function outputFallback(task: TaskName, flags: Record<string, unknown>, env: NodeJS.ProcessEnv): OutputOptions {
+  const out = { json: false, verbose: false } as OutputOptions;
+  for (const flag of ['json', 'log-format', 'verbose']) {
     try {
-      if (raw !== undefined) out[def.flag === 'log-format' ? 'logFormat' : def.flag] = convert(def, raw);
+      Object.assign(out, resolveOptions(task, flags, env, {}, [flag]).values);
     } catch {
       // an invalid value of its own: the default
     }
   }
-  return out as OutputOptions;
+  return out;
 }
 
 // Runs one task: resolves its options, calls the handler, prints the result, notifies; returns the exit code.
@@ -70,7 +68,7 @@ export async function runTask(task: TaskName, handler: () => Promise<AnyTaskHand
   // options first: how the run prints is an option like any other, from a flag, a variable or the config file
   const resolved = resolveRun(task, flags, env, io.cwd);
   const options = 'options' in resolved ? resolved.options : undefined;
-  const output: OutputOptions = options ?? outputFallback(flags, env);
+  const output: OutputOptions = options ?? outputFallback(task, flags, env);
   const log: Logger = createLogger({ task, format: output.logFormat as LogFormat | undefined, stream: stderr, verbose: output.verbose });
   // SIGTERM and SIGINT stop a task at any point: the first aborts ctx.signal; a second, or the grace running out,
   // abandons the run (interrupt.ts) and the top level exits with whatever was still running left behind
@@ -91,7 +89,13 @@ export async function runTask(task: TaskName, handler: () => Promise<AnyTaskHand
     await notifyStart(options as NotifyOptions, log);
     interrupt.signal.throwIfAborted();
     const args = Object.fromEntries(positionals.filter((p) => flags[p] !== undefined).map((p) => [p, String(flags[p])]));
-    const ctx: TaskContext = { options: options as TaskContext['options'], args, log, signal: interrupt.signal, env, now: io.now ?? (() => new Date()), terminal: io.terminal ?? (io.stderr ? undefined : processTerminal()) };
+    const ctx: TaskContext = { options: options as TaskContext['options'], args, log, signal: interrupt.signal, env,
+      now: io.now ?? (() => new Date()),
+      // looked at only when a destructive step asks
+      get terminal() {
+        return io.terminal ?? (io.stderr ? undefined : processTerminal());
+      },
+    };
     return (await handler())(ctx as never);
   };
   try {

@@ -29,6 +29,17 @@ describe('the confirmation a destructive step asks on a terminal', () => {
     await expect(confirmOnTerminal(t, 'drop 3 partitions', 'app')).rejects.toThrow('not confirmed: no answer was typed; nothing was changed');
   });
 
+  it('leaves no listener behind on the input, so that asking once per table never piles them up', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const before = input.listenerCount('end') + input.listenerCount('close');
+    for (let i = 0; i < 12; i++) {
+      setImmediate(() => input.write('app\n'));
+      await confirmOnTerminal({ input, output }, `drop partitions of table ${i}`, 'app');
+    }
+    expect(input.listenerCount('end') + input.listenerCount('close')).toBe(before);
+  });
+
   it('asks nothing without a terminal (cron, a pipe): the command line is the consent', async () => {
     await expect(confirmOnTerminal(undefined, 'drop 3 partitions', 'app')).resolves.toBeUndefined();
   });
