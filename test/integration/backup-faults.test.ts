@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { startFaultProxy, type Fault } from '../support/fault-proxy.ts';
 import { initTestRepo } from '../support/repo.ts';
 import type { S3Server } from '../support/s3.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../support/tmpfs.ts';
 
 // What must hold when the storage fails under a backup, or pgops itself is killed: the storage's error is the
 // error (not pg_dump's death of a broken pipe), what may be left is said, no reader uses an unfinished set, and
@@ -71,23 +71,10 @@ describe('a full disk under a file repository', () => {
   let skipped: string | undefined;
 
   beforeAll(() => {
-    const point = path.join(dir, 'small-disk');
-    fs.mkdirSync(point);
-    if (process.getuid?.() !== 0) skipped = 'mounting a tmpfs needs root';
-    else {
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', point], { stdio: 'pipe' });
-        mnt = point;
-      } catch (err) {
-        skipped = `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-      }
-    }
-    if (skipped) console.log(`backup-faults: full-disk tests skipped: ${skipped}`);
+    ({ point: mnt, skipped } = mountSmallDisk(dir, '4m', 'the full-disk backups'));
   });
 
-  afterAll(() => {
-    if (mnt) execFileSync('umount', [mnt]);
-  });
+  afterAll(() => unmountSmallDisk({ point: mnt, skipped: '' }));
 
   it.for(['custom', 'directory'])('names the full disk and its path (%s format), not pg_dump, and leaves nothing', async (format, ctx) => {
     if (!mnt) return ctx.skip();

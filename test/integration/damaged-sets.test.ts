@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PgopsError } from '../../lib/errors.ts';
@@ -8,7 +7,7 @@ import { setPrefix } from '../../lib/repo/layout.ts';
 import { findSet, listSets } from '../../lib/repo/sets.ts';
 import { writeDrill, writeSet } from '../support/backup-sets.ts';
 import { runCli } from '../support/cli.ts';
-import { initTestRepo } from '../support/repo.ts';
+import { tempFileRepo } from '../support/repo.ts';
 
 // A set whose manifest parses but whose listed files are gone or changed size: something removed files in the
 // repository. No task may take it for complete.
@@ -23,10 +22,7 @@ let repo: FileRepo;
 let url: string;
 
 beforeEach(async () => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-damaged-'));
-  repo = new FileRepo(root);
-  url = `file://${root}`;
-  await initTestRepo(url);
+  ({ root, repo, url } = await tempFileRepo('pgops-damaged-'));
   for (const id of [OLDEST, OLDER, NEWEST]) await writeSet(repo, 'app', id);
   // the newest set loses its dump; its manifest still parses
   fs.rmSync(path.join(root, setPrefix('app', NEWEST), 'dump'));

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
 import { writeSet } from '../support/backup-sets.ts';
-import { initTestRepo } from '../support/repo.ts';
+import { tempFileRepo } from '../support/repo.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 // app: ten daily sets 11-13 .. 11-22, an old and a young incomplete set; other: four sets from early October.
@@ -25,10 +24,7 @@ let repo: FileRepo;
 let url: string;
 
 beforeEach(async () => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-prune-'));
-  repo = new FileRepo(root);
-  url = `file://${root}`;
-  await initTestRepo(url);
+  ({ root, repo, url } = await tempFileRepo('pgops-prune-'));
   for (const id of APP) await writeSet(repo, 'app', id);
   await writeSet(repo, 'app', '20261110T031700Z', { complete: false });
   await writeSet(repo, 'app', '20261122T110000Z', { complete: false });

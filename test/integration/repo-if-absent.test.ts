@@ -14,6 +14,7 @@ import { conditionalPut } from '../../lib/repo/s3-upload.ts';
 import { clientFor } from '../support/s3-capabilities.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
 import type { S3Server } from '../support/s3.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../support/tmpfs.ts';
 
 // put with ifAbsent never replaces an object: AlreadyExistsError instead, and of writers racing for one key exactly
 // one publishes where the repository's exclusiveCreate says so (a folder always: link(2); S3 with If-None-Match where
@@ -71,24 +72,9 @@ describe('FileRepo storage errors name the cause and the path', () => {
     let point: string | undefined;
     let skipped = '';
     beforeAll(() => {
-      if (process.getuid?.() !== 0) skipped = 'mounting a tmpfs needs root';
-      else {
-        point = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-tmpfs-'));
-        try {
-          execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', point], { stdio: 'pipe' });
-        } catch (err) {
-          skipped = `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-          fs.rmdirSync(point);
-          point = undefined;
-        }
-      }
-      if (skipped) console.log(`skipping the full and read-only disk cases: ${skipped}`);
+      ({ point, skipped } = mountSmallDisk(os.tmpdir(), '1m', 'the full and read-only disk cases'));
     });
-    afterAll(() => {
-      if (!point) return;
-      execFileSync('umount', [point]);
-      fs.rmdirSync(point);
-    });
+    afterAll(() => unmountSmallDisk({ point, skipped }));
 
     it('a full disk: "no space left on the repository\'s disk", and nothing left behind', async ({ skip }) => {
       if (!point) return skip(skipped);

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PgopsError } from '../../lib/errors.ts';
@@ -7,7 +6,7 @@ import { FileRepo } from '../../lib/repo/file.ts';
 import { findSet } from '../../lib/repo/sets.ts';
 import { writeDrill, writeSet } from '../support/backup-sets.ts';
 import { runCli } from '../support/cli.ts';
-import { initTestRepo } from '../support/repo.ts';
+import { tempFileRepo } from '../support/repo.ts';
 
 // "verified" is the newest complete set whose newest drill passed: a later failing drill withdraws it; a drill that
 // could not run to the end (result error) proves nothing either way.
@@ -22,10 +21,7 @@ let repo: FileRepo;
 let url: string;
 
 beforeEach(async () => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-verified-'));
-  repo = new FileRepo(root);
-  await initTestRepo(`file://${root}`);
-  url = `file://${root}`;
+  ({ root, repo, url } = await tempFileRepo('pgops-verified-'));
   for (const id of [A, B, C]) await writeSet(repo, 'app', id);
 });
 

@@ -8,6 +8,7 @@ import { BIN, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { pgopsCommand, syntheticSegment, switchWal, waitFor } from '../support/wal.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../support/tmpfs.ts';
 
 // What archive_command and restore_command write into PostgreSQL's log when the repository (or pg_wal) refuses them:
 // one line per failure saying what failed, the path and what to do; never a bare "EACCES ... open" and a stack trace.
@@ -148,22 +149,9 @@ describe('wal push and wal fetch on a full disk, as the server user runs them', 
     const pushed = await runCli(['wal', 'push', segment, '--repo', `file://${repo}`]);
     expect(pushed.exitCode, pushed.stderr).toBe(0);
     execFileSync('chmod', ['-R', 'a+rX', repo, wal]);
-    if (!isRoot) skipped = 'mounting a tmpfs needs root';
-    else {
-      point = fs.mkdtempSync(path.join(dir, 'tmpfs-'));
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0777', 'tmpfs', point], { stdio: 'pipe' });
-      } catch (err) {
-        skipped = `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-        fs.rmdirSync(point);
-        point = undefined;
-      }
-    }
-    if (skipped) console.log(`skipping the full disk cases: ${skipped}`);
+    ({ point, skipped } = mountSmallDisk(dir, '4m', 'the full disk cases', '0777'));
   });
-  afterAll(() => {
-    if (point) execFileSync('umount', [point]);
-  });
+  afterAll(() => unmountSmallDisk({ point, skipped }));
   const leftovers = (folder: string) => fs.readdirSync(folder).filter((n) => n.startsWith('.pgops-tmp-'));
 
   it('restore_command into a full pg_wal: one line "no space left", no temp file, and the file there as it was', async ({ skip }) => {

@@ -12,6 +12,7 @@ import { writeDurably, writeFileAndMarker } from '../../../lib/repo/durable-writ
 import type { FsErrorContext } from '../../../lib/repo/fs-errors.ts';
 import { isTempKey } from '../../../lib/repo/layout.ts';
 import type { Digest } from '../../../lib/repo/open-file.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../../support/tmpfs.ts';
 
 // The failure paths of the one durable write (lib/repo/durable-write.ts) that wal push, wal fetch and the file
 // repository share, on real file systems: a tiny tmpfs for a full disk, a read-only remount, a folder in the way.
@@ -28,25 +29,12 @@ let skipped = '';
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-durable-'));
-  if (process.getuid?.() !== 0) skipped = 'mounting a tmpfs needs root';
-  else {
-    point = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-tmpfs-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', point], { stdio: 'pipe' });
-    } catch (err) {
-      skipped = `mount -t tmpfs failed: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-      fs.rmdirSync(point);
-      point = undefined;
-    }
-  }
-  if (skipped) console.log(`skipping the full and read-only disk cases: ${skipped}`);
+  ({ point, skipped } = mountSmallDisk(os.tmpdir(), '1m', 'the full and read-only disk cases'));
 });
 
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
-  if (!point) return;
-  execFileSync('umount', [point]);
-  fs.rmdirSync(point);
+  unmountSmallDisk({ point, skipped });
 });
 
 afterEach(() => {
