@@ -4,6 +4,8 @@ import { parseDuration, parseSize } from './units.ts';
 // Every task's name, as lib/tasks/index.ts registers it ("backups-list" is `pgops backups list`).
 export const TASK_NAMES = [
   'backup', 'restore', 'backups-list', 'prune', 'drill', 'status',
+  // physical: base backups and point-in-time recovery
+  'basebackup', 'recover',
   // repository
   'repo-init', 'repo-info', 'verify',
   // WAL archiving
@@ -39,11 +41,11 @@ export interface OptionDef {
   placeholder?: string;
 }
 
-const S3 = ['backup', 'restore', 'backups-list', 'prune', 'drill', 'status', 'repo-init', 'repo-info', 'verify', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
+const S3 = ['backup', 'basebackup', 'recover', 'restore', 'backups-list', 'prune', 'drill', 'status', 'repo-init', 'repo-info', 'verify', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
 
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS = [
-  { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server)' },
+  { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server; recover: immediate or latest is the recovery target, latest by default)' },
   { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, placeholder: 'FILE', describe: 'config file (default: ./pgops.config.yml when it exists)' },
   { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
   { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
@@ -54,7 +56,7 @@ export const OPTIONS = [
   { flag: 'webhook-url', type: 'string', tasks: '*', env: ['PGOPS_WEBHOOK_URL'], placeholder: 'URL', describe: 'Slack-compatible webhook: told of every failure and of the first success after one' },
   { flag: 'state-dir', type: 'string', tasks: '*', env: ['PGOPS_STATE_DIR'], placeholder: 'DIR', describe: 'where runs remember their last result (default: $XDG_STATE_HOME/pgops or ~/.local/state/pgops)' },
 
-  { flag: 'db', type: 'string', tasks: ['backup', 'backups-list', 'prune', 'verify', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
+  { flag: 'db', type: 'string', tasks: ['backup', 'basebackup', 'backups-list', 'prune', 'verify', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
 
   { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
@@ -66,13 +68,15 @@ export const OPTIONS = [
 
   { flag: 'format', type: 'choice', tasks: ['backup'], env: ['PGOPS_FORMAT'], choices: ['custom', 'directory'], default: 'custom', describe: 'pg_dump format: custom (streamed) or directory (parallel with --jobs)' },
   { flag: 'jobs', type: 'integer', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_JOBS'], default: 1, min: 1, alias: 'j', describe: 'parallel jobs (backup: directory format only; restore: pg_restore -j)' },
-  { flag: 'compress', type: 'string', tasks: ['backup'], env: ['PGOPS_COMPRESS'], describe: "pg_dump's --compress value (default: pg_dump's own)" },
+  { flag: 'compress', type: 'string', tasks: ['backup', 'basebackup'], env: ['PGOPS_COMPRESS'], placeholder: 'METHOD[:LEVEL]', describe: "backup: pg_dump's --compress value (default: pg_dump's own); basebackup: none (default), gzip, lz4 or zstd, with an optional :LEVEL, applied to the tar stream on its way into the repository" },
   { flag: 'fingerprint', type: 'choice', tasks: ['backup'], env: ['PGOPS_FINGERPRINT'], choices: ['hash', 'count', 'none'], default: 'count', describe: 'per-table fingerprints taken in the dump snapshot, which drills compare: row counts (default), counts plus a content hash (reads every row once more while pg_dump runs), or none' },
+  { flag: 'label', type: 'string', tasks: ['backup', 'basebackup'], noConfig: true, placeholder: 'NAME', describe: 'a name for the set (pre-migration-42): shown in backups list, restorable as --backup label:NAME' },
+  { flag: 'pin', type: 'duration', tasks: ['backup', 'basebackup'], noConfig: true, describe: 'no retention rule prunes the set until this long from now (30d); shown in backups list' },
   { flag: 'lock-wait-timeout', type: 'duration', tasks: ['backup'], env: ['PGOPS_LOCK_WAIT_TIMEOUT'], default: '5m', describe: "how long pg_dump waits for a table's lock before failing" },
-  { flag: 'pg-bin', type: 'string', tasks: ['backup', 'restore', 'drill', 'partitions-prune'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding pg_dump, pg_restore, pg_dumpall and psql (default: the newest found)' },
-  { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files' },
+  { flag: 'pg-bin', type: 'string', tasks: ['backup', 'basebackup', 'recover', 'restore', 'drill', 'partitions-prune'], env: ['PGOPS_PG_BIN'], placeholder: 'DIR', describe: 'folder holding the PostgreSQL programs pgops runs: pg_dump, pg_restore, pg_dumpall, psql, pg_basebackup, pg_verifybackup, pg_ctl (default: the newest found)' },
+  { flag: 'tmp-dir', type: 'string', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_TMP_DIR', 'TMPDIR'], placeholder: 'DIR', describe: 'where directory-format dumps and parallel restores stage files (drill --pitr: where the scratch data directory goes)' },
 
-  { flag: 'backup', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, latest (the newest complete set) or verified (the newest complete set whose newest drill passed)' },
+  { flag: 'backup', type: 'string', tasks: ['restore', 'drill', 'recover'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, label:NAME (the set made with --label NAME), latest (the newest complete set; recover: the newest base backup that ended before the target) or verified (the newest complete set whose newest drill passed)' },
   { flag: 'from-db', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
   { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
   { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: "create the target database when it does not exist, with the backed-up database's encoding, locale, owner, comment, settings and privileges (as pg_restore --create)" },
@@ -84,6 +88,22 @@ export const OPTIONS = [
   { flag: 'table', type: 'list', tasks: ['restore'], noConfig: true, placeholder: 'SCHEMA.TABLE', describe: 'restore only this table (repeatable)' },
   { flag: 'schema', type: 'list', tasks: ['restore'], noConfig: true, placeholder: 'NAME', describe: 'restore only this schema (repeatable)' },
 
+  // basebackup, recover, drill --pitr
+  { flag: 'archive-timeout', type: 'duration', tasks: ['basebackup'], env: ['PGOPS_ARCHIVE_TIMEOUT'], default: '5m', describe: "how long basebackup waits for the backup's stop segment to be archived before it fails (archiving is broken or slow)" },
+  { flag: 'system-id', type: 'string', tasks: ['wal-push', 'wal-fetch', 'wal-check', 'recover', 'drill'], env: ['PGOPS_SYSTEM_ID'], placeholder: 'ID', describe: "database system identifier whose wal/<ID>/ (and basebackups/<ID>/) folder to use (default: push: the segment's header, else global/pg_control in --pgdata; fetch: pg_control, else the repository's only system; check: the server's; recover and drill --pitr: the repository's only system)" },
+  { flag: 'target-time', type: 'string', tasks: ['recover', 'drill'], noConfig: true, placeholder: 'TIMESTAMP', describe: "recover up to this moment (recovery_target_time: '2026-11-30 03:12:00+00'); replay stops before the first transaction that committed after it" },
+  { flag: 'target-lsn', type: 'string', tasks: ['recover', 'drill'], noConfig: true, placeholder: 'LSN', describe: 'recover up to this WAL location (recovery_target_lsn: 0/5000060)' },
+  { flag: 'target-xid', type: 'string', tasks: ['recover', 'drill'], noConfig: true, placeholder: 'XID', describe: 'recover up to and including this transaction (recovery_target_xid)' },
+  { flag: 'target-name', type: 'string', tasks: ['recover', 'drill'], noConfig: true, placeholder: 'NAME', describe: 'recover up to this restore point (recovery_target_name; every base backup creates one named after its id)' },
+  { flag: 'target-action', type: 'choice', tasks: ['recover'], env: ['PGOPS_TARGET_ACTION'], choices: ['promote', 'pause', 'shutdown'], default: 'promote', describe: 'what the server does at the target (recovery_target_action): promote (a new timeline, open for writes), pause (read-only, to look first) or shutdown' },
+  { flag: 'pgdata', type: 'string', tasks: ['wal-push', 'wal-fetch', 'recover'], env: ['PGOPS_PGDATA', 'PGDATA'], placeholder: 'DIR', describe: 'data directory: wal push and fetch read the system identifier from its global/pg_control (default: the current directory, which is the data directory for archive_command and restore_command); recover lays the base backup down into it (absent or empty)' },
+  { flag: 'os-user', type: 'string', tasks: ['recover', 'drill'], env: ['PGOPS_OS_USER'], default: 'postgres', placeholder: 'USER', describe: 'when pgops runs as root: the unprivileged user that owns the laid-down files and runs the server (PostgreSQL refuses root)' },
+  { flag: 'archive-mode', type: 'choice', tasks: ['recover'], env: ['PGOPS_ARCHIVE_MODE'], choices: ['preserve', 'off'], default: 'preserve', describe: "preserve: the recovered server archives as the backed-up one did (after promotion, into a new timeline of the same archive); off: archive_mode = off in postgresql.auto.conf" },
+  { flag: 'start', type: 'boolean', tasks: ['recover'], default: false, noConfig: true, describe: 'start the recovered server (needs --port), wait until recovery reaches the target, and report where it stopped' },
+  { flag: 'port', type: 'integer', tasks: ['recover'], min: 1, max: 65535, noConfig: true, placeholder: 'PORT', describe: 'the port the recovered server listens on (with --start)' },
+  { flag: 'recovery-timeout', type: 'duration', tasks: ['recover', 'drill'], env: ['PGOPS_RECOVERY_TIMEOUT'], default: '6h', describe: 'recover --start and drill --pitr: how long to wait for the replay to reach the target before giving up' },
+  { flag: 'pitr', type: 'boolean', tasks: ['drill'], default: false, noConfig: true, describe: 'drill the physical path: recover the newest base backup (or --backup) into a scratch data directory, start a throwaway server, replay to the target (default: the end of the archive) and check it' },
+
   { flag: 'keep-last', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_LAST'], min: 1, describe: 'keep the newest N complete sets' },
   { flag: 'keep-daily', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_DAILY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N days that have one' },
   { flag: 'keep-weekly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_WEEKLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N ISO weeks that have one' },
@@ -91,11 +111,11 @@ export const OPTIONS = [
   { flag: 'incomplete-grace', type: 'duration', tasks: ['prune'], env: ['PGOPS_INCOMPLETE_GRACE'], default: '24h', describe: 'incomplete sets (no manifest) younger than this are left alone: a backup may be writing them; a set whose backup is still running (its lease.json names a live process, or has not expired) is never deleted, whatever the grace' },
 
   { flag: 'drill-target', type: 'string', tasks: ['drill'], env: ['PGOPS_DRILL_TARGET'], placeholder: 'URL', describe: 'server to restore drills on (postgresql://user@host:port/maintenance-db); the scratch database is created there' },
-  { flag: 'max-rpo', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RPO'], describe: 'fail the drill when the backup is older than this at drill start' },
-  { flag: 'max-rto', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RTO'], describe: 'fail the drill when download, verification and restore take longer than this' },
+  { flag: 'max-rpo', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RPO'], describe: 'fail the drill when the backup (--pitr: the last replayed transaction) is older than this at drill start' },
+  { flag: 'max-rto', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RTO'], describe: 'fail the drill when download, verification and restore (--pitr: download, lay-down and replay) take longer than this' },
   { flag: 'assert', type: 'list', tasks: ['drill'], env: ['PGOPS_ASSERT'], placeholder: 'FILE', describe: 'YAML file of SQL assertions run against the restored database (repeatable)' },
   { flag: 'amcheck', type: 'boolean', tasks: ['drill'], env: ['PGOPS_AMCHECK'], default: false, describe: 'check every B-tree index with amcheck (bt_index_check) after the restore' },
-  { flag: 'keep', type: 'boolean', tasks: ['drill'], default: false, noConfig: true, describe: 'keep the scratch database after the drill (for investigation)' },
+  { flag: 'keep', type: 'boolean', tasks: ['drill'], default: false, noConfig: true, describe: 'keep the scratch database after the drill (--pitr: the scratch data directory and its running server), for investigation' },
   { flag: 'statement-timeout', type: 'duration', tasks: ['drill', ...MAINTENANCE], env: ['PGOPS_STATEMENT_TIMEOUT'], default: '5m', describe: 'statement_timeout for the queries a task runs (drill checks and assertions, maintenance statements)' },
   { flag: 'lock-timeout', type: 'duration', tasks: [...MAINTENANCE], env: ['PGOPS_LOCK_TIMEOUT'], default: '5s', describe: 'lock_timeout: a maintenance statement gives up rather than queue behind a long lock and block the application' },
 
@@ -103,19 +123,21 @@ export const OPTIONS = [
   { flag: 'critical-backup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_BACKUP_AGE'], describe: 'CRITICAL when the newest complete backup is older (default: twice --max-backup-age)' },
   { flag: 'max-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_DRILL_AGE'], default: '8d', describe: 'WARNING when the newest passing drill is older' },
   { flag: 'critical-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_DRILL_AGE'], describe: 'CRITICAL when the newest passing drill is older (default: twice --max-drill-age)' },
+  { flag: 'max-basebackup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_BASEBACKUP_AGE'], default: '8d', describe: 'WARNING when the newest complete base backup is older (checked when the repository holds base backups)' },
+  { flag: 'critical-basebackup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_BASEBACKUP_AGE'], describe: 'CRITICAL when the newest complete base backup is older (default: twice --max-basebackup-age)' },
+  { flag: 'max-pitr-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_PITR_DRILL_AGE'], default: '8d', describe: 'WARNING when the newest passing point-in-time drill is older (checked when the repository holds base backups)' },
+  { flag: 'critical-pitr-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_PITR_DRILL_AGE'], describe: 'CRITICAL when the newest passing point-in-time drill is older (default: twice --max-pitr-drill-age)' },
   { flag: 'parallel', type: 'integer', tasks: ['verify'], env: ['PGOPS_PARALLEL'], default: 4, min: 1, describe: 'verify: how many stored files are read and hashed at once (each streams; memory does not grow with file size)' },
 
   // --- WAL archiving options (wal push, wal fetch, wal check) go here ---
   { flag: 'wal-compress', type: 'choice', tasks: ['wal-push'], env: ['PGOPS_WAL_COMPRESS'], choices: ['none', 'gzip', 'brotli'], default: 'none', describe: 'compress pushed WAL files: gzip (level 1) or brotli (quality 1); wal fetch reads whatever was stored' },
-  { flag: 'system-id', type: 'string', tasks: ['wal-push', 'wal-fetch', 'wal-check'], env: ['PGOPS_SYSTEM_ID'], placeholder: 'ID', describe: "database system identifier whose wal/<ID>/ folder to use (default: push: the segment's header, else global/pg_control in --pgdata; fetch: pg_control, else the repository's only system; check: the server's)" },
-  { flag: 'pgdata', type: 'string', tasks: ['wal-push', 'wal-fetch'], env: ['PGOPS_PGDATA', 'PGDATA'], placeholder: 'DIR', describe: 'data directory whose global/pg_control names the system (default: the current directory, which is the data directory for archive_command and restore_command)' },
   { flag: 'max-archive-age', type: 'duration', tasks: ['wal-check'], env: ['PGOPS_MAX_ARCHIVE_AGE'], default: '10m', describe: 'WARNING when WAL files wait to be archived and the last one archived is older than this' },
   { flag: 'critical-archive-age', type: 'duration', tasks: ['wal-check'], env: ['PGOPS_CRITICAL_ARCHIVE_AGE'], describe: 'CRITICAL when WAL files wait and the last one archived is older than this (default: twice --max-archive-age)' },
   { flag: 'max-ready', type: 'integer', tasks: ['wal-check'], env: ['PGOPS_MAX_READY'], default: 10, min: 0, describe: 'WARNING when more WAL files than this wait to be archived (.ready files in pg_wal/archive_status)' },
   { flag: 'critical-ready', type: 'integer', tasks: ['wal-check'], env: ['PGOPS_CRITICAL_READY'], min: 0, describe: 'CRITICAL when more WAL files than this wait to be archived (default: 10 times --max-ready)' },
   { flag: 'max-pg-wal-size', type: 'size', tasks: ['wal-check'], env: ['PGOPS_MAX_PG_WAL_SIZE'], describe: "WARNING when pg_wal holds more than this (default: twice max_wal_size plus wal_keep_size)" },
   { flag: 'critical-pg-wal-size', type: 'size', tasks: ['wal-check'], env: ['PGOPS_CRITICAL_PG_WAL_SIZE'], describe: 'CRITICAL when pg_wal holds more than this (default: twice --max-pg-wal-size)' },
-  { flag: 'wal-window', type: 'string', tasks: ['wal-check'], env: ['PGOPS_WAL_WINDOW'], default: 'backup', placeholder: 'WINDOW', describe: 'where the continuity check starts: backup (the oldest base backup label in the archive, else the oldest segment), all (the oldest segment), or a duration (segments archived in the last 24h, ...)' },
+  { flag: 'wal-window', type: 'string', tasks: ['wal-check'], env: ['PGOPS_WAL_WINDOW'], default: 'backup', placeholder: 'WINDOW', describe: 'where the continuity check starts: backup (the start of the oldest complete base backup, else the oldest base backup label in the archive, else the oldest segment), all (the oldest segment), or a duration (segments archived in the last 24h, ...)' },
   { flag: 'switch', type: 'boolean', tasks: ['wal-check'], env: ['PGOPS_SWITCH'], default: false, describe: 'call pg_switch_wal() and wait until that segment is in the repository (needs --repo and EXECUTE on pg_switch_wal)' },
   { flag: 'switch-timeout', type: 'duration', tasks: ['wal-check'], env: ['PGOPS_SWITCH_TIMEOUT'], default: '60s', describe: 'how long --switch waits for the segment to reach the repository' },
 

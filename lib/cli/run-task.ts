@@ -32,12 +32,16 @@ export interface RunIO {
 // How a run prints: --json, --log-format and --verbose, which every task takes.
 type OutputOptions = Pick<OptionsOf<TaskName>, 'json' | 'logFormat' | 'verbose'>;
 
+// The values of recover's --target that name a recovery target, not a config target.
+export const RECOVERY_TARGETS: readonly string[] = ['immediate', 'latest'];
+
 // The task's options resolved (flags > environment > config target > defaults), or why they cannot be.
 function resolveRun(task: TaskName, flags: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string | undefined): { options: OptionsOf<TaskName>; instance: string } | { error: unknown } {
   try {
-    // a drill's --target may be a server URL rather than a config target's name
+    // a drill's --target may be a server URL, recover's a recovery target (immediate, latest), rather than a config
+    // target's name
     const target = (flags.target as string | undefined) ?? env.PGOPS_TARGET;
-    const named = target && !target.includes('://') ? target : undefined;
+    const named = target && !target.includes('://') && !(task === 'recover' && RECOVERY_TARGETS.includes(target)) ? target : undefined;
     const config = loadTargetConfig(flags.config as string | undefined, named, cwd);
     const options = resolveOptions(task, flags, env, config).values as OptionsOf<TaskName>;
     return { options, instance: named ?? instanceOf((options as { db?: unknown }).db) };

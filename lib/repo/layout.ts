@@ -115,3 +115,41 @@ export function classifyKey(fileName: string): { name: string; role: 'sidecar' }
   if (fileName.startsWith('.')) return undefined;
   return { name: fileName, role: 'data', compression: 'none' };
 }
+
+//   basebackups/<system identifier>/<backup id>/manifest.json   written last (basebackup-manifest.ts)
+//   basebackups/<system identifier>/<backup id>/lease.json      held by the running basebackup
+//   basebackups/<system identifier>/<backup id>/base.tar[.gz|.lz4|.zst], backup_manifest
+//   drills/@<system identifier>/<drill id>.json                 point-in-time drill reports ("@" never begins a
+//                                                               database folder: dbFolder encodes it as %40)
+
+// The folder of one system's base backups (basebackups/<system identifier>/), or of all (basebackups/).
+export function basebackupsFolder(systemIdentifier?: string): string {
+  return systemIdentifier === undefined ? 'basebackups/' : `basebackups/${systemIdentifier}/`;
+}
+
+// The folder of one base backup: basebackups/<system identifier>/<backup id>/.
+export function basebackupPrefix(systemIdentifier: string, id: string): string {
+  return `basebackups/${systemIdentifier}/${id}/`;
+}
+
+// The key of a base backup's manifest.
+export function basebackupManifestKey(systemIdentifier: string, id: string): string {
+  return basebackupPrefix(systemIdentifier, id) + MANIFEST_FILE;
+}
+
+// The base backup a key below basebackups/ belongs to, or undefined for a key that is no file of one.
+export function basebackupOfKey(key: string): { systemIdentifier: string; id: string } | undefined {
+  const parts = key.split('/');
+  if (parts.length < 4 || parts[0] !== 'basebackups' || !/^\d+$/.test(parts[1]) || !backupIdTime(parts[2])) return undefined;
+  return { systemIdentifier: parts[1], id: parts[2] };
+}
+
+// The folder of one system's point-in-time drill reports: drills/@<system identifier>/.
+export function pitrDrillsFolder(systemIdentifier: string): string {
+  return `drills/@${systemIdentifier}/`;
+}
+
+// Where a point-in-time drill's report is stored: drills/@<system identifier>/<drill id>.json.
+export function pitrDrillKey(systemIdentifier: string, drillId: string): string {
+  return `${pitrDrillsFolder(systemIdentifier)}${drillId}.json`;
+}

@@ -48,6 +48,10 @@ export interface Manifest {
   inventory?: Inventory;
   /** what `restore --create` gives the new database (pg_restore --create's database entries), and drills check */
   databaseProperties?: DatabaseProperties;
+  /** --label: restorable as --backup label:NAME */
+  label?: string;
+  /** --pin: no retention rule prunes the set before this moment (ISO 8601) */
+  pinnedUntil?: string;
 }
 
 // Parses and checks a manifest's shape; a set whose manifest does not parse is treated as broken, never as complete.

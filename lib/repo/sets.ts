@@ -34,7 +34,7 @@ const NAMED_FILES = 5;
 
 // What is wrong with a set's files against its manifest ("dump is missing; globals.sql has 10 bytes, the manifest
 // lists 24"), or undefined when every listed file is stored with its listed size.
-function fileProblems(manifest: Manifest, prefix: string, objects: readonly StoredObject[]): string | undefined {
+export function fileProblems(manifest: Pick<Manifest, 'files'>, prefix: string, objects: readonly StoredObject[]): string | undefined {
   const stored = new Map(objects.map((o) => [o.key, o.size]));
   const wrong: string[] = [];
   for (const f of manifest.files) {
@@ -91,11 +91,13 @@ export async function listDatabases(repo: Repo): Promise<string[]> {
   return [...new Set(sets.map((s) => s.database))].sort();
 }
 
-// The complete set a restore or drill asks for: an id, "latest" (the newest complete set), or "verified"
-// (the newest complete set whose newest restore drill passed). Sets that are not complete are never returned.
+// The complete set a restore or drill asks for: an id, "latest" (the newest complete set), "verified" (the newest
+// complete set whose newest restore drill passed), or "label:NAME" (the newest complete set made with --label NAME).
+// Sets that are not complete are never returned.
 export async function findSet(repo: Repo, database: string, which: string): Promise<BackupSet & { manifest: Manifest }> {
   const sets = (await listSets(repo, database)).filter((s) => s.database === database);
   const latest = sets.find((s) => s.complete) as (BackupSet & { manifest: Manifest }) | undefined;
+  if (which.startsWith(LABEL_PREFIX)) return labelled(sets, database, which.slice(LABEL_PREFIX.length), repo.url);
   if (which === 'verified') {
     const verified = new Set(verifiedBackupIds(await listDrillReports(repo, database), database));
     const set = sets.find((s) => s.complete && verified.has(s.id));
@@ -133,6 +135,31 @@ export async function findSet(repo: Repo, database: string, which: string): Prom
     });
   }
   return set as BackupSet & { manifest: Manifest };
+}
+
+// How --backup names a label: label:pre-migration-42.
+export const LABEL_PREFIX = 'label:';
+
+// The newest complete set with the label. None: exit 5, naming the labels there are; only sets that are not complete
+// carry it: say what is wrong with the newest of them.
+function labelled(sets: readonly BackupSet[], database: string, label: string, url: string): BackupSet & { manifest: Manifest } {
+  const found = sets.find((s) => s.complete && s.manifest?.label === label);
+  if (found) return found as BackupSet & { manifest: Manifest };
+  const broken = sets.find((s) => s.manifest?.label === label);
+  if (broken) {
+    const other = sets.filter((s) => s.complete).length ? 'restore another set (pgops backups list), or take a new one with --label' : `no set of database "${database}" is complete`;
+    throw new PgopsError(`backup ${broken.id} of database "${database}", labelled "${label}", is ${broken.status}: ${broken.problem}`, {
+      code: broken.status === 'damaged' ? ExitCode.INTEGRITY : ExitCode.NOT_FOUND,
+      hint: `no complete set carries the label; ${other}`,
+    });
+  }
+  const labels = [...new Set(sets.flatMap((s) => (s.complete && s.manifest?.label !== undefined ? [s.manifest.label] : [])))];
+  throw new PgopsError(`no backup of database "${database}" is labelled "${label}" in ${url}`, {
+    code: ExitCode.NOT_FOUND,
+    hint: labels.length
+      ? `labels of its complete sets: ${labels.slice(0, 10).join(', ')}${labels.length > 10 ? `, and ${labels.length - 10} more` : ''} (see pgops backups list)`
+      : 'none of its sets has a label: pgops backup --label NAME makes one; see pgops backups list',
+  });
 }
 
 // "2 damaged and 1 incomplete set(s)": the sets that are not complete, by status.

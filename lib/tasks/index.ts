@@ -27,7 +27,7 @@ export const TASKS: readonly TaskEntry[] = [
   {
     name: 'backups-list',
     command: 'backups list',
-    describe: 'list the backup sets in a repository, newest first',
+    describe: 'list the backup sets and base backups in a repository, newest first, with labels and pins',
     examples: [['pgops backups list --repo s3://backups/pgops --db app', 'the sets of database app']],
     load: async () => (await import('./backups-list/index.ts')).backupsList,
   },
@@ -42,9 +42,29 @@ export const TASKS: readonly TaskEntry[] = [
     load: async () => (await import('./restore/index.ts')).restore,
   },
   {
+    name: 'basebackup',
+    command: 'basebackup',
+    describe: "take a base backup of the whole cluster with pg_basebackup (tar, WAL from the archive), streamed into basebackups/<system identifier>/ with a manifest written last, once its stop segment is archived",
+    examples: [
+      ['pgops basebackup --db postgresql://backup@db1/postgres --repo s3://backups/pgops', 'weekly base backup; wal push archives into the same repository'],
+      ['pgops basebackup --target main --compress zstd --label pre-migration-42 --pin 30d', 'before a risky migration: kept 30 days whatever the retention'],
+    ],
+    load: async () => (await import('./basebackup/index.ts')).basebackup,
+  },
+  {
+    name: 'recover',
+    command: 'recover',
+    describe: 'point-in-time recovery: lay the base backup before the target down into a new data directory, checked file by file, with restore_command and the target set (--start runs it to the target)',
+    examples: [
+      ["pgops recover --repo s3://backups/pgops --pgdata /var/lib/postgresql/15/restored --target-time '2026-11-30 03:12:00+00'", 'the moment before a mistaken DELETE; prints the command that starts the server'],
+      ['pgops recover --repo file:///var/backups/pgops --pgdata /srv/pg/restored --target immediate --start --port 5433', 'the base backup alone, consistent, then stop'],
+    ],
+    load: async () => (await import('./recover/index.ts')).recover,
+  },
+  {
     name: 'prune',
     command: 'prune',
-    describe: 'apply grandfather-father-son retention to the backup sets (prints the plan; --execute deletes)',
+    describe: 'apply grandfather-father-son retention to the backup sets and base backups, and expire the WAL no kept base backup needs (prints the plan; --execute deletes)',
     examples: [['pgops prune --repo file:///var/backups/pgops --keep-last 7 --keep-daily 7 --keep-weekly 4 --keep-monthly 12', 'print the plan']],
     load: async () => (await import('./prune/index.ts')).prune,
   },

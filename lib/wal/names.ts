@@ -84,6 +84,13 @@ export function segmentOfLsn(lsn: bigint, segmentSize: number): number {
   return Number(lsn / BigInt(segmentSize));
 }
 
+// The number of the segment that holds the last byte before lsn (PostgreSQL's XLByteToPrevSeg): where a record that
+// ends at lsn lies, so the last segment a base backup that stops at lsn needs.
+export function segmentBeforeLsn(lsn: bigint, segmentSize: number): number {
+  if (lsn <= 0n) throw new Error(`no WAL lies before LSN ${formatLsn(lsn)}`);
+  return Number((lsn - 1n) / BigInt(segmentSize));
+}
+
 // Sorts WAL file names the way the archive holds them: by name, which is timeline then segment order.
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -12,6 +12,7 @@ import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
 import { writeSet } from '../support/backup-sets.ts';
+import { segmentNames, writeBaseBackup, writeWalFile } from '../support/synthetic-basebackups.ts';
 import { tempFileRepo } from '../support/repo.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -210,5 +211,139 @@ describe('pruneWith', () => {
     const result = await pruneWith(repo, ctx({ execute: true }));
     expect(result.exitCode).toBe(1);
     expect(setFolders()).toEqual([...KEPT, 'app/20261113T031700Z'].sort());
+  });
+});
+
+// Base backups and WAL: synthetic, as the sets above. System S: three base backups starting at segments 3, 6 and 9
+// (timeline 1), WAL 1..11 with a backup label, a .partial, timeline 2's history and a temp file of a push in progress.
+describe('pgops prune: base backups and WAL', () => {
+  const S = '7300000000000000000';
+  const LOGICAL_ONLY = '7400000000000000000';
+  const B = ['20261120T031700Z', '20261121T031700Z', '20261122T031700Z'];
+  const walDir = () => path.join(root, 'wal', S);
+  const walNames = () => [...new Set(fs.readdirSync(walDir()).filter((f) => !f.startsWith('.')).map((f) => f.replace(/\.(gz|json)$/, '')))].sort();
+
+  beforeEach(async () => {
+    await writeBaseBackup(repo, S, B[0], { start: '000000010000000000000003' });
+    await writeBaseBackup(repo, S, B[1], { start: '000000010000000000000006' });
+    await writeBaseBackup(repo, S, B[2], { start: '000000010000000000000009' });
+    for (const name of segmentNames(1, 1, 11)) await writeWalFile(repo, S, name);
+    for (const name of ['000000010000000000000006.00000028.backup', '000000010000000000000004.partial', '00000002.history']) await writeWalFile(repo, S, name);
+    fs.writeFileSync(path.join(walDir(), '.pgops-tmp-000000010000000000000002-1-x'), 'push in progress');
+    // WAL of a system that has no base backups at all: never touched
+    for (const name of segmentNames(1, 1, 3)) await writeWalFile(repo, LOGICAL_ONLY, name);
+  });
+
+  it('plans base backups per system and WAL below the oldest kept start, and deletes nothing without --execute', async () => {
+    const before = files();
+    const r = await run('--keep-last', '2');
+    expect(r.code).toBe(0);
+    expect(files()).toEqual(before);
+    expect(r.stdout).toMatch(new RegExp(`^system\\s+base backup\\s+action\\s+size\\s+reasons$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${S}\\s+${B[0]}\\s+delete\\s+.*no rule keeps it$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${S}\\s+${B[1]}\\s+keep\\s+.*last 2/2$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^${S}\\s+${B[2]}\\s+keep\\s+.*last 1/2, newest complete$`, 'm'));
+    expect(r.stdout).toContain(
+      `wal of system ${S}: delete 000000010000000000000001..000000010000000000000005: 6 files, ` /* 1..5 and 4.partial */,
+    );
+    expect(r.stdout).toContain(`kept from 000000010000000000000006 on, the start of base backup ${B[1]}, the oldest kept (`);
+    expect(r.stdout).toContain(`wal of system ${LOGICAL_ONLY}: no base backup: WAL kept (3 file(s), `);
+    expect(r.stdout).toMatch(/^1 base backup\(s\) to delete \([\d.]+ kB\), 2 kept; 6 WAL file\(s\) to delete \([\d.]+ kB\)$/m);
+  });
+
+  it('with --execute deletes the base backup, then the WAL below the kept range (sidecars too), and keeps history, later files and temp files', async () => {
+    const r = await run('--keep-last', '2', '--execute');
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(root, 'basebackups', S)).sort()).toEqual([B[1], B[2]]);
+    expect(walNames()).toEqual(['000000010000000000000006.00000028.backup', ...segmentNames(1, 6, 11), '00000002.history'].sort());
+    // every kept file still has its data object and its sidecar
+    for (const name of walNames()) {
+      expect(fs.existsSync(path.join(walDir(), `${name}.gz`))).toBe(true);
+      expect(fs.existsSync(path.join(walDir(), `${name}.json`))).toBe(true);
+    }
+    expect(fs.existsSync(path.join(walDir(), '.pgops-tmp-000000010000000000000002-1-x'))).toBe(true);
+    expect(fs.readdirSync(path.join(root, 'wal', LOGICAL_ONLY)).length).toBe(6);
+    expect(r.stderr).toContain(`deleting base backup ${S}/${B[0]} (`);
+    expect(r.stderr).toContain(`deleting 6 WAL file(s) of system ${S} below 000000010000000000000006 (`);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^pruned file:\/\/.*: deleted 11 set\(s\) \(.*\), 5 kept; 1 base backup\(s\) \(.*\), 2 kept; 6 WAL file\(s\) \(.*\)$/);
+  });
+
+  it('keeps a pinned base backup past --keep-last 1, and the WAL it needs', async () => {
+    fs.rmSync(path.join(root, 'basebackups', S, B[0]), { recursive: true });
+    await writeBaseBackup(repo, S, B[0], { start: '000000010000000000000003', label: 'pre-migration-42', pinnedUntil: '2026-12-22T03:17:00.000Z' });
+    const r = await run('--keep-last', '1', '--execute', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const data = JSON.parse(r.stdout);
+    expect(data.basebackups).toEqual([
+      {
+        systemIdentifier: S,
+        decisions: [
+          { id: B[2], action: 'keep', reasons: ['last 1/1', 'newest complete'], size: expect.any(Number), complete: true, status: 'complete' },
+          { id: B[1], action: 'delete', reasons: ['no rule keeps it'], size: expect.any(Number), complete: true, status: 'complete' },
+          { id: B[0], action: 'keep', reasons: ['pinned until 2026-12-22T03:17:00Z (pre-migration-42)'], size: expect.any(Number), complete: true, status: 'complete' },
+        ],
+      },
+    ]);
+    expect(data.basebackupsDeleted).toEqual([B[1]]);
+    expect(fs.readdirSync(path.join(root, 'basebackups', S)).sort()).toEqual([B[0], B[2]]);
+    expect(data.wal.find((w: { systemIdentifier: string }) => w.systemIdentifier === S)).toMatchObject({
+      action: 'delete',
+      cutoff: { segment: '000000010000000000000003', backupId: B[0] },
+      delete: { files: 2, first: '000000010000000000000001', last: '000000010000000000000002' },
+      deleted: { files: 2 },
+    });
+    expect(walNames()[0]).toBe('000000010000000000000003');
+    // once the pin has expired, the next run lets the backup and its WAL go
+    const later = await dispatch(['prune', '--repo', url, '--keep-last', '1', '--execute'], { stdout: sink().stream, stderr: sink().stream, env: {}, now: () => new Date('2026-12-23T00:00:00Z') });
+    expect(later).toBe(0);
+    expect(fs.readdirSync(path.join(root, 'basebackups', S))).toEqual([B[2]]);
+    expect(walNames()[0]).toBe('000000010000000000000009');
+  });
+
+  it('plans every system even when --db names a database, and says so', async () => {
+    const r = await run('--keep-last', '2', '--db', 'other');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('base backups and WAL: every system in the repository is planned (--db narrows only the logical sets)');
+    expect(r.stdout).toMatch(new RegExp(`^${S}\\s+${B[0]}\\s+delete`, 'm'));
+    expect(r.stdout).not.toMatch(/^app\s/m);
+  });
+
+  it('keeps all WAL of a system whose base backup has an unreadable manifest, and warns', async () => {
+    fs.writeFileSync(path.join(root, 'basebackups', S, B[1], 'manifest.json'), '{ not json');
+    const r = await run('--keep-last', '1', '--execute');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`base backup ${S}/${B[1]} has a manifest that cannot be read: kept`);
+    expect(r.stdout).toContain(`wal of system ${S}: base backup ${B[1]} has a manifest this pgops cannot read: WAL kept until a person looks at it (`);
+    expect(walNames()).toHaveLength(14);
+    expect(fs.readdirSync(path.join(root, 'basebackups', S)).sort()).toEqual([B[1], B[2]]);
+  });
+
+  it('keeps all WAL when no complete base backup is left to keep, and deletes an old incomplete one after the grace', async () => {
+    for (const id of B) fs.rmSync(path.join(root, 'basebackups', S, id), { recursive: true });
+    await writeBaseBackup(repo, S, '20261120T031700Z', { start: '000000010000000000000003', complete: false });
+    const r = await run('--keep-last', '1', '--execute');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${S}\\s+20261120T031700Z\\s+delete\\s+.*incomplete, older than grace 24h$`, 'm'));
+    expect(r.stdout).toContain(`wal of system ${S}: no base backup: WAL kept (14 file(s), `);
+    expect(walNames()).toHaveLength(14);
+  });
+
+  it('deletes a base backup’s manifest first, base backups before WAL, and each WAL file’s sidecar before its data', async () => {
+    const recorder = new RecordingRepo(repo);
+    const result = await pruneWith(recorder, ctx({ execute: true, keepDaily: 0, keepLast: 2 }));
+    expect(result.exitCode).toBe(0);
+    const calls = recorder.deletes;
+    const baseAt = calls.findIndex((c) => c[0].startsWith(`basebackups/${S}/${B[0]}/`));
+    expect(calls[baseAt]).toEqual([`basebackups/${S}/${B[0]}/manifest.json`]);
+    expect([...calls[baseAt + 1]].sort()).toEqual([`basebackups/${S}/${B[0]}/backup_manifest`, `basebackups/${S}/${B[0]}/base.tar`]);
+    const walCalls = calls.filter((c) => c[0].startsWith('wal/'));
+    expect(calls.indexOf(walCalls[0])).toBeGreaterThan(baseAt + 1);
+    const keys = walCalls.flat();
+    expect(keys.slice(0, 4)).toEqual([`wal/${S}/000000010000000000000001.json`, `wal/${S}/000000010000000000000001.gz`, `wal/${S}/000000010000000000000002.json`, `wal/${S}/000000010000000000000002.gz`]);
+    for (let i = 0; i < keys.length; i += 2) {
+      expect(keys[i]).toMatch(/\.json$/);
+      expect(keys[i + 1]).toBe(keys[i].replace(/\.json$/, '.gz'));
+    }
+    expect(keys).toHaveLength(12);
   });
 });

@@ -32,7 +32,7 @@ export function pgopsCommands(text: string): string[] {
     .flatMap((b) => b.split('\n'))
     .map((l) => l.trim())
     .filter((l) => /^(npx )?pgops /.test(l))
-    .map((l) => l.replace(/^npx /, '').replace(/\s+#.*$/, '').replace(/\s*[|>].*$/, ''));
+    .map((l) => l.replace(/^npx /, '').replace(/\s+#.*$/, '').replace(/\s+(?:\||>|2>|&&|;).*$/, ''));
 }
 
 // Splits a command line as a POSIX shell would for these simple cases: single and double quotes, no expansions.

@@ -9,6 +9,7 @@ import { takeAdvisoryLock } from '../../pg/lock.ts';
 import { serverFacts, type ServerFacts } from '../../pg/server.ts';
 import { byteProgress } from '../../progress.ts';
 import { openRepo } from '../../repo/open.ts';
+import { setMarks } from '../../repo/pin.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { OptionsOf } from '../../options.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
@@ -24,6 +25,8 @@ export const BACKUP_LOCK = 'pgops backup';
 // programs, a free backup id), write the set (write-set.ts), record (the manifest, which makes the set exist).
 export const backup: TaskHandler<'backup'> = async (ctx) => {
   const { options: o, log } = ctx;
+  // a bad --label is refused before the repository or the database is touched
+  setMarks(o, ctx.now());
   const info = parseDbUrl(o.db, ctx.env);
   const repo = await openRepo(o.repo, o, log, { writer: true });
   // the client programs and the repository are probed while the connection is made: each costs a process
@@ -97,7 +100,8 @@ async function prepare(ctx: TaskContext<'backup'>, client: pg.Client, repo: Repo
 }
 
 // The set's manifest: what was dumped by which pg_dump, in which snapshot, every file with its size and sha256, and
-// what the snapshot held (fingerprints, inventory, database properties).
+// what the snapshot held (fingerprints, inventory, database properties), and --label and --pin (the pin counts from
+// the commit).
 function manifestOf(o: OptionsOf<'backup'>, b: { id: string; facts: ServerFacts; pgDump: PgBinary; started: Date; finished: Date; set: WrittenSet }): Manifest {
   const { facts, set } = b;
   return {
@@ -117,6 +121,7 @@ function manifestOf(o: OptionsOf<'backup'>, b: { id: string; facts: ServerFacts;
     fingerprints: { mode: o.fingerprint, tables: set.tables, ...(o.fingerprint === 'hash' ? { algorithm: HASH_ALGORITHM } : {}) },
     inventory: set.inventory,
     databaseProperties: set.databaseProperties,
+    ...setMarks(o, b.finished),
   };
 }
 

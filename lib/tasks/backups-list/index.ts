@@ -1,19 +1,26 @@
 import { ExitCode } from '../../errors.ts';
 import { databaseNameOf } from '../../pg/database-name.ts';
+import { formatTable } from '../../plan/table.ts';
+import { listBaseBackups } from '../../repo/basebackups.ts';
 import { listDrillReports, verifiedBackupIds } from '../../repo/drill-reports.ts';
 import { openRepo } from '../../repo/open.ts';
+import { pinState, pinText } from '../../repo/pin.ts';
 import { listSets } from '../../repo/sets.ts';
 import type { TaskHandler } from '../../task.ts';
 import { formatDuration, formatSize } from '../../units.ts';
+import { baseBackupRows, baseBackupsText } from './basebackups.ts';
 
 // pgops backups list: every set, newest first, with its status (complete, incomplete, unreadable, damaged), size,
-// duration and newest drill.
+// duration, label, pin and newest drill; then the base backups of every system (they belong to a cluster, so --db
+// does not narrow them).
 export const backupsList: TaskHandler<'backups-list'> = async (ctx) => {
   const repo = await openRepo(ctx.options.repo, ctx.options, ctx.log);
   try {
     const database = databaseNameOf(ctx.options.db);
+    const now = ctx.now();
     const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database);
     const drills = await listDrillReports(repo, database);
+    const basebackups = baseBackupRows(await listBaseBackups(repo), now);
     // newest first, so the first report found is the set's newest drill
     const lastDrill = (db: string, id: string) => drills.find((d) => d.database === db && d.backupId === id);
     const verified = new Map([...new Set(sets.map((s) => s.database))].map((db) => [db, new Set(verifiedBackupIds(drills, db))]));
@@ -31,6 +38,10 @@ export const backupsList: TaskHandler<'backups-list'> = async (ctx) => {
         drill: drill ? { drillId: drill.drillId, result: drill.result } : null,
         // what --backup verified may pick: complete, and its newest drill that ran to the end passed
         verified: s.complete && verified.get(s.database)!.has(s.id),
+        label: s.manifest?.label ?? null,
+        pinnedUntil: s.manifest?.pinnedUntil ?? null,
+        // the pin holds now: no retention rule prunes the set
+        pinned: pinState(s.manifest?.pinnedUntil, now).state === 'holds',
       };
     });
     const drillText = (r: (typeof rows)[number]) => {
@@ -40,16 +51,16 @@ export const backupsList: TaskHandler<'backups-list'> = async (ctx) => {
       if (r.drill.result === 'pass') return r.verified ? 'verified' : 'pass';
       return r.verified ? `${r.drill.result} (verified)` : r.drill.result;
     };
-    const table = [
-      ['DATABASE', 'BACKUP ID', 'STATUS', 'SIZE', 'DURATION', 'DRILL', 'SNAPSHOT'],
-      ...rows.map((r) => [r.database, r.backupId, r.status, formatSize(r.size), r.durationMs === null ? '-' : formatDuration(r.durationMs), drillText(r), r.status === 'complete' ? (r.snapshotTime ?? '') : (r.problem ?? '')]),
-    ];
-    const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-    const text = table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
+    const text = formatTable(
+      ['DATABASE', 'BACKUP ID', 'STATUS', 'SIZE', 'DURATION', 'DRILL', 'LABEL', 'PINNED UNTIL', 'SNAPSHOT'],
+      rows.map((r) => [r.database, r.backupId, r.status, formatSize(r.size), r.durationMs === null ? '-' : formatDuration(r.durationMs), drillText(r), r.label ?? '-', pinText(r.pinnedUntil, now), r.status === 'complete' ? (r.snapshotTime ?? '') : (r.problem ?? '')]),
+    );
     const count = (status: string) => rows.filter((r) => r.status === status).length;
     const damaged = count('damaged') ? ` ${count('damaged')} damaged,` : '';
-    const summary = rows.length ? `${text}\n${rows.length} set(s), ${count('complete')} complete,${damaged} in ${repo.url}` : `no backup sets${database ? ` of database "${database}"` : ''} in ${repo.url}`;
-    return { exitCode: ExitCode.OK, summary, data: { repo: repo.url, sets: rows } };
+    const setsText = rows.length ? `${text}\n${rows.length} set(s), ${count('complete')} complete,${damaged} in ${repo.url}` : `no backup sets${database ? ` of database "${database}"` : ''} in ${repo.url}`;
+    const summary = basebackups.length ? `${setsText}\n\n${baseBackupsText(basebackups, repo.url, now)}` : setsText;
+    // basebackups only when there are any: a repository of logical sets alone prints what it always did
+    return { exitCode: ExitCode.OK, summary, data: { repo: repo.url, sets: rows, ...(basebackups.length ? { basebackups } : {}) } };
   } finally {
     await repo.close();
   }

@@ -21,6 +21,8 @@ import { verifyRestored } from './verify.ts';
 // Phases: prepare (the set, the drill server, the programs), restore (fetch and verify the files, pg_restore into
 // the scratch database), verify (compare with what the backup recorded), record (the report, whatever happened).
 export const drill: TaskHandler<'drill'> = async (ctx) => {
+  // --pitr: the physical path, on a throwaway server of its own (pitr/)
+  if (ctx.options.pitr) return (await import('./pitr/index.ts')).drillPitr(ctx);
   const { options: o, log } = ctx;
   const server = drillServer(ctx);
   const assertions = loadAssertions(o.assert ?? []);

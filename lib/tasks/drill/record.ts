@@ -14,12 +14,16 @@ export async function recordDrill(repo: Repo, r: DrillReport, log: Logger, env: 
   } catch (err) {
     log.warn('report', `could not store the drill report: ${messageOf(err)}`);
   }
+  appendJobSummary(renderMarkdown(r), env, log);
+}
+
+// Appends a drill's markdown to the GitHub Actions job summary when the run has one; a failure is only a warning.
+export function appendJobSummary(markdown: string, env: NodeJS.ProcessEnv, log: Logger): void {
   const summaryFile = env.GITHUB_STEP_SUMMARY;
-  if (summaryFile) {
-    try {
-      fs.appendFileSync(summaryFile, renderMarkdown(r) + '\n');
-    } catch (err) {
-      log.warn('report', `could not append to GITHUB_STEP_SUMMARY: ${messageOf(err)}`);
-    }
+  if (!summaryFile) return;
+  try {
+    fs.appendFileSync(summaryFile, markdown + '\n');
+  } catch (err) {
+    log.warn('report', `could not append to GITHUB_STEP_SUMMARY: ${messageOf(err)}`);
   }
 }

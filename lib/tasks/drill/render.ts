@@ -15,23 +15,32 @@ function headline(r: DrillReport): string {
 export function renderText(r: DrillReport): string {
   const lines = [headline(r)];
   if (r.error) lines.push(`error: ${r.error}`);
-  for (const c of sorted(r.checks)) lines.push(`  ${mark[c.status]} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+  lines.push(...checkLines(r.checks));
   lines.push(`report: drills/.../${r.drillId}.json; scratch database ${r.scratchDatabase} ${r.kept ? 'kept (--keep)' : 'dropped'}`);
   return lines.join('\n');
 }
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+// One line per check, failures first, then notes, skips and passes (both kinds of drill).
+export function checkLines(checks: DrillCheck[]): string[] {
+  return sorted(checks).map((c) => `  ${mark[c.status]} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+}
+
+// Text made safe for one markdown table cell.
+export const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+// The job summary's table of checks, failures first (both kinds of drill).
+export function checksTable(checks: DrillCheck[]): string[] {
+  const icon: Record<string, string> = { pass: '✅', fail: '❌', note: 'ℹ️', skip: '⏭️' };
+  return ['| | check | detail |', '|---|---|---|', ...sorted(checks).map((c) => `| ${icon[c.status]} | ${cell(c.name)} | ${cell(c.detail ?? '')} |`)];
+}
 
 // The markdown appended to GITHUB_STEP_SUMMARY: the verdict and a table of checks, failures first.
 export function renderMarkdown(r: DrillReport): string {
-  const icon: Record<string, string> = { pass: '✅', fail: '❌', note: 'ℹ️', skip: '⏭️' };
   return [
     `### pgops restore drill: ${r.result === 'pass' ? '✅' : '❌'} ${cell(headline(r))}`,
     '',
     r.error ? `**Error:** ${cell(r.error)}\n` : '',
-    '| | check | detail |',
-    '|---|---|---|',
-    ...sorted(r.checks).map((c) => `| ${icon[c.status]} | ${cell(c.name)} | ${cell(c.detail ?? '')} |`),
+    ...checksTable(r.checks),
     '',
   ].join('\n');
 }

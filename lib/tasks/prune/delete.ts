@@ -1,26 +1,20 @@
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { setPrefix, MANIFEST_FILE } from '../../repo/layout.ts';
+import { MANIFEST_FILE } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
-import type { BackupSet } from '../../repo/sets.ts';
 import { formatSize } from '../../units.ts';
+import { folderOf, kindOf, logFields, nameOf, pathOf, type Prunable } from './prunable.ts';
 
-const label = (s: BackupSet) => `${s.database}/${s.id}`;
-
-// Deletes the sets one after another, each one's manifest first, so a half-deleted set is never taken for complete.
-// Stops at the first failure (or on abort) and throws, saying which sets were deleted and which not.
-export async function deleteSets(repo: Repo, sets: readonly BackupSet[], log: Logger, signal?: AbortSignal): Promise<BackupSet[]> {
-  const deleted: BackupSet[] = [];
+// Deletes the sets (or base backups) one after another, each one's manifest first, so a half-deleted set is never
+// taken for complete. Stops at the first failure (or on abort) and throws, saying which were deleted and which not.
+export async function deleteSets<S extends Prunable>(repo: Repo, sets: readonly S[], log: Logger, signal?: AbortSignal): Promise<S[]> {
+  const deleted: S[] = [];
   for (const set of sets) {
-    const manifestKey = setPrefix(set.database, set.id) + MANIFEST_FILE;
+    const manifestKey = folderOf(set) + MANIFEST_FILE;
     let manifestGone = false;
     try {
       signal?.throwIfAborted();
-      log.info('delete', `deleting backup set ${label(set)} (${formatSize(set.size)}, ${set.status})`, {
-        database: set.database,
-        backupId: set.id,
-        bytes: set.size,
-      });
+      log.info('delete', `deleting ${nameOf(set)} (${formatSize(set.size)}, ${set.status})`, { ...logFields(set), bytes: set.size });
       // Always first and on its own, even when the listing saw no manifest: one may have appeared since.
       await repo.delete([manifestKey]);
       manifestGone = true;
@@ -34,17 +28,18 @@ export async function deleteSets(repo: Repo, sets: readonly BackupSet[], log: Lo
 }
 
 // The error a stopped prune throws; the log entry lists every id, the message only counts them.
-function stopped(set: BackupSet, err: unknown, manifestGone: boolean, deleted: BackupSet[], rest: BackupSet[], log: Logger): PgopsError {
-  log.error('delete-stopped', `stopped at backup set ${label(set)}: ${deleted.length} set(s) deleted, ${rest.length + 1} not (or not wholly) deleted`, {
-    deleted: deleted.map(label),
-    failed: label(set),
-    notDeleted: rest.map(label),
+function stopped(set: Prunable, err: unknown, manifestGone: boolean, deleted: Prunable[], rest: Prunable[], log: Logger): PgopsError {
+  const kind = `${kindOf(set)}(s)`;
+  log.error('delete-stopped', `stopped at ${nameOf(set)}: ${deleted.length} ${kind} deleted, ${rest.length + 1} not (or not wholly) deleted`, {
+    deleted: deleted.map(pathOf),
+    failed: pathOf(set),
+    notDeleted: rest.map(pathOf),
   });
   const what = manifestGone
-    ? `set ${label(set)} lost its manifest but not all its files: it now counts as incomplete and a later prune removes it`
-    : `nothing of set ${label(set)} was deleted`;
+    ? `${kindOf(set)} ${pathOf(set)} lost its manifest but not all its files: it now counts as incomplete and a later prune removes it`
+    : `nothing of ${kindOf(set)} ${pathOf(set)} was deleted`;
   return new PgopsError(
-    `deleting backup set ${label(set)} failed: ${messageOf(err)} (${deleted.length} set(s) deleted before it, ${rest.length} more not deleted)`,
+    `deleting ${nameOf(set)} failed: ${messageOf(err)} (${deleted.length} ${kind} deleted before it, ${rest.length} more not deleted)`,
     { code: ExitCode.FAILED, hint: `${what}; fix the cause and run pgops prune --execute again`, cause: err },
   );
 }

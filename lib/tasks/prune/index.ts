@@ -1,18 +1,22 @@
 import { databaseNameOf } from '../../pg/database-name.ts';
-import { listDrillReports, verifiedBackupIds } from '../../repo/drill-reports.ts';
-import { listSets, type BackupSet } from '../../repo/sets.ts';
+import type { BaseBackup } from '../../repo/basebackups.ts';
+import type { BackupSet } from '../../repo/sets.ts';
 import { ExitCode } from '../../errors.ts';
 import { openRepo } from '../../repo/open.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { formatSize } from '../../units.ts';
+import { planBaseBackups } from './basebackups.ts';
 import { deleteSets } from './delete.ts';
-import { planRetention, setKey, type RetentionDecision } from './plan.ts';
-import { formatPlan, formatTotals } from './report.ts';
+import type { RetentionDecision } from './plan.ts';
+import { formatPlan, formatTotals, formatWal } from './report.ts';
 import { retentionRules } from './rules.ts';
-import { liveWriters } from './writers.ts';
+import { planSets } from './sets.ts';
+import { deleteWal, planWal } from './wal.ts';
+import type { WalExpiry } from './wal-expiry.ts';
 
-// pgops prune: plans grandfather-father-son retention per database; prints the plan, or with --execute carries it out.
+// pgops prune: plans grandfather-father-son retention per database, the same rules for base backups per system, and
+// the expiry of WAL no kept base backup needs; prints the plan, or with --execute carries it out.
 export const prune: TaskHandler<'prune'> = async (ctx) => {
   // Bad arguments are refused before the repository is touched.
   retentionRules(ctx.options);
@@ -26,69 +30,115 @@ export const prune: TaskHandler<'prune'> = async (ctx) => {
 };
 
 // Prune on a repository the caller opened and closes (tests hand in their own).
+// --db names a database: it narrows the logical sets only. Base backups and WAL belong to a cluster, so those of
+// every system are always planned (the nightly `pgops prune --target main` must expire WAL too).
 export async function pruneWith(repo: Repo, ctx: TaskContext<'prune'>): Promise<TaskResult> {
   const { options, log } = ctx;
   const rules = retentionRules(options);
   const database = databaseNameOf(options.db);
   const execute = options.execute;
-  const sets = (await listSets(repo, database)).filter((s) => database === undefined || s.database === database);
+  const now = ctx.now();
   const where = `${repo.url}${database === undefined ? '' : ` (database "${database}")`}`;
-  if (sets.length === 0) {
+
+  const sets = await planSets(repo, database, rules, now, log);
+  const base = await planBaseBackups(repo, rules, now, log);
+  const wal = await planWal(repo, base.backups, base.decisions);
+  if (sets.decisions.length === 0 && base.decisions.length === 0 && wal.length === 0) {
     const summary = `no backup sets in ${where}: nothing to prune`;
     log.info('done', summary);
-    return { exitCode: ExitCode.OK, summary, data: { ok: true, repo: repo.url, execute, databases: [], deleted: [], freedBytes: 0 } };
-  }
-  const inspect = sets.filter((s) => s.status === 'unreadable' || s.status === 'damaged');
-  for (const s of inspect) {
-    if (s.status === 'unreadable') {
-      log.warn('unreadable', `backup set ${s.database}/${s.id} has a manifest that cannot be read: kept`, {
-        hint: 'inspect it; delete it by hand when its manifest is corrupt, or upgrade pgops when a newer version wrote it',
-      });
-    } else {
-      log.warn('damaged', `backup set ${s.database}/${s.id} is damaged (${s.problem}): kept`, {
-        hint: 'something removed or changed files of the set after the backup finished: find out what, then delete the set by hand',
-      });
-    }
+    return { exitCode: ExitCode.OK, summary, data: { ok: true, repo: repo.url, execute, databases: [], deleted: [], freedBytes: 0, basebackups: [], basebackupsDeleted: [], wal: [] } };
   }
 
-  // the newest backup a restore drill proved is kept whatever the rules say: it is the one on-call restores first
-  const reports = await listDrillReports(repo, database);
-  const protect = new Map<string, string>();
-  for (const db of new Set(sets.map((s) => s.database))) {
-    const verified = new Set(verifiedBackupIds(reports, db));
-    const newest = sets.filter((s) => s.database === db && s.complete && verified.has(s.id)).sort((a, b) => b.time.getTime() - a.time.getTime())[0];
-    if (newest) protect.set(setKey(newest), 'newest drill-verified');
-  }
-  // a set a running backup is still writing is never deleted, whatever the grace
-  const writers = await liveWriters(repo, sets, ctx.now(), log);
-  const decisions = planRetention(sets, { ...rules, protect, writers }, ctx.now()).sort(
-    (a, b) => a.set.database.localeCompare(b.set.database) || b.set.time.getTime() - a.set.time.getTime(),
-  );
-  const doomed = decisions.filter((d) => d.action === 'delete').map((d) => d.set);
-  const plan = `${formatPlan(decisions)}\n\n${formatTotals(decisions)}`;
-  log.info('plan', `${formatTotals(decisions)} in ${where}`, { delete: doomed.length, keep: decisions.length - doomed.length });
+  const physical = base.decisions.length > 0 || wal.length > 0;
+  const doomedSets = doomed(sets.decisions);
+  const doomedBase = doomed(base.decisions);
+  const plan = planText(sets.decisions, base.decisions, wal, where, database !== undefined);
+  log.info('plan', `${totalsLine(sets.decisions, base.decisions, wal, physical)} in ${where}`, {
+    delete: doomedSets.length,
+    keep: sets.decisions.length - doomedSets.length,
+    ...(physical ? { deleteBasebackups: doomedBase.length, deleteWalFiles: wal.reduce((s, w) => s + w.doomed.length, 0) } : {}),
+  });
 
-  // Oldest first: if the run stops half-way, the history is shortened from its old end.
-  const deleted = execute ? await deleteSets(repo, [...doomed].sort((a, b) => a.time.getTime() - b.time.getTime()), log, ctx.signal) : [];
-  const freedBytes = deleted.reduce((sum, s) => sum + s.size, 0);
+  // Logical sets, then base backups, then WAL, each oldest first: if the run stops half-way, the history is
+  // shortened from its old end, and no kept base backup ever misses WAL (only WAL below every kept one goes, and
+  // only after the base backups planned to go are gone).
+  const oldestFirst = <S extends { time: Date }>(xs: S[]) => [...xs].sort((a, b) => a.time.getTime() - b.time.getTime());
+  const deleted = execute ? await deleteSets(repo, oldestFirst(doomedSets), log, ctx.signal) : [];
+  const deletedBase = execute ? await deleteSets(repo, oldestFirst(doomedBase), log, ctx.signal) : [];
+  const walDeleted = new Map<string, { files: number; bytes: number }>();
+  if (execute) for (const w of wal) walDeleted.set(w.systemIdentifier, await deleteWal(repo, w, log, ctx.signal));
+
+  const setBytes = deleted.reduce((sum, s) => sum + s.size, 0);
+  const baseBytes = deletedBase.reduce((sum, s) => sum + s.size, 0);
+  const walFiles = [...walDeleted.values()].reduce((s, w) => s + w.files, 0);
+  const walBytes = [...walDeleted.values()].reduce((s, w) => s + w.bytes, 0);
+  const freedBytes = setBytes + baseBytes + walBytes;
+  const physicalDone = physical ? `; ${deletedBase.length} base backup(s) (${formatSize(baseBytes)}), ${base.decisions.length - deletedBase.length} kept; ${walFiles} WAL file(s) (${formatSize(walBytes)})` : '';
   const last = execute
-    ? `pruned ${where}: deleted ${deleted.length} set(s) (${formatSize(freedBytes)}), ${decisions.length - deleted.length} kept`
+    ? `pruned ${where}: deleted ${deleted.length} set(s) (${formatSize(setBytes)}), ${sets.decisions.length - deleted.length} kept${physicalDone}`
     : 'dry run: nothing deleted; add --execute to delete';
-  if (execute) log.info('done', last, { deleted: deleted.length, freedBytes });
+  if (execute) log.info('done', last, { deleted: deleted.length, deletedBasebackups: deletedBase.length, deletedWalFiles: walFiles, freedBytes });
   return {
-    exitCode: inspect.length > 0 ? ExitCode.WARNING : ExitCode.OK,
+    exitCode: sets.inspect.length + base.inspect.length > 0 ? ExitCode.WARNING : ExitCode.OK,
     summary: `${plan}\n${last}`,
-    data: { ok: true, repo: repo.url, execute, databases: byDatabase(decisions), deleted: deleted.map((s) => s.id), freedBytes },
+    data: {
+      ok: true,
+      repo: repo.url,
+      execute,
+      databases: grouped(sets.decisions, (s) => ({ database: s.database })),
+      deleted: deleted.map((s) => s.id),
+      freedBytes,
+      basebackups: grouped(base.decisions, (s) => ({ systemIdentifier: s.systemIdentifier })),
+      basebackupsDeleted: deletedBase.map((s) => s.id),
+      wal: wal.map((w) => walJson(w, execute ? walDeleted.get(w.systemIdentifier) : undefined)),
+    },
   };
 }
 
-// The --json shape of the decisions: one entry per database.
-function byDatabase(decisions: RetentionDecision<BackupSet>[]) {
-  const out: { database: string; decisions: { id: string; action: string; reasons: string[]; size: number; complete: boolean; status: string }[] }[] = [];
+const doomed = <S extends BackupSet | BaseBackup>(decisions: readonly RetentionDecision<S>[]) => decisions.filter((d) => d.action === 'delete').map((d) => d.set);
+
+// The plan as text: the sets' table and totals (as before base backups existed), then base backups and WAL.
+function planText(sets: RetentionDecision<BackupSet>[], base: RetentionDecision<BaseBackup>[], wal: WalExpiry[], where: string, narrowed: boolean): string {
+  const parts: string[] = [];
+  if (sets.length) parts.push(formatPlan(sets));
+  else parts.push(`no backup sets in ${where}`);
+  if (base.length) parts.push(formatPlan(base, 'system'));
+  if (wal.length) parts.push(wal.map(formatWal).join('\n'));
+  if (narrowed && (base.length || wal.length)) parts.push('base backups and WAL: every system in the repository is planned (--db narrows only the logical sets)');
+  parts.push(totalsLine(sets, base, wal, base.length > 0 || wal.length > 0));
+  return parts.join('\n\n');
+}
+
+// "9 to delete (1.2 kB), 7 kept", and for base backups and WAL, what goes of them.
+function totalsLine(sets: RetentionDecision<BackupSet>[], base: RetentionDecision<BaseBackup>[], wal: WalExpiry[], physical: boolean): string {
+  const logical = formatTotals(sets);
+  if (!physical) return logical;
+  const files = wal.reduce((s, w) => s + w.doomed.length, 0);
+  const bytes = wal.reduce((s, w) => s + w.doomed.reduce((n, f) => n + f.bytes, 0), 0);
+  return `${logical}\n${formatTotals(base, 'base backup')}; ${files} WAL file(s) to delete (${formatSize(bytes)})`;
+}
+
+// The --json shape of the decisions: one entry per database (or system).
+function grouped<S extends BackupSet | BaseBackup, K extends Record<string, string>>(decisions: RetentionDecision<S>[], keyOf: (s: S) => K) {
+  const out: (K & { decisions: { id: string; action: string; reasons: string[]; size: number; complete: boolean; status: string }[] })[] = [];
   for (const d of decisions) {
-    let group = out.find((g) => g.database === d.set.database);
-    if (!group) out.push((group = { database: d.set.database, decisions: [] }));
+    const key = keyOf(d.set);
+    let group = out.find((g) => Object.entries(key).every(([k, v]) => (g as Record<string, unknown>)[k] === v));
+    if (!group) out.push((group = { ...key, decisions: [] }));
     group.decisions.push({ id: d.set.id, action: d.action, reasons: d.reasons, size: d.set.size, complete: d.set.complete, status: d.set.status });
   }
   return out;
+}
+
+// One system's WAL plan for --json.
+function walJson(w: WalExpiry, deleted: { files: number; bytes: number } | undefined) {
+  return {
+    systemIdentifier: w.systemIdentifier,
+    action: w.doomed.length ? 'delete' : 'keep',
+    reason: w.keptBecause ?? null,
+    cutoff: w.cutoff ?? null,
+    delete: { files: w.doomed.length, bytes: w.doomed.reduce((s, f) => s + f.bytes, 0), first: w.doomed[0]?.name ?? null, last: w.doomed.at(-1)?.name ?? null },
+    kept: w.kept,
+    ...(deleted ? { deleted } : {}),
+  };
 }

@@ -1,9 +1,15 @@
+import { pinState } from '../../repo/pin.ts';
 import type { SetStatus } from '../../repo/sets.ts';
 import { dayKey, isoWeekKey, monthKey } from './calendar.ts';
 
-// What the planner needs to know of a backup set.
+// What the planner needs to know of a backup set: a logical set (lib/repo/sets.ts) or a base backup
+// (lib/repo/basebackups.ts) is one as it is. The rules apply to each group on its own: a logical set's database, a
+// base backup's system.
 export interface RetentionSet {
-  database: string;
+  /** a logical set's database */
+  database?: string;
+  /** a base backup's system (a set has a database or a system, never both) */
+  systemIdentifier?: string;
   id: string;
   /** the backup id's time */
   time: Date;
@@ -14,6 +20,13 @@ export interface RetentionSet {
   /** what is wrong with a set that is not complete */
   problem?: string;
   size: number;
+  /** --label and --pin: a pin that holds keeps the set whatever the rules say */
+  manifest?: { label?: string; pinnedUntil?: string };
+}
+
+// The group a set's rules are counted in: its database, or its system.
+export function retentionGroup(s: Pick<RetentionSet, 'database' | 'systemIdentifier'>): string {
+  return s.database !== undefined ? `database ${s.database}` : `system ${s.systemIdentifier}`;
 }
 
 // Grandfather-father-son rules, as restic and borg define them.
@@ -34,9 +47,9 @@ export interface RetentionRules {
   writers?: Map<string, string>;
 }
 
-// A set's key in RetentionRules.protect: backup ids are unique per database only.
-export function setKey(s: { database: string; id: string }): string {
-  return JSON.stringify([s.database, s.id]);
+// A set's key in RetentionRules.protect and writers: backup ids are unique per database (or system) only.
+export function setKey(s: Pick<RetentionSet, 'database' | 'systemIdentifier' | 'id'>): string {
+  return JSON.stringify([retentionGroup(s), s.id]);
 }
 
 export type RetentionAction = 'keep' | 'delete';
@@ -59,14 +72,15 @@ export function hasRules(rules: RetentionRules): boolean {
   return (rules.keepLast ?? 0) > 0 || rules.keepDaily > 0 || rules.keepWeekly > 0 || rules.keepMonthly > 0;
 }
 
-// Decides, per database, which sets to keep and which to delete; one decision per set, in the order given.
+// Decides, per database (or system), which sets to keep and which to delete; one decision per set, in the order
+// given. Pinned sets count toward the rules like any other; their pin only adds a reason to keep them.
 export function planRetention<S extends RetentionSet>(sets: readonly S[], rules: RetentionRules, now: Date): RetentionDecision<S>[] {
   const keep = new Map<S, string[]>();
   const add = (set: S, reason: string) => keep.set(set, [...(keep.get(set) ?? []), reason]);
 
-  for (const database of new Set(sets.map((s) => s.database))) {
+  for (const group of new Set(sets.map(retentionGroup))) {
     const complete = sets
-      .filter((s) => s.database === database && s.complete)
+      .filter((s) => retentionGroup(s) === group && s.complete)
       .sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const last = rules.keepLast ?? 0;
     complete.slice(0, last).forEach((s, i) => add(s, `last ${i + 1}/${last}`));
@@ -83,7 +97,7 @@ export function planRetention<S extends RetentionSet>(sets: readonly S[], rules:
         add(s, `${bucket.rule} ${key}`);
       }
     }
-    // Whatever the rules say, a database never loses its last good backup.
+    // Whatever the rules say, a database (or system) never loses its last good backup.
     if (complete.length > 0) add(complete[0], 'newest complete');
   }
 
@@ -103,6 +117,12 @@ export function planRetention<S extends RetentionSet>(sets: readonly S[], rules:
     }
     const protectedBy = rules.protect?.get(setKey(set));
     if (protectedBy !== undefined) reasons.push(protectedBy);
+    const pin = pinState(set.manifest?.pinnedUntil, now);
+    const label = set.manifest?.label === undefined ? '' : ` (${set.manifest.label})`;
+    if (pin.state === 'holds') reasons.push(`pinned until ${pin.until}${label}`);
+    // a writer meant to pin it, and prune cannot tell until when: kept for a person to look at
+    else if (pin.state === 'unreadable') reasons.push(`pinned until ${JSON.stringify(pin.until)}, which is no time: kept${label}`);
+    else if (pin.state === 'expired') deleteReason += `; pin expired at ${pin.until}${label}`;
     return reasons.length > 0 ? { set, action: 'keep', reasons } : { set, action: 'delete', reasons: [deleteReason] };
   });
 }

@@ -1,10 +1,12 @@
 import path from 'node:path';
 import { ExitCode } from '../../errors.ts';
+import { listBaseBackups, type BaseBackup } from '../../repo/basebackups.ts';
 import { listDrillReports } from '../../repo/drill-reports.ts';
 import { notARepository, readIdentity, REPO_FILE } from '../../repo/identity.ts';
 import { classifyKey } from '../../repo/layout.ts';
 import { nearbyRepositories } from '../../repo/nearby.ts';
 import { openRepo } from '../../repo/open.ts';
+import { pinState } from '../../repo/pin.ts';
 import type { Repo, StoredObject } from '../../repo/repo.ts';
 import { listSets, type BackupSet } from '../../repo/sets.ts';
 import type { TaskHandler } from '../../task.ts';
@@ -24,6 +26,19 @@ interface DatabaseInfo {
   bytes: number;
 }
 
+interface BaseBackupInfo {
+  systemIdentifier: string;
+  basebackups: number;
+  complete: number;
+  /** incomplete, damaged or unreadable */
+  other: number;
+  oldest: string | null;
+  newestComplete: string | null;
+  /** complete ones whose pin holds now */
+  pinned: number;
+  bytes: number;
+}
+
 interface WalInfo {
   systemIdentifier: string;
   files: number;
@@ -32,8 +47,9 @@ interface WalInfo {
   bytes: number;
 }
 
-// pgops repo info: what a repository holds, per database and per WAL system; a reader, so an uninitialised
-// location is described too (exit 1, with the hint to initialise it), and one that holds nothing is an error.
+// pgops repo info: what a repository holds, per database, and per system its base backups and WAL; a reader, so an
+// uninitialised location is described too (exit 1, with the hint to initialise it), and one that holds nothing is an
+// error.
 export const repoInfo: TaskHandler<'repo-info'> = async (ctx) => {
   const repo = await openRepo(ctx.options.repo, ctx.options, ctx.log);
   try {
@@ -41,12 +57,13 @@ export const repoInfo: TaskHandler<'repo-info'> = async (ctx) => {
     const sets = await listSets(repo);
     const databases = byDatabase(sets);
     const wal = walSystems(await repo.list('wal/'));
+    const basebackups = bySystem(await listBaseBackups(repo), ctx.now());
     const drills = await listDrillReports(repo);
-    if (!identity && !sets.length && !wal.length) {
+    if (!identity && !sets.length && !wal.length && !basebackups.length) {
       const near = await nearbyRepositories(repo).catch(() => []);
       throw notARepository(repo.url, 'everything', near.length ? `did you mean ${near.map((u) => `--repo ${u}`).join(' or ')}?` : `check --repo for a typo, or start one with pgops repo init --repo ${repo.url}`);
     }
-    const bytes = databases.reduce((s, d) => s + d.bytes, 0) + wal.reduce((s, w) => s + w.bytes, 0);
+    const bytes = databases.reduce((s, d) => s + d.bytes, 0) + wal.reduce((s, w) => s + w.bytes, 0) + basebackups.reduce((s, b) => s + b.bytes, 0);
     const lines = [
       identity
         ? `repository ${repo.url}: format ${identity.version}, created ${identity.createdAt} by pgops ${identity.tool?.version ?? '?'}${identity.conditionalWrites === false ? ' (store ignores conditional writes)' : ''}`
@@ -55,14 +72,18 @@ export const repoInfo: TaskHandler<'repo-info'> = async (ctx) => {
         (d) =>
           `database ${JSON.stringify(d.database)}: ${d.sets} set(s), ${d.complete} complete${d.incomplete ? `, ${d.incomplete} incomplete` : ''}${d.damaged ? `, ${d.damaged} damaged` : ''}${d.unreadable ? `, ${d.unreadable} unreadable` : ''}; newest complete ${d.newestComplete ?? 'none'}, oldest ${d.oldest}; ${formatSize(d.bytes)}`,
       ),
-      ...wal.map((w) => `wal of system ${w.systemIdentifier}: ${w.files} file(s) from ${w.first} to ${w.last}; ${formatSize(w.bytes)}`),
+      ...basebackups.map(
+        (b) =>
+          `base backups of system ${b.systemIdentifier}: ${b.basebackups}, ${b.complete} complete${b.other ? `, ${b.other} not complete` : ''}${b.pinned ? `, ${b.pinned} pinned` : ''}; newest complete ${b.newestComplete ?? 'none'}, oldest ${b.oldest}; ${formatSize(b.bytes)}`,
+      ),
+      ...wal.map((w) => `wal of system ${w.systemIdentifier}: ${w.files} file(s) from ${w.first} to ${w.last}; ${formatSize(w.bytes)}${basebackups.some((b) => b.systemIdentifier === w.systemIdentifier && b.complete) ? '' : ' (no complete base backup to replay it onto)'}`),
       `${drills.length} drill report(s); ${formatSize(bytes)} in all`,
     ];
     const summary = lines.join('\n');
     return {
       exitCode: identity ? ExitCode.OK : ExitCode.WARNING,
       summary,
-      data: { ok: Boolean(identity), repo: repo.url, identity: identity ?? null, databases, wal, drills: drills.length, bytes },
+      data: { ok: Boolean(identity), repo: repo.url, identity: identity ?? null, databases, basebackups, wal, drills: drills.length, bytes },
     };
   } finally {
     await repo.close();
@@ -83,6 +104,23 @@ function byDatabase(sets: readonly BackupSet[]): DatabaseInfo[] {
     out.set(s.database, d);
   }
   return [...out.values()].sort((a, b) => a.database.localeCompare(b.database));
+}
+
+// The base backups grouped per system.
+function bySystem(backups: readonly BaseBackup[], now: Date): BaseBackupInfo[] {
+  const out = new Map<string, BaseBackupInfo>();
+  for (const b of backups) {
+    const i = out.get(b.systemIdentifier) ?? { systemIdentifier: b.systemIdentifier, basebackups: 0, complete: 0, other: 0, oldest: null, newestComplete: null, pinned: 0, bytes: 0 };
+    i.basebackups++;
+    if (b.complete) i.complete++;
+    else i.other++;
+    i.bytes += b.objects.reduce((n, o) => n + o.size, 0);
+    if (i.oldest === null || b.id < i.oldest) i.oldest = b.id;
+    if (b.complete && (i.newestComplete === null || b.id > i.newestComplete)) i.newestComplete = b.id;
+    if (b.complete && pinState(b.manifest?.pinnedUntil, now).state === 'holds') i.pinned++;
+    out.set(b.systemIdentifier, i);
+  }
+  return [...out.values()].sort((a, b) => a.systemIdentifier.localeCompare(b.systemIdentifier));
 }
 
 // The WAL folders: per system, the archived files (data objects with a WAL name) and their range.

@@ -7,6 +7,11 @@ export interface Thresholds {
   backupCritMs: number;
   drillWarnMs: number;
   drillCritMs: number;
+  /** base backups and point-in-time drills, graded per database system when the repository holds base backups */
+  basebackupWarnMs: number;
+  basebackupCritMs: number;
+  pitrDrillWarnMs: number;
+  pitrDrillCritMs: number;
 }
 
 // What status knows of one database: its newest complete backup, its damaged sets and its drills.
@@ -66,15 +71,74 @@ export function evaluate(f: DatabaseFacts, t: Thresholds, now: Date): DatabaseSt
   return { database: f.database, level, messages, backupAgeSeconds: backupAge === null ? null : Math.round(backupAge / 1000), drillAgeSeconds: drillAge === null ? null : Math.round(drillAge / 1000) };
 }
 
-// The overall level and the status line with perfdata, worst database first:
-// PGOPS STATUS WARNING - app: ... | 'app backup_age'=97200s;93600;187200;0 ...
-export function statusOfAll(statuses: readonly DatabaseStatus[], t: Thresholds): { level: Level; line: string } {
-  const level = worstLevel(statuses.map((s) => s.level));
-  const text = worstFirst(statuses).map((s) => `${s.database}: ${s.messages.join('; ')}`).join(' / ');
+// What status knows of one database system's physical path: its newest complete base backup, its damaged ones, and
+// its point-in-time drills.
+export interface SystemFacts {
+  systemIdentifier: string;
+  newestBaseBackup?: { id: string; time: Date };
+  damagedBaseBackups: { id: string; problem: string }[];
+  newestPassingPitrDrill?: { drillId: string; backupId: string; time: Date };
+  newestPitrDrill?: { drillId: string; backupId: string; time: Date; result: string };
+}
+
+export interface SystemStatus {
+  systemIdentifier: string;
+  level: Level;
+  messages: string[];
+  basebackupAgeSeconds: number | null;
+  pitrDrillAgeSeconds: number | null;
+}
+
+// Grades one database system: base backup age and point-in-time drill age against their thresholds, as a database's
+// backups and drills are graded; a damaged base backup or a failed newest drill warns.
+export function evaluateSystem(f: SystemFacts, t: Thresholds, now: Date): SystemStatus {
+  const messages: string[] = [];
+  let level: Level = 0;
+  const raise = (l: Level, m: string) => {
+    level = worstLevel([level, l]);
+    messages.push(m);
+  };
+  const grade = (text: string, ms: number, warn: number, crit: number) => {
+    if (ms > crit) raise(2, `${text} (critical over ${formatDuration(crit)})`);
+    else if (ms > warn) raise(1, `${text} (warning over ${formatDuration(warn)})`);
+    else messages.push(text);
+  };
+  let backupAge: number | null = null;
+  if (!f.newestBaseBackup) raise(2, 'no complete base backup');
+  else {
+    backupAge = age(now, f.newestBaseBackup.time);
+    grade(`newest base backup ${f.newestBaseBackup.id} is ${formatDuration(backupAge)} old`, backupAge, t.basebackupWarnMs, t.basebackupCritMs);
+  }
+  for (const d of f.damagedBaseBackups) raise(1, `base backup ${d.id} is damaged: ${d.problem}`);
+  let drillAge: number | null = null;
+  if (!f.newestPassingPitrDrill) raise(2, 'no passing point-in-time drill');
+  else {
+    drillAge = age(now, f.newestPassingPitrDrill.time);
+    grade(`newest passing point-in-time drill ${f.newestPassingPitrDrill.drillId} (base backup ${f.newestPassingPitrDrill.backupId}) is ${formatDuration(drillAge)} old`, drillAge, t.pitrDrillWarnMs, t.pitrDrillCritMs);
+  }
+  if (f.newestPitrDrill && f.newestPitrDrill.result !== 'pass') {
+    raise(1, `the newest point-in-time drill ${f.newestPitrDrill.drillId} (base backup ${f.newestPitrDrill.backupId}) ${f.newestPitrDrill.result === 'fail' ? 'failed' : 'could not run'}`);
+  }
+  return { systemIdentifier: f.systemIdentifier, level, messages, basebackupAgeSeconds: backupAge === null ? null : Math.round(backupAge / 1000), pitrDrillAgeSeconds: drillAge === null ? null : Math.round(drillAge / 1000) };
+}
+
+// The overall level and the status line with perfdata, worst first, databases then database systems:
+// PGOPS STATUS WARNING - app: ... / system 7714...: ... | 'app backup_age'=97200s;93600;187200;0 ... '7714... basebackup_age'=...
+export function statusOfAll(statuses: readonly DatabaseStatus[], t: Thresholds, systems: readonly SystemStatus[] = []): { level: Level; line: string } {
+  const parts = [
+    ...statuses.map((s) => ({ level: s.level, text: `${s.database}: ${s.messages.join('; ')}` })),
+    ...systems.map((s) => ({ level: s.level, text: `system ${s.systemIdentifier}: ${s.messages.join('; ')}` })),
+  ];
+  const level = worstLevel(parts.map((p) => p.level));
+  const text = worstFirst(parts).map((p) => p.text).join(' / ');
   const sec = (ms: number) => Math.round(ms / 1000);
-  const perf = statuses.flatMap((s): PerfDatum[] => [
-    ...(s.backupAgeSeconds === null ? [] : [{ label: `${s.database} backup_age`, value: s.backupAgeSeconds, uom: 's' as const, warn: sec(t.backupWarnMs), crit: sec(t.backupCritMs), min: 0 }]),
-    ...(s.drillAgeSeconds === null ? [] : [{ label: `${s.database} drill_age`, value: s.drillAgeSeconds, uom: 's' as const, warn: sec(t.drillWarnMs), crit: sec(t.drillCritMs), min: 0 }]),
-  ]);
+  const perfOf = (label: string, value: number | null, warn: number, crit: number): PerfDatum[] => (value === null ? [] : [{ label, value, uom: 's', warn: sec(warn), crit: sec(crit), min: 0 }]);
+  const perf = [
+    ...statuses.flatMap((s) => [...perfOf(`${s.database} backup_age`, s.backupAgeSeconds, t.backupWarnMs, t.backupCritMs), ...perfOf(`${s.database} drill_age`, s.drillAgeSeconds, t.drillWarnMs, t.drillCritMs)]),
+    ...systems.flatMap((s) => [
+      ...perfOf(`${s.systemIdentifier} basebackup_age`, s.basebackupAgeSeconds, t.basebackupWarnMs, t.basebackupCritMs),
+      ...perfOf(`${s.systemIdentifier} pitr_drill_age`, s.pitrDrillAgeSeconds, t.pitrDrillWarnMs, t.pitrDrillCritMs),
+    ]),
+  ];
   return { level, line: statusLine('STATUS', level, text || 'nothing to check', perf) };
 }

@@ -1,10 +1,13 @@
 import { checkResult, couldNotRun } from '../../check/result.ts';
 import { databaseNameOf } from '../../pg/database-name.ts';
+import { listBaseBackups, type BaseBackup } from '../../repo/basebackups.ts';
 import { listDrillReports, type DrillReport } from '../../repo/drill-reports.ts';
+import { listPitrDrillReports, type PitrDrillReport } from '../../repo/pitr-drill-reports.ts';
 import { openRepo } from '../../repo/open.ts';
+import type { Repo } from '../../repo/repo.ts';
 import { listSets, type BackupSet } from '../../repo/sets.ts';
 import type { TaskHandler } from '../../task.ts';
-import { evaluate, statusOfAll, type DatabaseFacts, type Thresholds } from './evaluate.ts';
+import { evaluate, evaluateSystem, statusOfAll, type DatabaseFacts, type SystemFacts, type SystemStatus, type Thresholds } from './evaluate.ts';
 
 // What status knows of one database, from the repository's sets (newest first) and drill reports (newest first).
 function databaseFacts(database: string, sets: readonly BackupSet[], reports: readonly DrillReport[]): DatabaseFacts {
@@ -22,6 +25,36 @@ function databaseFacts(database: string, sets: readonly BackupSet[], reports: re
   };
 }
 
+// What status knows of one database system, from its base backups and point-in-time drill reports (newest first).
+function systemFacts(systemIdentifier: string, backups: readonly BaseBackup[], reports: readonly PitrDrillReport[]): SystemFacts {
+  const mine = backups.filter((b) => b.systemIdentifier === systemIdentifier);
+  const complete = mine.find((b) => b.complete);
+  const drills = reports.filter((r) => r.systemIdentifier === systemIdentifier);
+  const passing = drills.find((r) => r.result === 'pass');
+  return {
+    systemIdentifier,
+    // the moment its data is from: where the backup became consistent
+    newestBaseBackup: complete && { id: complete.id, time: new Date(complete.manifest!.stop.time ?? complete.time) },
+    damagedBaseBackups: mine.filter((b) => b.status === 'damaged').map((b) => ({ id: b.id, problem: b.problem! })),
+    newestPassingPitrDrill: passing && { drillId: passing.drillId, backupId: passing.backupId, time: new Date(passing.finishedAt) },
+    newestPitrDrill: drills[0] && { drillId: drills[0].drillId, backupId: drills[0].backupId, time: new Date(drills[0].finishedAt), result: drills[0].result },
+  };
+}
+
+// The physical side, graded per database system when the repository holds base backups; nothing otherwise, so a
+// repository of logical backups alone reads as it always did. With --db, only the systems its sets came from.
+async function systemStatuses(repo: Repo, sets: readonly BackupSet[], only: string | undefined, t: Thresholds, now: Date): Promise<SystemStatus[]> {
+  const backups = await listBaseBackups(repo);
+  if (backups.length === 0) return [];
+  const reports = await listPitrDrillReports(repo);
+  let systems = [...new Set([...backups.map((b) => b.systemIdentifier), ...reports.map((r) => r.systemIdentifier)])].sort();
+  if (only !== undefined) {
+    const ofDatabase = new Set(sets.map((s) => s.manifest?.server.systemIdentifier).filter((id): id is string => !!id));
+    systems = systems.filter((id) => ofDatabase.has(id));
+  }
+  return systems.map((id) => evaluateSystem(systemFacts(id, backups, reports), t, now));
+}
+
 // pgops status: what a monitor polls to notice that scheduled backups or drills stopped running or failing.
 export const status: TaskHandler<'status'> = async (ctx) => {
   const o = ctx.options;
@@ -30,6 +63,10 @@ export const status: TaskHandler<'status'> = async (ctx) => {
     backupCritMs: o.criticalBackupAge ?? 2 * o.maxBackupAge,
     drillWarnMs: o.maxDrillAge,
     drillCritMs: o.criticalDrillAge ?? 2 * o.maxDrillAge,
+    basebackupWarnMs: o.maxBasebackupAge,
+    basebackupCritMs: o.criticalBasebackupAge ?? 2 * o.maxBasebackupAge,
+    pitrDrillWarnMs: o.maxPitrDrillAge,
+    pitrDrillCritMs: o.criticalPitrDrillAge ?? 2 * o.maxPitrDrillAge,
   };
   try {
     const repo = await openRepo(o.repo, o, ctx.log);
@@ -40,9 +77,13 @@ export const status: TaskHandler<'status'> = async (ctx) => {
       const names = only ? [only] : [...new Set([...sets.map((s) => s.database), ...reports.map((r) => r.database)])].sort();
       const now = ctx.now();
       const statuses = names.map((database) => evaluate(databaseFacts(database, sets, reports), t, now));
-      if (names.length === 0) statuses.push(evaluate({ database: only ?? '(repository)', completeBackups: 0, damagedBackups: [] }, t, now));
-      const { level, line } = statusOfAll(statuses, t);
-      return checkResult(level, line, { databases: statuses, thresholds: t });
+      const systems = await systemStatuses(repo, sets, only, t, now);
+      // an empty repository is CRITICAL; one of base backups alone is graded on those
+      if (names.length === 0 && systems.length === 0) statuses.push(evaluate({ database: only ?? '(repository)', completeBackups: 0, damagedBackups: [] }, t, now));
+      const { level, line } = statusOfAll(statuses, t, systems);
+      const { basebackupWarnMs, basebackupCritMs, pitrDrillWarnMs, pitrDrillCritMs, ...logical } = t;
+      const data = systems.length ? { databases: statuses, systems, thresholds: t } : { databases: statuses, thresholds: logical };
+      return checkResult(level, line, data);
     } finally {
       await repo.close();
     }

@@ -8,10 +8,13 @@ import type { TaskHandler } from '../../task.ts';
 import { formatSize } from '../../units.ts';
 import { parseWalFileName } from '../../wal/names.ts';
 import { readArchived, readSidecar } from './archived.ts';
-import { fetchSystemId } from './system-id.ts';
+import { refuseGap } from './gap.ts';
+import { inArchiveRecovery } from './recovery-mode.ts';
+import { dataDirectory, fetchSystemId } from './system-id.ts';
 
 // pgops wal fetch <name> <destination>: restore_command. Writes the destination only once the whole file arrived and
-// matches the sha256 its sidecar lists; a file that is not archived exits NOT_FOUND (5), which ends recovery normally.
+// matches the sha256 its sidecar lists; a file that is not archived exits NOT_FOUND (5), which ends recovery normally,
+// unless it is a segment missing from the middle of the archive during an archive recovery (gap.ts): that fails.
 export const walFetch: TaskHandler<'wal-fetch'> = async (ctx) => {
   const { options: o, log } = ctx;
   // Date.now(), not performance.now(): the performance global loads perf_hooks, a cost paid once per segment
@@ -27,6 +30,8 @@ export const walFetch: TaskHandler<'wal-fetch'> = async (ctx) => {
       // a repository without a single file of this system is not the end of an archive but the wrong place: a typo in
       // --repo would otherwise end the recovery at its first file
       if (!(await abortable(repo.hasAny(walFolder(systemId)), ctx.signal))) throw noWalOf(systemId, repo.url);
+      // a standby retries every few seconds and streams the rest: its misses keep the ordinary code, and no listing
+      if (parseWalFileName(name)?.kind === 'segment' && inArchiveRecovery(dataDirectory(o))) await abortable(refuseGap(repo, systemId, name), ctx.signal);
       // recovery asks for files past the end of the archive and for history files that never existed: not an error
       const summary = `${name} is not in ${repo.url.replace(/\/$/, '')}/${walFolder(systemId)}/`;
       log.debug('not-found', summary, { name, exitCode: ExitCode.NOT_FOUND });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLsn, historyFileName, isValidSegmentSize, parseLsn, parseWalFileName, segmentName, segmentNumber, segmentOfLsn } from '../../../lib/wal/names.ts';
+import { formatLsn, historyFileName, isValidSegmentSize, parseLsn, parseWalFileName, segmentName, segmentBeforeLsn, segmentNumber, segmentOfLsn } from '../../../lib/wal/names.ts';
 
 const MB = 1024 * 1024;
 
@@ -52,6 +52,16 @@ describe('WAL file names', () => {
     expect(segmentOfLsn(parseLsn('0/3000000'), 16 * MB)).toBe(3);
     expect(segmentOfLsn(parseLsn('0/2FFFFFF'), 16 * MB)).toBe(2);
     expect(segmentName(1, segmentOfLsn(parseLsn('16/B374D848'), 16 * MB), 16 * MB)).toBe('0000000100000016000000B3');
+  });
+
+  it('finds the segment of the last byte before an LSN, as XLByteToPrevSeg does (a base backup\'s stop segment)', () => {
+    expect(segmentBeforeLsn(parseLsn('0/2000100'), 16 * MB)).toBe(2);
+    // a backup that ends exactly on a segment boundary needs the segment before it, not the empty one after
+    expect(segmentBeforeLsn(parseLsn('0/3000000'), 16 * MB)).toBe(2);
+    expect(segmentBeforeLsn(parseLsn('0/3000001'), 16 * MB)).toBe(3);
+    expect(segmentBeforeLsn(parseLsn('1/0'), 16 * MB)).toBe(255);
+    expect(segmentBeforeLsn(parseLsn('0/100001'), MB)).toBe(1);
+    expect(() => segmentBeforeLsn(0n, 16 * MB)).toThrow(/no WAL lies before LSN 0\/0/);
   });
 
   it('names history files', () => {

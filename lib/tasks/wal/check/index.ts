@@ -23,7 +23,7 @@ export function parseWindow(text: string): Window {
   try {
     return { mode: 'since', ms: parseDuration(text, '--wal-window') };
   } catch {
-    throw usageError(`invalid --wal-window "${text}": expected all, backup or a duration like 24h`, 'backup checks from the oldest base backup label in the archive, all from the oldest segment, 24h from the oldest segment archived in the last 24 hours');
+    throw usageError(`invalid --wal-window "${text}": expected all, backup or a duration like 24h`, 'backup checks from the start of the oldest complete base backup (else the oldest base backup label in the archive), all from the oldest segment, 24h from the oldest segment archived in the last 24 hours');
   }
 }
 

@@ -6,6 +6,7 @@ import { chainSegment, checkContinuity, windowStart, type ArchivedFile, type Con
 import { parseHistory, timelineChain, timelineOfSegment, type TimelineSpan } from '../../../wal/history.ts';
 import { historyFileName, parseWalFileName, segmentNumber } from '../../../wal/names.ts';
 import { readArchivedBytes, readSidecar } from '../archived.ts';
+import { baseBackupWindowStart } from './backup-window.ts';
 
 // What the repository side found: the files, the timelines followed, and the continuity of the checked range.
 export interface RepositoryFacts {
@@ -76,7 +77,8 @@ export function endSegment(lastArchived: string | null, chain: readonly Timeline
   return newest;
 }
 
-// Checks the repository side: history of the current timeline, then continuity from the window's start to the end.
+// Checks the repository side: history of the current timeline, then continuity from the window's start to the end
+// (--wal-window backup: from the oldest complete base backup's start, backup-window.ts).
 export async function checkRepository(
   repo: Repo,
   o: { systemId: string; timeline: number; segmentSize: number; lastArchived: string | null; window: Window; now: Date },
@@ -89,7 +91,9 @@ export async function checkRepository(
     facts.nothing = files.size ? `no segment of timeline ${o.timeline} or its ancestors in the archive yet` : 'the archive holds no WAL of this system yet';
     return facts;
   }
-  const start = windowStart(files, chain, o.segmentSize, o.window, o.now);
+  // backup: the oldest complete base backup's start, else (no base backup on this chain) the oldest .backup label
+  const fromBaseBackup = o.window.mode === 'backup' ? await baseBackupWindowStart(repo, o.systemId, chain, o.segmentSize) : undefined;
+  const start = fromBaseBackup ?? windowStart(files, chain, o.segmentSize, o.window, o.now);
   // nothing archived inside the window: at least the newest segment must be there
   const from = start && start.start <= end ? start : { start: end, basis: 'the segment the server archived last' };
   facts.basis = from.basis;

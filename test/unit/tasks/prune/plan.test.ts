@@ -247,3 +247,56 @@ function isoWeekByMonday(t: Date): string {
   const week = Math.round((monday - mondayOf(Date.UTC(year, 0, 4))) / (7 * DAY)) + 1;
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
+
+describe('planRetention: pins', () => {
+  const pinned = (id: string, pinnedUntil: string, label?: string): RetentionSet => ({ ...set(id), manifest: { pinnedUntil, ...(label ? { label } : {}) } });
+
+  it('keeps a set while its pin holds, saying until when and its label, and the pinned set still counts for the rules', () => {
+    const sets = [pinned('20261101T031700Z', '2026-12-01T03:17:00.000Z', 'pre-migration-42'), set('20261120T031700Z'), set('20261121T031700Z'), pinned('20261122T031700Z', '2026-11-29T00:00:00.000Z')];
+    const plan = planRetention(sets, rules({ keepLast: 2 }), NOW);
+    expect(plan.map((d) => [d.set.id, d.action, d.reasons])).toEqual([
+      ['20261101T031700Z', 'keep', ['pinned until 2026-12-01T03:17:00Z (pre-migration-42)']],
+      ['20261120T031700Z', 'delete', ['no rule keeps it']],
+      // keep-last 2 counts the pinned newest set: the pin adds a reason, it takes no rule's place
+      ['20261121T031700Z', 'keep', ['last 2/2']],
+      ['20261122T031700Z', 'keep', ['last 1/2', 'newest complete', 'pinned until 2026-11-29T00:00:00Z']],
+    ]);
+  });
+
+  it('lets an expired pin go, saying so', () => {
+    const plan = planRetention([pinned('20261101T031700Z', '2026-11-22T11:59:59.000Z', 'old'), set('20261122T031700Z')], rules({ keepLast: 1 }), NOW);
+    expect(plan[0]).toMatchObject({ action: 'delete', reasons: ['no rule keeps it; pin expired at 2026-11-22T11:59:59Z (old)'] });
+  });
+
+  it('keeps a set whose pin is no time: a writer meant to pin it', () => {
+    const plan = planRetention([pinned('20261101T031700Z', 'next tuesday'), set('20261122T031700Z')], rules({ keepLast: 1 }), NOW);
+    expect(plan[0]).toMatchObject({ action: 'keep', reasons: ['pinned until "next tuesday", which is no time: kept'] });
+  });
+});
+
+describe('planRetention: base backups', () => {
+  const base = (systemIdentifier: string, id: string, complete = true): RetentionSet => ({ systemIdentifier, id, time: backupIdTime(id)!, complete, status: complete ? 'complete' : 'incomplete', size: 10 });
+
+  it('applies the rules per system, apart from databases that share an id or a name', () => {
+    const sets = [base('7300', '20261121T031700Z'), base('7300', '20261122T031700Z'), base('7400', '20261120T031700Z'), set('20261121T031700Z', { database: '7300' })];
+    const plan = planRetention(sets, rules({ keepLast: 1 }), NOW);
+    expect(plan.map((d) => [d.set.systemIdentifier ?? `db ${d.set.database}`, d.set.id, d.action, d.reasons])).toEqual([
+      ['7300', '20261121T031700Z', 'delete', ['no rule keeps it']],
+      ['7300', '20261122T031700Z', 'keep', ['last 1/1', 'newest complete']],
+      ['7400', '20261120T031700Z', 'keep', ['last 1/1', 'newest complete']],
+      ['db 7300', '20261121T031700Z', 'keep', ['last 1/1', 'newest complete']],
+    ]);
+    expect(setKey(sets[0])).not.toBe(setKey(sets[3]));
+  });
+
+  it('keeps an incomplete base backup a running basebackup writes, and lets an old one go after the grace', () => {
+    const writing = base('7300', '20261120T031700Z', false);
+    const sets = [base('7300', '20261122T031700Z'), writing, base('7300', '20261120T041700Z', false)];
+    const plan = planRetention(sets, rules({ keepLast: 1, writers: new Map([[setKey(writing), 'a backup is writing it']]) }), NOW);
+    expect(plan.map((d) => [d.set.id, d.action, d.reasons])).toEqual([
+      ['20261122T031700Z', 'keep', ['last 1/1', 'newest complete']],
+      ['20261120T031700Z', 'keep', ['a backup is writing it']],
+      ['20261120T041700Z', 'delete', ['incomplete, older than grace 24h']],
+    ]);
+  });
+});

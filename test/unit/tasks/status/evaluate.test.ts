@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, statusOfAll, type DatabaseFacts, type DatabaseStatus, type Thresholds } from '../../../../lib/tasks/status/evaluate.ts';
+import { evaluate, evaluateSystem, statusOfAll, type DatabaseFacts, type DatabaseStatus, type SystemFacts, type Thresholds } from '../../../../lib/tasks/status/evaluate.ts';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const HOUR = 3_600_000;
-const T: Thresholds = { backupWarnMs: 26 * HOUR, backupCritMs: 52 * HOUR, drillWarnMs: 8 * 24 * HOUR, drillCritMs: 16 * 24 * HOUR };
+const T: Thresholds = {
+  backupWarnMs: 26 * HOUR, backupCritMs: 52 * HOUR, drillWarnMs: 8 * 24 * HOUR, drillCritMs: 16 * 24 * HOUR,
+  basebackupWarnMs: 8 * 24 * HOUR, basebackupCritMs: 16 * 24 * HOUR, pitrDrillWarnMs: 8 * 24 * HOUR, pitrDrillCritMs: 16 * 24 * HOUR,
+};
 const ago = (h: number) => new Date(NOW.getTime() - h * HOUR);
 
 // A database with a fresh backup and a fresh passing drill: OK unless the test adds something.
@@ -95,5 +98,79 @@ describe('status line', () => {
     const s = evaluate(facts({ database: "o'brien=1" }), T, NOW);
     expect(statusOfAll([s], T).line).toContain(" | 'o''brien_1 backup_age'=32400s;93600;187200;0 ");
     expect(statusOfAll([], T)).toEqual({ level: 0, line: 'PGOPS STATUS OK - nothing to check' });
+  });
+});
+
+const SYS = '7714323461558658781';
+
+// A database system with a fresh base backup and a fresh passing point-in-time drill.
+function system(over: Partial<SystemFacts> = {}): SystemFacts {
+  return {
+    systemIdentifier: SYS,
+    newestBaseBackup: { id: '20261120T020000Z', time: ago(58) },
+    damagedBaseBackups: [],
+    newestPassingPitrDrill: { drillId: '20261121T040000Z', backupId: '20261120T020000Z', time: ago(32) },
+    newestPitrDrill: { drillId: '20261121T040000Z', backupId: '20261120T020000Z', time: ago(32), result: 'pass' },
+    ...over,
+  };
+}
+
+describe('status evaluate: base backups and point-in-time drills', () => {
+  it('is OK with a fresh base backup and a fresh passing point-in-time drill', () => {
+    expect(evaluateSystem(system(), T, NOW)).toEqual({
+      systemIdentifier: SYS,
+      level: 0,
+      messages: ['newest base backup 20261120T020000Z is 2d10h old', 'newest passing point-in-time drill 20261121T040000Z (base backup 20261120T020000Z) is 1d08h old'],
+      basebackupAgeSeconds: 58 * 3600,
+      pitrDrillAgeSeconds: 32 * 3600,
+    });
+  });
+
+  it('warns, then is CRITICAL, as the newest base backup ages past --max-basebackup-age and its double', () => {
+    const bb = (h: number) => evaluateSystem(system({ newestBaseBackup: { id: 'b', time: ago(h) } }), T, NOW);
+    expect(bb(8 * 24 - 1).level).toBe(0);
+    expect(bb(9 * 24)).toMatchObject({ level: 1, messages: ['newest base backup b is 9d00h old (warning over 8d00h)', expect.any(String)] });
+    expect(bb(17 * 24)).toMatchObject({ level: 2, messages: ['newest base backup b is 17d00h old (critical over 16d00h)', expect.any(String)] });
+  });
+
+  it('warns, then is CRITICAL, as the newest passing point-in-time drill ages', () => {
+    const d = (h: number) => ({ drillId: 'd', backupId: 'b', time: ago(h) });
+    expect(evaluateSystem(system({ newestPassingPitrDrill: d(9 * 24), newestPitrDrill: { ...d(9 * 24), result: 'pass' } }), T, NOW).level).toBe(1);
+    expect(evaluateSystem(system({ newestPassingPitrDrill: d(17 * 24), newestPitrDrill: { ...d(17 * 24), result: 'pass' } }), T, NOW)).toMatchObject({ level: 2, pitrDrillAgeSeconds: 17 * 24 * 3600 });
+  });
+
+  it('is CRITICAL without a complete base backup or without a passing point-in-time drill', () => {
+    expect(evaluateSystem(system({ newestBaseBackup: undefined }), T, NOW)).toMatchObject({ level: 2, basebackupAgeSeconds: null, messages: ['no complete base backup', expect.any(String)] });
+    expect(evaluateSystem(system({ newestPassingPitrDrill: undefined, newestPitrDrill: undefined }), T, NOW)).toMatchObject({ level: 2, pitrDrillAgeSeconds: null });
+    expect(evaluateSystem(system({ newestPassingPitrDrill: undefined, newestPitrDrill: undefined }), T, NOW).messages.at(-1)).toBe('no passing point-in-time drill');
+  });
+
+  it('warns about a damaged base backup and a newest drill that failed or could not run', () => {
+    const damaged = evaluateSystem(system({ damagedBaseBackups: [{ id: '20261122T020000Z', problem: 'base.tar is missing' }] }), T, NOW);
+    expect(damaged.level).toBe(1);
+    expect(damaged.messages).toContain('base backup 20261122T020000Z is damaged: base.tar is missing');
+    const failed = evaluateSystem(system({ newestPitrDrill: { drillId: '20261122T040000Z', backupId: 'b', time: ago(1), result: 'fail' } }), T, NOW);
+    expect(failed).toMatchObject({ level: 1 });
+    expect(failed.messages.at(-1)).toBe('the newest point-in-time drill 20261122T040000Z (base backup b) failed');
+    expect(evaluateSystem(system({ newestPitrDrill: { drillId: 'd', backupId: 'b', time: ago(1), result: 'error' } }), T, NOW).messages.at(-1)).toBe('the newest point-in-time drill d (base backup b) could not run');
+  });
+
+  it('joins the same status line: databases and systems worst first, perfdata for both', () => {
+    const app = evaluate(facts(), T, NOW);
+    const sys = evaluateSystem(system({ newestBaseBackup: { id: 'b', time: ago(9 * 24) } }), T, NOW);
+    const { level, line } = statusOfAll([app], T, [sys]);
+    expect(level).toBe(1);
+    expect(line).toBe(
+      `PGOPS STATUS WARNING - system ${SYS}: newest base backup b is 9d00h old (warning over 8d00h); newest passing point-in-time drill 20261121T040000Z (base backup 20261120T020000Z) is 1d08h old / ` +
+        'app: newest backup 20261122T031700Z is 9h00m old; newest passing drill 20261122T050000Z (backup 20261122T031700Z) is 7h00m old' +
+        " | 'app backup_age'=32400s;93600;187200;0 'app drill_age'=25200s;691200;1382400;0" +
+        ` '${SYS} basebackup_age'=777600s;691200;1382400;0 '${SYS} pitr_drill_age'=115200s;691200;1382400;0`,
+    );
+  });
+
+  it('leaves the line of a repository without base backups as it was', () => {
+    const app = evaluate(facts(), T, NOW);
+    expect(statusOfAll([app], T, [])).toEqual(statusOfAll([app], T));
+    expect(statusOfAll([app], T).line).not.toContain('system');
   });
 });

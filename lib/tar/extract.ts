@@ -1,0 +1,204 @@
+import { constants } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable, type Duplex, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ExitCode, PgopsError } from '../errors.ts';
+import { TarParser, type TarEntry } from './parse.ts';
+
+// Lays a tar stream (pg_basebackup's, lib/tar/parse.ts) down into an empty folder: regular files (0600),
+// directories (0700), symlinks. Nothing is ever written outside the folder: a member whose name is absolute, holds
+// "..", or leads through a symlink of the archive is refused, and files are created with O_EXCL|O_NOFOLLOW, so no
+// name is written twice or through a link. When asked, every file and folder is given to an owner (the server's user
+// when we are root) and everything is fsynced at the end, files first, then folders deepest first, as initdb -S and
+// pg_basebackup do: PostgreSQL expects a durable data directory.
+
+// How extractTar lays an archive down.
+export interface ExtractOptions {
+  /** a stream the archive passes through first (decompressStream) */
+  decompress?: Duplex;
+  /** uid and gid every file, folder and symlink gets (we are root) */
+  owner?: { uid: number; gid: number };
+  /** fsync files and folders once everything is written (default true) */
+  sync?: boolean;
+  signal?: AbortSignal;
+  /** bytes of the tar stream consumed so far */
+  onProgress?: (bytes: number) => void;
+}
+
+// What extractTar laid down.
+export interface Extracted {
+  files: number;
+  directories: number;
+  symlinks: number;
+  /** bytes of the tar stream */
+  tarBytes: number;
+  /** bytes of the files' data */
+  dataBytes: number;
+  /** how long the final fsyncs took */
+  syncMs: number;
+}
+
+const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const SYNC_PARALLEL = 8;
+
+const TAMPERED_HINT = 'pg_basebackup never writes such an archive: the stored base backup was tampered with or damaged; use another one (pgops backups list)';
+
+// A member that must not be laid down: the name, and why.
+function refused(name: string, why: string): PgopsError {
+  return new PgopsError(`the tar stream holds a member that would be written outside the data directory: ${JSON.stringify(name)} ${why}; nothing of it was written`, {
+    code: ExitCode.INTEGRITY,
+    hint: TAMPERED_HINT,
+  });
+}
+
+// The path of a member inside the folder, as its components; refuses absolute names, "..", and paths through a symlink.
+export function memberPath(name: string, symlinks: ReadonlySet<string>): string[] {
+  if (name.startsWith('/')) throw refused(name, 'is absolute');
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw refused(name, 'goes up with ".."');
+  for (let i = 1; i < parts.length; i += 1) {
+    if (symlinks.has(parts.slice(0, i).join('/'))) throw refused(name, `leads through the symlink ${parts.slice(0, i).join('/')} of the archive`);
+  }
+  return parts;
+}
+
+type Op = { kind: 'entry'; e: TarEntry } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
+
+// Lays what source holds down into dest (an existing, empty folder); rejects (and stops) at the first member it
+// refuses or the first write that fails. The caller removes what was laid down when it rejects.
+export async function extractTar(source: Readable, dest: string, opts: ExtractOptions = {}): Promise<Extracted> {
+  const root = path.resolve(dest);
+  const result: Extracted = { files: 0, directories: 0, symlinks: 0, tarBytes: 0, dataBytes: 0, syncMs: 0 };
+  const symlinks = new Set<string>();
+  const dirs = new Set<string>(['']);
+  const written: string[] = [];
+  let ops: Op[] = [];
+  let open: FileHandle | undefined;
+  const parser = new TarParser({
+    entry: (e) => ops.push({ kind: 'entry', e }),
+    // a view into the pushed chunk, which stays alive until the ops of this chunk are done
+    data: (_e, chunk) => ops.push({ kind: 'data', chunk }),
+    end: () => ops.push({ kind: 'end' }),
+  });
+
+  const chown = async (p: string, link = false) => {
+    if (opts.owner) await (link ? fs.lchown : fs.chown)(p, opts.owner.uid, opts.owner.gid);
+  };
+  // makes the folders of a member that its archive did not list first
+  const ensureDir = async (parts: string[]) => {
+    for (let i = 1; i <= parts.length; i += 1) {
+      const rel = parts.slice(0, i).join('/');
+      if (dirs.has(rel)) continue;
+      const p = path.join(root, rel);
+      try {
+        await fs.mkdir(p, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fs.lstat(p)).isDirectory()) throw err;
+      }
+      await chown(p);
+      dirs.add(rel);
+      result.directories += 1;
+    }
+  };
+  const begin = async (e: TarEntry) => {
+    const parts = memberPath(e.name, symlinks);
+    if (parts.length === 0) return; // "./": the folder itself
+    const rel = parts.join('/');
+    const p = path.join(root, rel);
+    await ensureDir(parts.slice(0, -1));
+    if (e.type === 'directory') {
+      await ensureDir(parts);
+      return;
+    }
+    if (e.type === 'symlink') {
+      await fs.symlink(e.linkName, p);
+      await chown(p, true);
+      symlinks.add(rel);
+      result.symlinks += 1;
+      return;
+    }
+    open = await fs.open(p, FILE_FLAGS, 0o600);
+    if (opts.owner) await open.chown(opts.owner.uid, opts.owner.gid);
+    written.push(p);
+    result.files += 1;
+  };
+  const run = async (list: Op[]) => {
+    for (const op of list) {
+      if (op.kind === 'entry') {
+        await begin(op.e).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EEXIST' ? new PgopsError(`the tar stream holds ${JSON.stringify(op.e.name)} twice, or under a name it already used; nothing was written over it`, { code: ExitCode.INTEGRITY, hint: TAMPERED_HINT }) : err;
+        });
+      }
+      else if (op.kind === 'data' && open) {
+        for (let off = 0; off < op.chunk.length; ) off += (await open.write(op.chunk, off, op.chunk.length - off)).bytesWritten;
+        result.dataBytes += op.chunk.length;
+      } else if (op.kind === 'end' && open) {
+        const fh = open;
+        open = undefined;
+        await fh.close();
+      }
+    }
+  };
+
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, done) {
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      const list = ops;
+      ops = [];
+      result.tarBytes = parser.bytes;
+      run(list).then(() => {
+        opts.onProgress?.(parser.bytes);
+        done();
+      }, done);
+    },
+    final(done) {
+      try {
+        parser.finish();
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+    destroy(err, done) {
+      const fh = open;
+      open = undefined;
+      if (fh) fh.close().then(() => done(err), () => done(err));
+      else done(err);
+    },
+  });
+  await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
+
+  if (opts.sync ?? true) {
+    const started = Date.now();
+    await syncAll(written, opts.signal);
+    // deepest first, the folder itself last: a folder's entry is durable once its parent is synced
+    const folders = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length).map((rel) => path.join(root, rel));
+    await syncAll(folders, opts.signal);
+    result.syncMs = Date.now() - started;
+  }
+  return result;
+}
+
+// fsyncs the paths, a few at a time (the file system batches the flushes of parallel calls).
+async function syncAll(paths: readonly string[], signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      signal?.throwIfAborted();
+      const fh = await fs.open(paths[next++], 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SYNC_PARALLEL, paths.length) }, worker));
+}

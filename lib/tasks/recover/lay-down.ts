@@ -1,0 +1,97 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { ExitCode, PgopsError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { execPgTool } from '../../pg/exec-tool.ts';
+import type { Repo } from '../../repo/repo.ts';
+import { decompressStream, methodOf } from '../../tar/compression.ts';
+import { extractTar } from '../../tar/extract.ts';
+import { formatSize } from '../../units.ts';
+import { fetchBaseBackup, stagingFolder } from './fetch.ts';
+import { checkUserReaches, osUserIds, runningAsRoot } from './os-user.ts';
+import { checkPgdata, preparePgdata, removeLaidDown } from './pgdata.ts';
+import type { RecoveryPlan } from './plan.ts';
+import { writeRecoverySettings } from './settings.ts';
+import { majorOf, serverBinDir, toolIn } from './tools.ts';
+
+// What a lay-down did, and how long each part took.
+export interface LaidDown {
+  /** stored bytes checked (and downloaded from a remote repository) */
+  bytes: number;
+  /** bytes of the tar stream laid down */
+  tarBytes: number;
+  files: number;
+  downloadMs: number;
+  layDownMs: number;
+  verifyMs: number;
+  /** of layDownMs: the fsyncs of files and folders */
+  syncMs: number;
+  /** the backup came from a standby: its standby.signal was removed (an archive recovery, not a standby) */
+  removedStandbySignal: boolean;
+  /** configuration files the backup lacked (kept outside its data directory), written minimal */
+  wroteConfig: string[];
+  /** the folder of the server programs of the backup's major version */
+  binDir: string;
+}
+
+// Where and how to lay a base backup down.
+export interface LayDownOptions {
+  pgdata: string;
+  osUser: string;
+  pgBin?: string;
+  restoreCommand: string;
+  settings: Record<string, string>;
+  signal: AbortSignal;
+  log: Logger;
+  onProgress?: (bytes: number, phase: 'check' | 'lay-down') => void;
+  /** the clock of the settings' comment */
+  now?: () => Date;
+}
+
+// Checks every file of the base backup against its sha256 (nothing is laid down when one differs: exit 6), lays the
+// backup down into pgdata (absent or empty; owned by osUser when we are root), runs pg_verifybackup, writes the
+// settings and restore_command into postgresql.auto.conf and creates recovery.signal. On failure, what was laid down
+// is removed (pgdata too when it was created here); the staging folder is removed whatever happens.
+export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptions): Promise<LaidDown> {
+  const { pgdata, log, signal } = opts;
+  const m = plan.backup.manifest;
+  const { absent } = checkPgdata(pgdata);
+  const owner = runningAsRoot() ? await osUserIds(opts.osUser) : undefined;
+  const binDir = await serverBinDir(majorOf(m.server.versionNum), opts.pgBin);
+  if (owner) await checkUserReaches(opts.osUser, path.dirname(pgdata));
+
+  const t0 = Date.now();
+  const fetched = await fetchBaseBackup(repo, plan.backup, { staging: stagingFolder(pgdata, plan.backup.id), signal, onProgress: (n) => opts.onProgress?.(n, 'check') });
+  try {
+    const downloadMs = Date.now() - t0;
+    log.info('checked', `base backup ${plan.backup.id}: ${m.files.length} files match the manifest's sha256 (${formatSize(fetched.bytes)}${fetched.staged ? ', downloaded beside the data directory' : ', read in place'})`);
+    try {
+      preparePgdata(pgdata, absent, owner);
+      const t1 = Date.now();
+      const source = createReadStream(fetched.tarPath, { highWaterMark: 1024 * 1024 });
+      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(methodOf(m.compression)), owner, signal, onProgress: (n) => opts.onProgress?.(n, 'lay-down') });
+      const layDownMs = Date.now() - t1;
+      log.info('laid-down', `laid ${extracted.files} files (${formatSize(extracted.tarBytes)}) down into ${pgdata}${owner ? `, owned by ${opts.osUser}` : ''} (fsync ${extracted.syncMs} ms)`);
+
+      const t2 = Date.now();
+      // -n: no WAL parsing, the WAL comes from the archive during recovery
+      await execPgTool({
+        file: toolIn(binDir, 'pg_verifybackup'),
+        args: ['-n', '-q', '-m', fetched.manifestPath, pgdata],
+        env: { PATH: process.env.PATH, LC_ALL: 'C' },
+        signal,
+        what: `pg_verifybackup of ${pgdata}`,
+      }).catch((err: Error) => {
+        throw new PgopsError(`the laid-down base backup ${plan.backup.id} does not match its backup_manifest: ${err.message}`, { code: ExitCode.INTEGRITY, hint: 'the base backup is damaged in a way its sha256 did not show (or was written by another tool): recover from another one (--backup ID)' });
+      });
+      const verifyMs = Date.now() - t2;
+      const written = writeRecoverySettings(pgdata, { restore_command: opts.restoreCommand, ...opts.settings }, { backupId: plan.backup.id, now: opts.now?.() ?? new Date(), owner });
+      return { bytes: fetched.bytes, tarBytes: extracted.tarBytes, files: extracted.files, downloadMs, layDownMs, verifyMs, syncMs: extracted.syncMs, ...written, binDir };
+    } catch (err) {
+      removeLaidDown(pgdata, absent);
+      throw err;
+    }
+  } finally {
+    await fetched.cleanup();
+  }
+}

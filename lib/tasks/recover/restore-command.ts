@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OptionsOf } from '../../options.ts';
+
+// restore_command as the recovered server runs it: `pgops wal fetch %f %p` with absolute paths (the server's PATH
+// is not ours), the repository, the system, and the S3 options that are not secrets. Credentials never go into it:
+// postgresql.auto.conf is read by anyone who can read the data directory, and outlives the recovery; they reach
+// restore_command through the server's environment (AWS_SHARED_CREDENTIALS_FILE, ~/.aws of its user, ...).
+
+// The S3 options' defaults, as lib/options.ts has them: an option at its default is left out of the command.
+const S3_DEFAULTS = { s3Region: 'us-east-1', s3PathStyle: false, s3Checksum: 'when-supported' } as const;
+
+// The pgops bin (bin/pgops.js) of this installation, found from this module in lib/ or in a bundle in dist/.
+export function pgopsBin(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const bin = path.join(dir, 'bin', 'pgops.js');
+    if (fs.existsSync(bin) && fs.existsSync(path.join(dir, 'package.json'))) return bin;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`bin/pgops.js not found above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+// One word of the command line: restore_command runs through sh, so anything but plain characters is quoted.
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+// An endpoint URL without a user and password in it (they would be a secret in postgresql.auto.conf).
+function withoutUserInfo(endpoint: string): string {
+  try {
+    const u = new URL(endpoint);
+    if (!u.username && !u.password) return endpoint;
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, endpoint.endsWith('/') ? '/' : '');
+  } catch {
+    return endpoint;
+  }
+}
+
+// restore_command for this repository: absolute node and pgops paths, `wal fetch %f %p --repo URL --system-id ID`
+// and the S3 options that are not secrets (endpoint, region, path style, checksum) when they differ from the defaults.
+export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: Partial<OptionsOf<'recover'>>): string {
+  const words = [process.execPath, pgopsBin(), 'wal', 'fetch', '%f', '%p', '--repo', repoUrl, '--system-id', systemIdentifier];
+  if (repoUrl.startsWith('s3://')) {
+    if (o.s3Endpoint) words.push('--s3-endpoint', withoutUserInfo(o.s3Endpoint));
+    if (o.s3Region && o.s3Region !== S3_DEFAULTS.s3Region) words.push('--s3-region', o.s3Region);
+    if (o.s3PathStyle !== undefined && o.s3PathStyle !== S3_DEFAULTS.s3PathStyle) words.push('--s3-path-style');
+    if (o.s3Checksum && o.s3Checksum !== S3_DEFAULTS.s3Checksum) words.push('--s3-checksum', o.s3Checksum);
+  }
+  return words.map((w) => (w === '%f' || w === '%p' ? w : shellWord(w))).join(' ');
+}
