@@ -10,7 +10,7 @@ import type { BaseBackupManifest } from '../../lib/repo/basebackup-manifest.ts';
 import { parseLsn, parseWalFileName, segmentName, segmentNumber } from '../../lib/wal/names.ts';
 import { fileArchive, s3Archive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
 import { runCli, spawnCli } from '../support/cli.ts';
-import { startCluster, type Cluster } from '../support/cluster.ts';
+import { binDir, startCluster, type Cluster } from '../support/cluster.ts';
 import { childrenOf } from '../support/process.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { clientFor } from '../support/s3-capabilities.ts';
@@ -39,7 +39,7 @@ function verifyTar(file: string, decompress?: string[]): { status: number | null
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bbverify-'));
   if (decompress) execFileSync('sh', ['-c', `${decompress.join(' ')} "$1" | tar -xf - -C "$2"`, 'sh', file, dir]);
   else execFileSync('tar', ['-xf', file, '-C', dir]);
-  const r = spawnSync('pg_verifybackup', ['-n', dir], { encoding: 'utf8' });
+  const r = spawnSync(path.join(binDir(), 'pg_verifybackup'), ['-n', dir], { encoding: 'utf8' });
   return { status: r.status, out: r.stdout + r.stderr, dir };
 }
 
@@ -115,7 +115,7 @@ describe('pgops basebackup into a file repository', () => {
     const [{ seg }] = await cluster.query<{ seg: string }>('SELECT pg_walfile_name($1::pg_lsn) AS seg', [m.restorePoint!.lsn]);
     // the switch flushes the record to disk; pg_waldump then finds it in the segment
     await switchWal(cluster);
-    const dump = spawnSync('pg_waldump', ['--rmgr=XLOG', path.join(cluster.dir, 'data', 'pg_wal', seg)], { encoding: 'utf8' });
+    const dump = spawnSync(path.join(binDir(), 'pg_waldump'), ['--rmgr=XLOG', path.join(cluster.dir, 'data', 'pg_wal', seg)], { encoding: 'utf8' });
     expect(dump.stdout).toContain(`RESTORE_POINT ${id}`);
     // the tar is pg_basebackup's own, whole: pg_verifybackup checks every file against its backup_manifest
     const v = verifyTar(path.join(folder(), id, 'base.tar'));

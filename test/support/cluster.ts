@@ -19,9 +19,11 @@ export interface Cluster {
 
 export const SUPERUSER = 'root';
 
-function binDir(): string {
+// The folder of the server programs (initdb, pg_ctl, pg_verifybackup, pg_waldump): PATH, else pg_config's, else Debian's.
+export function binDir(): string {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (fs.existsSync(path.join(dir, 'pg_ctl')) && fs.existsSync(path.join(dir, 'postgres'))) return dir;
+    // a folder of links to the programs (/usr/local/bin here) holds only some of them: the links' own folder has all
+    if (fs.existsSync(path.join(dir, 'pg_ctl')) && fs.existsSync(path.join(dir, 'postgres'))) return path.dirname(fs.realpathSync(path.join(dir, 'pg_ctl')));
   }
   const out = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   if (out.status === 0) return out.stdout.trim();
