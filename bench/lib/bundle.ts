@@ -14,7 +14,7 @@ export interface PgopsLauncher {
   builtAt?: number;
 }
 
-// Builds dist/ as npm ci does (bin/build.mjs) and returns how to start that bundle: its run(), exactly as
+// Builds dist/ as npm ci does (bin/build.mjs) and returns how to start that bundle: its main(), exactly as
 // bin/pgops.js calls it. Not bin/pgops.js itself: it falls back to tsx as soon as any file in lib/ is newer than
 // the bundle, and lib/ edited during a run would then mix two start-ups in the samples.
 export function prepareLauncher(root: string): PgopsLauncher {
@@ -22,7 +22,8 @@ export function prepareLauncher(root: string): PgopsLauncher {
   const main = path.join(root, 'dist/main.js');
   if (fs.existsSync(build)) execFileSync(process.execPath, [build], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   if (!fs.existsSync(main)) return { entry: 'bin/pgops.js', nodeArgs: [path.join(root, 'bin/pgops.js')] };
-  const shim = `const { run } = await import(${JSON.stringify(pathToFileURL(main).href)}); await run(process.argv.slice(1));`;
+  // dist/main.js's entry is main(argv) (lib/cli/main.ts), as bin/pgops.js calls it
+  const shim = `const { main } = await import(${JSON.stringify(pathToFileURL(main).href)}); await main(process.argv.slice(1));`;
   return { entry: 'dist bundle', nodeArgs: ['--input-type=module', '-e', shim, '--'], bundle: 'dist/main.js', builtAt: fs.statSync(main).mtimeMs };
 }
 
