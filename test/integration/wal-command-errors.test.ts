@@ -179,7 +179,7 @@ describe('wal push and wal fetch on a full disk, as the server user runs them', 
     await initTestRepo(`file://${full}`);
     execFileSync('chmod', ['-R', 'a+rwX', full]);
     const r = await asServerUser(['push', segment, '--repo', `file://${full}`]);
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode, r.stderr).toBe(2);
     const [entry, ...more] = entries(r.stderr);
     expect(more).toEqual([]);
     expect(entry.message).toBe(`no space left on the repository's disk (${full}/wal/${SYSTEM}/${SEG})`);

@@ -53,10 +53,12 @@ export interface WalRange {
   endLsn: string;
 }
 
-// What pgops takes from backup_manifest: its WAL ranges, and every file it lists with its size.
+// What pgops takes from backup_manifest: its WAL ranges, and every file it lists with its size (and its sha256, where
+// the manifest's checksums are SHA256, as pgops basebackup asks: recover checks the files as it lays them down).
 export interface BackupManifestFacts {
   walRanges: WalRange[];
   files: Map<string, number>;
+  sha256: Map<string, string>;
 }
 
 // Parses pg_basebackup's backup_manifest (JSON, format version 1).
@@ -75,13 +77,15 @@ export function parseBackupManifestFacts(text: string): BackupManifestFacts {
     return { timeline: r.Timeline as number, startLsn: formatLsn(parseLsn(r['Start-LSN'])), endLsn: formatLsn(parseLsn(r['End-LSN'])) };
   });
   const files = new Map<string, number>();
-  for (const f of doc.Files as { Path?: unknown; 'Encoded-Path'?: unknown; Size?: unknown }[]) {
+  const sha256 = new Map<string, string>();
+  for (const f of doc.Files as { Path?: unknown; 'Encoded-Path'?: unknown; Size?: unknown; 'Checksum-Algorithm'?: unknown; Checksum?: unknown }[]) {
     // a name that is not valid UTF-8 comes hex-encoded as Encoded-Path; the tar member has the raw bytes
     const p = typeof f.Path === 'string' ? f.Path : typeof f['Encoded-Path'] === 'string' ? Buffer.from(f['Encoded-Path'], 'hex').toString('utf8') : undefined;
     if (p === undefined || typeof f.Size !== 'number') throw unreadable('backup_manifest lists a file without Path and Size');
     files.set(p, f.Size);
+    if (f['Checksum-Algorithm'] === 'SHA256' && typeof f.Checksum === 'string') sha256.set(p, f.Checksum.toLowerCase());
   }
-  return { walRanges, files };
+  return { walRanges, files, sha256 };
 }
 
 // The WAL a backup needs to become consistent: from its start segment to the segment holding the last byte before

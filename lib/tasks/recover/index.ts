@@ -11,6 +11,7 @@ import { planRecovery, type RecoveryPlan } from './plan.ts';
 import { planLines, recoveredSummary, startCommand } from './render.ts';
 import { pgopsBin, restoreCommandFor } from './restore-command.ts';
 import { runRecovery, type RecoveryEnd } from './server.ts';
+import { spoolFolder } from './spool.ts';
 import { describeTarget, recoverySettings, targetFromOptions, type RecoveryTarget } from './target.ts';
 import { majorOf, serverBinDir } from './tools.ts';
 
@@ -54,7 +55,8 @@ export const recover: TaskHandler<'recover'> = async (ctx) => {
       pgdata,
       osUser: o.osUser,
       pgBin: binDir,
-      restoreCommand: restoreCommandFor(repo.url, plan.systemIdentifier, o),
+      // with --start pgops waits for the replay and fetches ahead into a spool; a server started by hand runs wal fetch
+      restoreCommand: restoreCommandFor(repo.url, plan.systemIdentifier, o, o.start ? spoolFolder(pgdata) : undefined),
       settings,
       signal: ctx.signal,
       log,
@@ -77,6 +79,7 @@ export const recover: TaskHandler<'recover'> = async (ctx) => {
       signal: ctx.signal,
       env: ctx.env,
       log,
+      spool: { repo, plan },
     });
     return recoveredResult(ctx, plan, pgdata, laid, end);
   } finally {

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -7,6 +7,7 @@ import type { Repo } from '../../repo/repo.ts';
 import { decompressStream, methodOf } from '../../tar/compression.ts';
 import { extractTar } from '../../tar/extract.ts';
 import { formatSize } from '../../units.ts';
+import { parseBackupManifestFacts } from '../basebackup/label.ts';
 import { fetchBaseBackup, stagingFolder } from './fetch.ts';
 import { checkUserReaches, osUserIds, runningAsRoot } from './os-user.ts';
 import { checkPgdata, preparePgdata, removeLaidDown } from './pgdata.ts';
@@ -69,15 +70,20 @@ export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptio
       preparePgdata(pgdata, absent, owner);
       const t1 = Date.now();
       const source = createReadStream(fetched.tarPath, { highWaterMark: 1024 * 1024 });
-      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(methodOf(m.compression)), owner, signal, onProgress: (n) => opts.onProgress?.(n, 'lay-down') });
+      // every file's content is checked against backup_manifest's SHA256 as it is written, so pg_verifybackup need
+      // not read the data directory again (-s); a manifest with other checksums is left to pg_verifybackup whole
+      const listed = parseBackupManifestFacts(fs.readFileSync(fetched.manifestPath, 'utf8'));
+      const sha256 = listed.sha256.size === listed.files.size ? listed.sha256 : undefined;
+      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(methodOf(m.compression)), owner, signal, sha256, onProgress: (n) => opts.onProgress?.(n, 'lay-down') });
       const layDownMs = Date.now() - t1;
-      log.info('laid-down', `laid ${extracted.files} files (${formatSize(extracted.tarBytes)}) down into ${pgdata}${owner ? `, owned by ${opts.osUser}` : ''} (fsync ${extracted.syncMs} ms)`);
+      log.info('laid-down', `laid ${extracted.files} files (${formatSize(extracted.tarBytes)}) down into ${pgdata}${owner ? `, owned by ${opts.osUser}` : ''}, ${extracted.checked} checked against backup_manifest's sha256 on the way (fsync ${extracted.syncMs} ms)`);
 
       const t2 = Date.now();
       // -n: no WAL parsing, the WAL comes from the archive during recovery
       await execPgTool({
         file: toolIn(binDir, 'pg_verifybackup'),
-        args: ['-n', '-q', '-m', fetched.manifestPath, pgdata],
+        // -s when every file's sha256 was checked during the lay-down: presence, sizes and the manifest's own checksum
+        args: ['-n', '-q', ...(sha256 && extracted.checked === sha256.size ? ['-s'] : []), '-m', fetched.manifestPath, pgdata],
         env: { PATH: process.env.PATH, LC_ALL: 'C' },
         signal,
         what: `pg_verifybackup of ${pgdata}`,

@@ -28,6 +28,12 @@ function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+// One literal word of restore_command: quoted for sh, every % doubled (PostgreSQL replaces %f, %p, %r and %% before
+// sh sees the command: a path holding "%f" must stay that path).
+function commandWord(word: string): string {
+  return shellWord(word).replace(/%/g, '%%');
+}
+
 // An endpoint URL without a user and password in it (they would be a secret in postgresql.auto.conf).
 function withoutUserInfo(endpoint: string): string {
   try {
@@ -43,7 +49,9 @@ function withoutUserInfo(endpoint: string): string {
 
 // restore_command for this repository: absolute node and pgops paths, `wal fetch %f %p --repo URL --system-id ID`
 // and the S3 options that are not secrets (endpoint, region, path style, checksum) when they differ from the defaults.
-export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: Partial<OptionsOf<'recover'>>): string {
+// With a spool folder (spool.ts: recover --start, drill --pitr), a file spooled there is moved into place first; without
+// the folder (the server started by hand later) the test fails and wal fetch runs as it would alone.
+export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: Partial<OptionsOf<'recover'>>, spool?: string): string {
   const words = [process.execPath, pgopsBin(), 'wal', 'fetch', '%f', '%p', '--repo', repoUrl, '--system-id', systemIdentifier];
   if (repoUrl.startsWith('s3://')) {
     if (o.s3Endpoint) words.push('--s3-endpoint', withoutUserInfo(o.s3Endpoint));
@@ -51,5 +59,10 @@ export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: 
     if (o.s3PathStyle !== undefined && o.s3PathStyle !== S3_DEFAULTS.s3PathStyle) words.push('--s3-path-style');
     if (o.s3Checksum && o.s3Checksum !== S3_DEFAULTS.s3Checksum) words.push('--s3-checksum', o.s3Checksum);
   }
-  return words.map((w) => (w === '%f' || w === '%p' ? w : shellWord(w))).join(' ');
+  const fetch = words.map((w) => (w === '%f' || w === '%p' ? w : commandWord(w))).join(' ');
+  if (!spool) return fetch;
+  // a spooled file is whole and verified, and mv inside the data directory is a rename; an mv that fails (the file went
+  // meanwhile) falls through to the fetch, never to an exit PostgreSQL would take for the end of the archive; exec keeps
+  // wal fetch's exit code and death by signal what PostgreSQL sees
+  return `f=${commandWord(`${spool}/`)}%f; if [ -f "$f" ] && mv -f "$f" %p; then exit 0; fi; exec ${fetch}`;
 }

@@ -5,9 +5,12 @@ import { promisify } from 'node:util';
 import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { formatDuration } from '../../units.ts';
+import type { Repo } from '../../repo/repo.ts';
 import { asUser } from './os-user.ts';
+import type { RecoveryPlan } from './plan.ts';
 import { replayState } from './replay-state.ts';
 import { ServerLogReader, type LogFacts } from './server-log.ts';
+import { spoolForPlan, type Spool, type SpoolStats } from './spool.ts';
 import { describeTarget, type RecoveryTarget, type TargetAction } from './target.ts';
 import { serverBinDir, toolIn } from './tools.ts';
 
@@ -32,6 +35,8 @@ export interface RecoveryEnd {
   restored: number;
   lastRestored?: string;
   replayMs: number;
+  /** what the spool did, when one fetched ahead (of restored: served came from it, the rest through wal fetch) */
+  spool?: SpoolStats;
 }
 
 // What runRecovery starts and waits for.
@@ -49,6 +54,11 @@ export interface RunRecoveryOptions {
   extraSettings?: Record<string, string>;
   /** default: <pgdata>/recovery.log */
   logFile?: string;
+  /**
+   * fetch the plan's WAL ahead into <pgdata>/pgops_spool/ while the server replays (spool.ts); restore_command must
+   * be written with that folder (restoreCommandFor's spool)
+   */
+  spool?: { repo: Repo; plan: RecoveryPlan };
 }
 
 const POLL_MS = 250;
@@ -121,8 +131,24 @@ function serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 // Starts the laid-down server as osUser (pg_ctl, -p port, lc_messages=C, log into logFile), waits (bounded by
-// timeoutMs and signal) until recovery reached the target or failed, and says where it stopped.
+// timeoutMs and signal) until recovery reached the target or failed, and says where it stopped. With opts.spool, WAL
+// is fetched ahead while it replays; the spool folder is removed however the replay ends.
 export async function runRecovery(opts: RunRecoveryOptions): Promise<RecoveryEnd> {
+  const spool = opts.spool ? await spoolForPlan({ ...opts.spool, pgdata: opts.pgdata, osUser: opts.osUser, log: opts.log, signal: opts.signal }) : undefined;
+  let end: RecoveryEnd | undefined;
+  try {
+    end = await startAndWait(opts, spool);
+    return end;
+  } finally {
+    const stats = await spool?.stop();
+    if (end && stats) {
+      end.spool = stats;
+      opts.log.info('spool', `${stats.served} of the ${end.restored} WAL files restored came from the spool (fetched ahead while the server replayed), wal fetch fetched the rest`);
+    }
+  }
+}
+
+async function startAndWait(opts: RunRecoveryOptions, spool: Spool | undefined): Promise<RecoveryEnd> {
   const { pgdata, log } = opts;
   const binDir = await serverBinDir(majorOfDataDir(pgdata), opts.pgBin);
   const logFile = opts.logFile ?? path.join(pgdata, 'recovery.log');
@@ -167,6 +193,7 @@ export async function runRecovery(opts: RunRecoveryOptions): Promise<RecoveryEnd
   for (;;) {
     readLog();
     const f = reader.facts;
+    if (f.lastRestored) spool?.replayed(f.lastRestored);
     const outcome = settled(f, opts.action, opts.target);
     if (outcome) return finish(outcome, opts, binDir, reader, logFile, started);
     const pid = postmasterPid(pgdata);

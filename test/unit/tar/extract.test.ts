@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,17 @@ describe('laying a tar stream down', () => {
     fs.writeFileSync(target, 'mine');
     await expect(extractTar(chunked(tar(member('conf', { type: '2', link: target }), member('conf', { data: 'evil' }))), dest)).rejects.toMatchObject({ code: 6 });
     expect(fs.readFileSync(target, 'utf8')).toBe('mine');
+  });
+
+  it("checks each file against the sha256 it is given as it writes it, and refuses one that differs", async () => {
+    const sum = (t: string) => createHash('sha256').update(t).digest('hex');
+    const archive = tar(member('PG_VERSION', { data: '15\n' }), member('empty', {}), member('base/1/1259', { data: 'y'.repeat(3000) }));
+    const good = new Map([['PG_VERSION', sum('15\n')], ['empty', sum('')], ['base/1/1259', sum('y'.repeat(3000))]]);
+    expect((await extractTar(chunked(archive), dest, { sha256: good })).checked).toBe(3);
+    const other = path.join(dir, 'other');
+    fs.mkdirSync(other);
+    const bad = new Map([...good, ['base/1/1259', sum('z'.repeat(3000))]]);
+    await expect(extractTar(chunked(archive), other, { sha256: bad })).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/base\/1\/1259 of the tar stream does not match backup_manifest/) });
   });
 
   it('refuses an archive cut short', async () => {

@@ -10,6 +10,7 @@ import type { TaskContext, TaskHandler, TaskResult } from '../../../task.ts';
 import { formatSize } from '../../../units.ts';
 import { VERSION } from '../../../version.ts';
 import { osUserIds, runningAsRoot } from '../../recover/os-user.ts';
+import { spoolFolder } from '../../recover/spool.ts';
 import { describeTarget, layDown, recoverySettings, restoreCommandFor, runRecovery, stopServer, targetFromOptions, type RecoveryPlan, type RecoveryTarget } from '../../recover/index.ts';
 import { loadAssertions, type Assertion } from '../assertions.ts';
 import { archiveEndCheck, gapCheck, limitChecks, recoveredThrough, resultOf, targetCheck } from './checks.ts';
@@ -114,7 +115,7 @@ async function layDownChecked(ctx: TaskContext<'drill'>, d: DrillRun, plan: Reco
   try {
     const laid = await layDown(d.repo, plan, {
       pgdata: d.scratch.pgdata, osUser: o.osUser, pgBin: o.pgBin,
-      restoreCommand: restoreCommandFor(d.repo.url, plan.systemIdentifier, o),
+      restoreCommand: restoreCommandFor(d.repo.url, plan.systemIdentifier, o, spoolFolder(d.scratch.pgdata)),
       // in postgresql.auto.conf too, so that a kept data directory started by hand never archives into the repository
       settings: { ...recoverySettings(d.target, 'promote'), archive_mode: 'off' },
       signal: ctx.signal, log: ctx.log, now: ctx.now,
@@ -139,6 +140,7 @@ async function replay(ctx: TaskContext<'drill'>, d: DrillRun, plan: RecoveryPlan
   const end = await runRecovery({
     pgdata: d.scratch.pgdata, port, osUser: o.osUser, pgBin: binDir, action: 'promote', target: d.target, timeoutMs: o.recoveryTimeout,
     signal: ctx.signal, env: ctx.env, log: ctx.log, extraSettings: serverSettings(d.scratch), logFile: d.scratch.logFile,
+    spool: { repo: d.repo, plan },
   }).catch((err: unknown) => {
     // recover's message says the data directory stays to be resumed: the drill's does not (unless --keep)
     if (!ctx.signal.aborted) throw err;
