@@ -75,3 +75,16 @@ export async function listPitrDrillReports(repo: Repo, systemIdentifier?: string
   }
   return reports.sort(newestFirst);
 }
+
+// The base backup ids of one system whose newest point-in-time drill passed, newest drill first: a later failing
+// drill withdraws an earlier pass; a drill that could not run to the end (error) says nothing and is passed over.
+export function pitrVerifiedBackupIds(reports: readonly PitrDrillReport[], systemIdentifier: string): string[] {
+  const decided = new Set<string>();
+  const verified: string[] = [];
+  for (const r of [...reports].sort(newestFirst)) {
+    if (r.systemIdentifier !== systemIdentifier || r.result === 'error' || decided.has(r.backupId)) continue;
+    decided.add(r.backupId);
+    if (r.result === 'pass') verified.push(r.backupId);
+  }
+  return verified;
+}

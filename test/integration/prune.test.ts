@@ -8,6 +8,7 @@ import { PgopsError } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { resolveOptions } from '../../lib/options.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
+import { PITR_DRILL_REPORT_FORMAT, putPitrDrillReport, type PitrDrillReport } from '../../lib/repo/pitr-drill-reports.ts';
 import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
@@ -298,6 +299,25 @@ describe('pgops prune: base backups and WAL', () => {
     expect(later).toBe(0);
     expect(fs.readdirSync(path.join(root, 'basebackups', S))).toEqual([B[2]]);
     expect(walNames()[0]).toBe('000000010000000000000009');
+  });
+
+  it('keeps the newest base backup a point-in-time drill passed on, whatever the rules, and the WAL it needs', async () => {
+    const drill = (drillId: string, backupId: string, result: 'pass' | 'fail') =>
+      putPitrDrillReport(repo, { format: PITR_DRILL_REPORT_FORMAT, reportVersion: 1, drillId, systemIdentifier: S, backupId, result, startedAt: '2026-11-22T04:00:00.000Z', finishedAt: '2026-11-22T04:01:00.000Z', target: 'latest', archiveEnd: null, replay: null, durations: { downloadMs: null, layDownMs: null, verifyMs: null, replayMs: null, checksMs: null }, rtoMs: null, rpoMs: null, limits: { maxRtoMs: null, maxRpoMs: null }, integrity: null, scratch: { dir: '/tmp/x', port: null, kept: false }, checks: [], tool: { name: 'pgops', version: 'test' } } as PitrDrillReport);
+    await drill('20261121T040000Z', B[0], 'pass');
+    // B[1] passed once, then failed: the newer drill withdraws the pass
+    await drill('20261122T040000Z', B[1], 'pass');
+    await drill('20261123T040000Z', B[1], 'fail');
+    const r = await run('--keep-last', '1', '--execute', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const data = JSON.parse(r.stdout);
+    expect(data.basebackups[0].decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
+      [B[2], 'keep', ['last 1/1', 'newest complete']],
+      [B[1], 'delete', ['no rule keeps it']],
+      [B[0], 'keep', ['newest PITR-drill-verified']],
+    ]);
+    expect(fs.readdirSync(path.join(root, 'basebackups', S)).sort()).toEqual([B[0], B[2]]);
+    expect(walNames()[0]).toBe('000000010000000000000003');
   });
 
   it('plans every system even when --db names a database, and says so', async () => {
