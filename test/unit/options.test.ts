@@ -1,12 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../support/temp-dir.ts';
 import { loadTargetConfig } from '../../lib/config.ts';
 import { OPTION_DEFS, optionsFor, resolveOptions } from '../../lib/options.ts';
 
+const tempDir = tempDirs('pgops-cfg-');
+
 function configDir(yaml: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-cfg-'));
+  const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'pgops.config.yml'), yaml);
   return dir;
 }
@@ -81,7 +83,7 @@ describe('the config file', () => {
     expect(() => loadTargetConfig(undefined, undefined, configDir(`targets: [\n`))).toThrow(/not valid YAML/);
   });
   it('needs a config file for --target, but not otherwise', () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-cfg-'));
+    const empty = tempDir();
     expect(loadTargetConfig(undefined, undefined, empty)).toEqual({});
     expect(() => loadTargetConfig(undefined, 'main', empty)).toThrow(/--target main needs a config file/);
     expect(() => loadTargetConfig('nope.yml', undefined, empty)).toThrow(/does not exist/);

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../support/temp-dir.ts';
 import { findPgTool, readsDumpOf } from '../../../lib/pg/binaries.ts';
+
+const tempDir = tempDirs('pgops-bin-');
 
 // A folder with a program that answers --version like an older PostgreSQL client would.
 function fakeBin(version: string, tool = 'pg_dump'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bin-'));
+  const dir = tempDir();
   fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\necho "${tool} (PostgreSQL) ${version}"\n`, { mode: 0o755 });
   return dir;
 }
@@ -25,7 +27,7 @@ describe('finding pg_dump', () => {
     expect(found).toMatchObject({ version: '16.2', major: 16 });
   });
   it('says how to get one when there is none', async () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bin-'));
+    const empty = tempDir();
     await expect(findPgTool('pg_dump', { pgBin: empty, minMajor: 15 })).rejects.toThrow(/pg_dump not found in/);
   });
   it('finds the real one on this machine', async () => {
