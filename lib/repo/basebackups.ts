@@ -1,8 +1,8 @@
 import { ExitCode, PgopsError } from '../errors.ts';
 import { BASEBACKUP_MANIFEST_FORMAT, parseBaseBackupManifest, type BaseBackupManifest } from './basebackup-manifest.ts';
-import { backupIdTime, basebackupManifestKey, basebackupOfKey, basebackupPrefix, basebackupsFolder } from './layout.ts';
+import { backupIdTime, basebackupOfKey, basebackupPrefix, basebackupsFolder } from './layout.ts';
 import type { Repo, StoredObject } from './repo.ts';
-import { fileProblems, type SetStatus } from './sets.ts';
+import { judgeFolder, type SetStatus } from './sets.ts';
 
 // One base backup as found in the repository: complete when its manifest parses and every file it lists is stored
 // with the listed size (the same definition as a logical set's, lib/repo/sets.ts).
@@ -33,25 +33,8 @@ export async function listBaseBackups(repo: Repo, systemIdentifier?: string): Pr
   }
   const backups: BaseBackup[] = [];
   for (const g of groups.values()) {
-    const b: BaseBackup = { ...g, time: backupIdTime(g.id)!, status: 'incomplete', complete: false, size: g.objects.reduce((s, o) => s + o.size, 0) };
-    const key = basebackupManifestKey(g.systemIdentifier, g.id);
-    if (g.objects.some((o) => o.key === key)) {
-      try {
-        b.manifest = parseBaseBackupManifest(await repo.getBytes(key), key);
-      } catch (err) {
-        b.status = 'unreadable';
-        b.problem = (err as Error).message;
-      }
-      if (b.manifest) {
-        b.problem = fileProblems(b.manifest, basebackupPrefix(g.systemIdentifier, g.id), g.objects);
-        b.status = b.problem === undefined ? 'complete' : 'damaged';
-      }
-    } else {
-      b.problem = 'no manifest: the base backup did not finish, or is still running';
-    }
-    b.complete = b.status === 'complete';
-    if (b.complete) b.size = b.manifest!.totalSize;
-    backups.push(b);
+    const judged = await judgeFolder(repo, basebackupPrefix(g.systemIdentifier, g.id), g.objects, parseBaseBackupManifest, 'the base backup');
+    backups.push({ ...g, time: backupIdTime(g.id)!, ...judged });
   }
   return backups.sort((a, b) => b.time.getTime() - a.time.getTime() || a.systemIdentifier.localeCompare(b.systemIdentifier));
 }

@@ -1,6 +1,6 @@
 import { ExitCode, PgopsError } from '../errors.ts';
 import { listDrillReports, verifiedBackupIds } from './drill-reports.ts';
-import { backupIdTime, manifestKey, setOfKey, setPrefix, setsFolder } from './layout.ts';
+import { backupIdTime, MANIFEST_FILE, setOfKey, setPrefix, setsFolder } from './layout.ts';
 import { type Manifest, listedPathProblems, parseManifest } from './manifest.ts';
 import type { Repo, StoredObject } from './repo.ts';
 
@@ -48,6 +48,32 @@ export function fileProblems(manifest: Pick<Manifest, 'files'>, prefix: string, 
   return named.join('; ');
 }
 
+// How a stored folder stands against the manifest in it (a logical set's, or a base backup's: lib/repo/basebackups.ts),
+// judged from the listing alone: complete, incomplete (no manifest), unreadable or damaged, and why; the size is the
+// manifest's when complete, else what is stored.
+export async function judgeFolder<M extends Pick<Manifest, 'files' | 'totalSize'>>(
+  repo: Repo,
+  prefix: string,
+  objects: StoredObject[],
+  parse: (text: Buffer, key: string) => M,
+  what: string,
+): Promise<{ status: SetStatus; complete: boolean; manifest?: M; objects: StoredObject[]; size: number; problem?: string }> {
+  const key = prefix + MANIFEST_FILE;
+  const stored = objects.reduce((sum, o) => sum + o.size, 0);
+  if (!objects.some((o) => o.key === key)) {
+    return { status: 'incomplete', complete: false, objects, size: stored, problem: `no manifest: ${what} did not finish, or is still running` };
+  }
+  let manifest: M;
+  try {
+    manifest = parse(await repo.getBytes(key), key);
+  } catch (err) {
+    return { status: 'unreadable', complete: false, objects, size: stored, problem: (err as Error).message };
+  }
+  const problem = listedPathProblems(manifest, NAMED_FILES) ?? fileProblems(manifest, prefix, objects);
+  if (problem !== undefined) return { status: 'damaged', complete: false, manifest, objects, size: stored, problem };
+  return { status: 'complete', complete: true, manifest, objects, size: manifest.totalSize };
+}
+
 // Every set in the repository (or of one database), newest first, each with its status.
 export async function listSets(repo: Repo, database?: string): Promise<BackupSet[]> {
   const objects = await repo.list(setsFolder(database));
@@ -61,26 +87,8 @@ export async function listSets(repo: Repo, database?: string): Promise<BackupSet
   }
   const sets: BackupSet[] = [];
   for (const g of groups.values()) {
-    const set: BackupSet = { ...g, time: backupIdTime(g.id)!, status: 'incomplete', complete: false, size: g.objects.reduce((s, o) => s + o.size, 0) };
-    const prefix = setPrefix(g.database, g.id);
-    const manifest = manifestKey(g.database, g.id);
-    if (g.objects.some((o) => o.key === manifest)) {
-      try {
-        set.manifest = parseManifest(await repo.getBytes(manifest), manifest);
-      } catch (err) {
-        set.status = 'unreadable';
-        set.problem = (err as Error).message;
-      }
-      if (set.manifest) {
-        set.problem = listedPathProblems(set.manifest, NAMED_FILES) ?? fileProblems(set.manifest, prefix, g.objects);
-        set.status = set.problem === undefined ? 'complete' : 'damaged';
-      }
-    } else {
-      set.problem = 'no manifest: the backup did not finish, or is still running';
-    }
-    set.complete = set.status === 'complete';
-    if (set.complete) set.size = set.manifest!.totalSize;
-    sets.push(set);
+    const judged = await judgeFolder(repo, setPrefix(g.database, g.id), g.objects, parseManifest, 'the backup');
+    sets.push({ ...g, time: backupIdTime(g.id)!, ...judged });
   }
   return sets.sort((a, b) => b.time.getTime() - a.time.getTime() || a.database.localeCompare(b.database));
 }
