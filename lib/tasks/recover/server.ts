@@ -1,3 +1,4 @@
+import type { ReplayStop } from '../../repo/pitr-drill-reports.ts';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,17 +18,10 @@ import { serverBinDir, toolIn } from './tools.ts';
 const run = promisify(execFile);
 
 // How a recovery ended, and where replay stopped.
-export interface RecoveryEnd {
-  /** the target was reached and the server did what --target-action says (latest: the end of the archive was reached) */
-  reached: boolean;
-  state: 'promoted' | 'paused' | 'shut down' | 'failed';
-  /** where replay stopped */
-  lsn: string | null;
-  timeline: number | null;
-  /** ISO 8601, of the last replayed transaction */
-  lastTransactionTime: string | null;
-  /** the server log's FATAL/recovery lines when it failed (restore_command exit 128 naming a segment, target not reached) */
-  reason?: string;
+// (reached: the target was reached and the server did what --target-action says, latest: the end of the archive;
+// reason: the server log's FATAL/recovery lines when it failed, restore_command's exit 128 naming a segment, a target
+// not reached)
+export interface RecoveryEnd extends ReplayStop {
   logFile: string;
   /** the log's "recovery stopping ..." line */
   stopping?: string;
