@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../lib/free-port.ts';
 
 // A throwaway PostgreSQL cluster: initdb in a temp folder, a free port on 127.0.0.1, removed by stop().
 export interface Cluster {
@@ -32,16 +32,8 @@ export function binDir(): string {
   throw new Error('PostgreSQL server binaries not found: apt-get install postgresql-15 (or run .ci/run)');
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// the tests' clusters take their ports as the drill's throwaway server does
+export { freePort } from '../../lib/free-port.ts';
 
 const isRoot = process.getuid?.() === 0;
 

@@ -17,7 +17,8 @@ import { archiveEndCheck, gapCheck, limitChecks, recoveredThrough, resultOf, tar
 import { planDrill, type DrillPlan } from './plan.ts';
 import { recordPitrDrill } from './record.ts';
 import { renderText } from './render.ts';
-import { createScratch, freePort, leftoverScratch, removeScratch, serverSettings, type Scratch } from './scratch.ts';
+import { freePort } from '../../../free-port.ts';
+import { createScratch, leftoverScratch, removeScratch, serverSettings, type Scratch } from './scratch.ts';
 import { findSuperuser } from './session.ts';
 import { verifyRecovered } from './verify.ts';
 

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { usageError } from '../../../errors.ts';
@@ -48,18 +47,6 @@ export function serverSettings(s: Scratch): Record<string, string> {
     ssl: 'off',
     synchronous_standby_names: '',
   };
-}
-
-// A port nobody listens on at 127.0.0.1 now (the server takes it a moment later).
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // Removes the scratch folder; one that cannot be removed is a warning saying how, not the drill's failure.
