@@ -10,7 +10,7 @@ const exitCodeMeaning: Record<number, string> = {
   [ExitCode.LOCKED]: 'another run of the task holds its advisory lock on this database',
   [ExitCode.NOT_FOUND]: 'the backup asked for does not exist or is incomplete, or restore --table/--schema names nothing in it; wal fetch: the WAL file is not archived (recovery ends there normally)',
   [ExitCode.INTEGRITY]: 'a stored file does not match the sha256 its manifest (wal fetch: its sidecar) lists, or a set asked for by id is damaged (listed files missing); nothing was restored',
-  [ExitCode.STOP_RECOVERY]: 'wal fetch failed (2, 3 or 6) while the data directory is in archive recovery (recovery.signal without standby.signal): PostgreSQL stops the recovery instead of taking the file as the end of the archive and promoting',
+  [ExitCode.STOP_RECOVERY]: 'wal fetch failed (2, 3 or 6; 2 also for a segment missing while later ones of its timeline are archived: a gap) while the data directory is in archive recovery (recovery.signal without standby.signal): PostgreSQL stops the recovery instead of taking the file as the end of the archive and promoting',
 };
 
 // The README's exit-code table, from lib/errors.ts.
