@@ -55,7 +55,7 @@ const SETTINGS = [
   `pgBackRest: ${PGBACKREST_SETTINGS.join(', ')}; repository a folder; run as the server's OS user (postgres), as archive_command and restore_command run`,
   'bare pg_basebackup and pgops basebackup: tar, -X none (the WAL comes from the archive), -c fast; pgops adds --manifest-checksums=SHA256 and sha256 of the stream into a file repository (fsynced); no compression anywhere',
   "archive_command pushes every segment with pgops wal push and then pgbackrest archive-push: both archives hold the same segments; each recovery replays them through its own tool's restore_command (pgops wal fetch, pgbackrest archive-get)",
-  'recoveries: from a pgops base backup and a pgBackRest full backup taken back to back (untimed) before the workload; --target latest, archive_mode off; pgBackRest\'s timed from its restore\'s spawn until the server log says "database system is ready to accept connections" (polled every 20 ms), pgops\'s until recover exits (it polls the log every 250 ms)',
+  'recoveries: from a pgops base backup and a pgBackRest full backup taken back to back (untimed) before the workload; --target latest, archive_mode off; pgBackRest\'s timed from its restore\'s spawn until the server log says "database system is ready to accept connections" (polled every 20 ms), pgops\'s until recover exits (it polls the log every 50 ms)',
 ];
 
 interface Bench {

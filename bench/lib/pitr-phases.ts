@@ -8,7 +8,7 @@ import { partsFromLog, type PhaseDef } from './pitr-report.ts';
 // sent, the server stops the backup), [label] once the stop segment is in the repository, [done] after the manifest.
 export const BACKUP_PHASES: PhaseDef[] = [
   { id: 'startup', label: 'start-up, repository, connection, lock, preflight (to [start])', from: 'spawn', to: 'start' },
-  { id: 'stream', label: 'pg_basebackup streams the files: parse, sha256, write (to [archive-wait])', from: 'start', to: 'archive-wait' },
+  { id: 'stream', label: 'pg_basebackup writes the tar into the repository, read as it grows: parse, sha256 (to [archive-wait])', from: 'start', to: 'archive-wait' },
   { id: 'stop', label: 'server stops the backup, stop segment archived, restore point (to [label])', from: 'archive-wait', to: 'label' },
   { id: 'commit', label: 'manifest committed (to [done])', from: 'label', to: 'done' },
   { id: 'exit', label: 'exit', from: 'done', to: 'exit' },
@@ -23,12 +23,13 @@ const TIMELINE = (tool: string): PhaseDef[] => [
   { id: 'fetches', label: `  of the replay: the WAL files restored x one ${tool} (the fetch table), estimated` },
 ];
 
-// pgops recover's log: [plan] once the base backup is chosen and the archive listed, [checked] once every file
-// matched its sha256, [laid-down] once the tar is extracted and fsynced, [started] once pg_ctl started the server.
+// pgops recover's log: [plan] once the base backup is chosen and the archive listed, [checked] once backup_manifest
+// matched its sha256 (the tar is checked as it is laid down), [laid-down] once the tar is extracted, checked and
+// fsynced, [started] once pg_ctl started the server.
 export const RECOVER_PHASES: PhaseDef[] = [
   { id: 'startup', label: 'start-up, repository, plan: base backup, archive listed (to [plan])', from: 'spawn', to: 'plan' },
-  { id: 'check', label: 'sha256 of the set read in place (to [checked])', from: 'plan', to: 'checked' },
-  { id: 'lay-down', label: 'tar extracted, chowned, fsynced (to [laid-down])', from: 'checked', to: 'laid-down' },
+  { id: 'check', label: 'sha256 of backup_manifest (to [checked])', from: 'plan', to: 'checked' },
+  { id: 'lay-down', label: 'tar extracted, its sha256 and every file\'s checked, chowned, fsynced (to [laid-down])', from: 'checked', to: 'laid-down' },
   { id: 'verify', label: 'pg_verifybackup, settings, pg_ctl start (to [started])', from: 'laid-down', to: 'started' },
   { id: 'replay', label: 'replay until promoted, seen by its poll of the log; exit (to the end)', from: 'started', to: 'exit' },
   ...TIMELINE('wal fetch'),
@@ -44,7 +45,7 @@ export const PGBACKREST_RESTORE_PHASES: PhaseDef[] = [
 
 // The durations drill --pitr's report lists, and what is left of its wall time.
 export const DRILL_PHASES: PhaseDef[] = [
-  { id: 'downloadMs', label: 'sha256 of the set (durations.downloadMs)' },
+  { id: 'downloadMs', label: 'sha256 of backup_manifest (durations.downloadMs)' },
   { id: 'layDownMs', label: 'lay-down: extract, chown, fsync (layDownMs)' },
   { id: 'verifyMs', label: 'pg_verifybackup (verifyMs)' },
   { id: 'replayMs', label: 'start and replay until promoted (replayMs)' },

@@ -160,6 +160,11 @@ export async function linkNew(temp: string, target: string): Promise<boolean> {
   }
 }
 
+// fsync of a folder, so that a link or rename inside it survives a crash.
+export function fsyncFolder(dir: string): Promise<void> {
+  return fsyncPath(dir, 'r');
+}
+
 // fsync a file before it is renamed into place ('r+'), or a folder so that a rename inside it survives a crash ('r').
 async function fsyncPath(p: string, flags: 'r+' | 'r'): Promise<void> {
   const handle = await fs.open(p, flags);

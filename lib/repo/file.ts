@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../errors.ts';
-import { writeDurably, writeFileAndMarker } from './durable-write.ts';
+import { fsyncFolder, linkNew, writeDurably, writeFileAndMarker } from './durable-write.ts';
 import { fsError, mapFsError } from './fs-errors.ts';
 import { HashCounter } from './hashing.ts';
 import { TEMP_MARK } from './layout.ts';
@@ -18,6 +18,7 @@ import {
   type PutBytesOptions,
   type PutOptions,
   type PutResult,
+  type ScratchFolder,
   type Repo,
   type StoredObject,
 } from './repo.ts';
@@ -97,6 +98,25 @@ export class FileRepo implements Repo {
 
   localPath(key: string): string {
     return this.abs(key);
+  }
+
+  async scratchFolder(prefix: string): Promise<ScratchFolder> {
+    const parent = this.abs(prefix.replace(/\/+$/, ''));
+    const where = { action: 'writing' as const, path: parent };
+    await mapFsError(fs.mkdir(parent, { recursive: true }), where);
+    const folder = path.join(parent, `${TEMP_MARK}scratch-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mapFsError(fs.mkdir(folder, { mode: 0o700 }), where);
+    return {
+      path: folder,
+      publish: async (file, key) => {
+        const target = this.abs(key);
+        await mapFsError(fs.mkdir(path.dirname(target), { recursive: true }), { action: 'writing', path: target });
+        const linked = await mapFsError(linkNew(file, target), { action: 'writing', path: target });
+        if (!linked) throw new AlreadyExistsError(key, this.url);
+        await mapFsError(fsyncFolder(path.dirname(target)), { action: 'writing', path: target });
+      },
+      remove: () => fs.rm(folder, { recursive: true, force: true }),
+    };
   }
 
   async exists(key: string): Promise<boolean> {

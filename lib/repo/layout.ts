@@ -18,9 +18,10 @@ export const LEASE_FILE = 'lease.json';
 // The mark of a temp file beside the object a write in progress (or a crashed writer) will publish.
 export const TEMP_MARK = '.pgops-tmp-';
 
-// True for the temp files of writes in progress (or of crashed writers).
+// True for the temp files of writes in progress (or of crashed writers), and for every file in a temp folder (a
+// file repository's scratch folder, which pg_basebackup writes into).
 export function isTempKey(key: string): boolean {
-  return key.slice(key.lastIndexOf('/') + 1).startsWith(TEMP_MARK);
+  return key.split('/').some((part) => part.startsWith(TEMP_MARK));
 }
 
 const ID_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;

@@ -104,6 +104,11 @@ export interface Repo {
    * else undefined. Never for writing: writes go through put, putBytes and publishMarked.
    */
   localPath(key: string): string | undefined;
+  /**
+   * file only: a folder inside the repository, under prefix, for a program that writes its files itself
+   * (pg_basebackup -D), and the way its files are published under keys without a copy. Undefined on s3.
+   */
+  scratchFolder?(prefix: string): Promise<ScratchFolder>;
   exists(key: string): Promise<boolean>;
   /** Every object below prefix, recursively, sorted by key. An absent prefix lists nothing. */
   list(prefix: string): Promise<StoredObject[]>;
@@ -112,6 +117,20 @@ export interface Repo {
   /** Deletes the keys one after another in the order given; a key that does not exist is not an error. */
   delete(keys: string[]): Promise<void>;
   close(): Promise<void>;
+}
+
+// A folder a program writes into inside a file repository (Repo.scratchFolder). Its name carries the temp mark, so
+// listings and clean-ups treat whatever a crash leaves in it as a temp file (isTempKey).
+export interface ScratchFolder {
+  /** the folder, empty when handed out */
+  readonly path: string;
+  /**
+   * Gives a file of the folder the name key without copying (link(2): never over an existing key, AlreadyExistsError
+   * then) and makes the name durable (fsync of key's folder). The program wrote and fsynced the file itself.
+   */
+  publish(file: string, key: string): Promise<void>;
+  /** removes the folder and what is left in it */
+  remove(): Promise<void>;
 }
 
 // Thrown by get and getBytes when the key does not exist.

@@ -1,10 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
 import fsSync, { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../errors.ts';
+import { HashWorker, type HashOp } from './hash-worker.ts';
 import { TarParser, type TarEntry } from './parse.ts';
 
 // Lays a tar stream (pg_basebackup's, lib/tar/parse.ts) down into an empty folder: regular files (0600),
@@ -27,9 +27,12 @@ export interface ExtractOptions {
   onProgress?: (bytes: number) => void;
   /**
    * sha256 (hex) of files by member path (pg_basebackup's backup_manifest): each such file is hashed as it is
-   * written and a mismatch rejects (exit 6), so nothing needs to read the files again to check their content
+   * written (on a worker thread, hash-worker.ts) and a mismatch rejects (exit 6) once the archive is laid down, so
+   * nothing needs to read the files again to check their content
    */
   sha256?: ReadonlyMap<string, string>;
+  /** sha256 of the tar stream itself, on the same worker: Extracted.tarSha256 (an uncompressed stored tar's sum) */
+  hashTar?: boolean;
 }
 
 // What extractTar laid down.
@@ -45,6 +48,8 @@ export interface Extracted {
   syncMs: number;
   /** files whose content was checked against opts.sha256 */
   checked: number;
+  /** the tar stream's sha256, when hashTar */
+  tarSha256?: string;
 }
 
 const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -85,8 +90,11 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
   // the file being written: its descriptor (written synchronously: one call per chunk, no round trip through the
   // thread pool, which made the lay-down several times slower than tar -x)
   let open: number | undefined;
-  // the file being written, when its sha256 is to be checked: its member path, expected sum and running hash
-  let hashing: { rel: string; expected: string; hash: Hash } | undefined;
+  // the sums, off the main thread; hashOps are what the current chunk says of the files to hash
+  const hasher = opts.sha256 || opts.hashTar ? new HashWorker(opts.hashTar ?? false) : undefined;
+  let hashOps: HashOp[] = [];
+  let hashingFile = false;
+  let pushed: Buffer | undefined;
   const parser = new TarParser({
     entry: (e) => ops.push({ kind: 'entry', e }),
     // a view into the pushed chunk, which stays alive until the ops of this chunk are done
@@ -130,8 +138,8 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
       result.symlinks += 1;
       return;
     }
-    const expected = opts.sha256?.get(rel);
-    hashing = expected === undefined ? undefined : { rel, expected, hash: createHash('sha256') };
+    hashingFile = opts.sha256?.has(rel) ?? false;
+    if (hashingFile) hashOps.push(['b', rel]);
     open = fsSync.openSync(p, FILE_FLAGS, 0o600);
     if (opts.owner) fsSync.fchownSync(open, opts.owner.uid, opts.owner.gid);
     written.push(p);
@@ -147,22 +155,15 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
         }
       }
       else if (op.kind === 'data' && open !== undefined) {
-        hashing?.hash.update(op.chunk);
+        if (hashingFile) hashOps.push(['d', op.chunk.byteOffset - pushed!.byteOffset, op.chunk.length]);
         for (let off = 0; off < op.chunk.length; ) off += fsSync.writeSync(open, op.chunk, off, op.chunk.length - off);
         result.dataBytes += op.chunk.length;
       } else if (op.kind === 'end' && open !== undefined) {
         const fd = open;
         open = undefined;
         fsSync.closeSync(fd);
-        if (hashing) {
-          const { rel, expected, hash } = hashing;
-          hashing = undefined;
-          const actual = hash.digest('hex');
-          if (actual !== expected) {
-            throw new PgopsError(`${rel} of the tar stream does not match backup_manifest: sha256 ${actual}, the manifest lists ${expected}`, { code: ExitCode.INTEGRITY, hint: TAMPERED_HINT });
-          }
-          result.checked += 1;
-        }
+        if (hashingFile) hashOps.push(['e']);
+        hashingFile = false;
       }
     }
   };
@@ -170,6 +171,7 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, done) {
+      pushed = chunk;
       try {
         parser.push(chunk);
       } catch (err) {
@@ -186,7 +188,10 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
         return;
       }
       opts.onProgress?.(parser.bytes);
-      done();
+      if (!hasher) return done();
+      const fileOps = hashOps;
+      hashOps = [];
+      hasher.push(chunk, fileOps, done);
     },
     final(done) {
       try {
@@ -209,7 +214,21 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
       done(err);
     },
   });
-  await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
+  try {
+    await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
+  } catch (err) {
+    await hasher?.close();
+    throw err;
+  }
+  if (hasher) {
+    const sums = await hasher.finish();
+    for (const [rel, actual] of sums.files) {
+      const expected = opts.sha256!.get(rel)!;
+      if (actual !== expected) throw new PgopsError(`${rel} of the tar stream does not match backup_manifest: sha256 ${actual}, the manifest lists ${expected}`, { code: ExitCode.INTEGRITY, hint: TAMPERED_HINT });
+    }
+    result.checked = sums.files.length;
+    result.tarSha256 = sums.tar;
+  }
 
   if (opts.sync ?? true) {
     const started = Date.now();

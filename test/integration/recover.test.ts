@@ -44,6 +44,29 @@ async function query<T extends pg.QueryResultRow>(pgdata: string, port: number, 
 
 const batches = (rows: Row[]) => [...new Set(rows.map((r) => r.batch))];
 
+// Flips the byte in the middle of a stored file; restore() puts it back.
+function flipMiddleByte(file: string): { restore(): void } {
+  const at = Math.floor(fs.statSync(file).size / 2);
+  const fd = fs.openSync(file, 'r+');
+  const byte = Buffer.alloc(1);
+  try {
+    fs.readSync(fd, byte, 0, 1, at);
+    fs.writeSync(fd, Buffer.from([byte[0] ^ 0xff]), 0, 1, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return {
+    restore() {
+      const back = fs.openSync(file, 'r+');
+      try {
+        fs.writeSync(back, byte, 0, 1, at);
+      } finally {
+        fs.closeSync(back);
+      }
+    },
+  };
+}
+
 describe('pgops recover from a file repository', () => {
   let archive: ArchiveRepo;
   let cluster: Cluster;
@@ -302,13 +325,8 @@ describe('pgops recover from a file repository', () => {
     });
   });
 
-  it('refuses a base backup with a flipped byte before anything is laid down', async () => {
-    const tar = path.join(root, 'basebackups', systemId, backupId, 'base.tar');
-    const fd = fs.openSync(tar, 'r+');
-    const at = Math.floor(fs.statSync(tar).size / 2);
-    const byte = Buffer.alloc(1);
-    fs.readSync(fd, byte, 0, 1, at);
-    fs.writeSync(fd, Buffer.from([byte[0] ^ 0xff]), 0, 1, at);
+  it('refuses a base backup with a flipped byte, naming its checksum, and leaves nothing laid down', async () => {
+    const flipped = flipMiddleByte(path.join(root, 'basebackups', systemId, backupId, 'base.tar'));
     try {
       const pgdata = newPgdata();
       const r = await recover(pgdata, ['--backup', backupId]);
@@ -320,9 +338,26 @@ describe('pgops recover from a file repository', () => {
       expect((await recover(empty, ['--backup', backupId])).exitCode).toBe(6);
       expect(fs.readdirSync(empty)).toEqual([]);
     } finally {
-      fs.writeSync(fd, byte, 0, 1, at);
-      fs.closeSync(fd);
+      flipped.restore();
     }
+  });
+
+  // last in this file's order: a newer base backup, which --target latest would choose
+  it('lays down a compressed base backup read in place, checking the stored tar as it reads, and refuses one whose bytes were flipped', async () => {
+    const b = await runCli(['basebackup', '--db', cluster.url(), '--repo', archive.url, '--compress', 'gzip', '--json']);
+    expect(b.exitCode, b.stderr).toBe(0);
+    const id = JSON.parse(b.stdout).backupId as string;
+    const pgdata = newPgdata();
+    const r = await recover(pgdata, ['--backup', id, '--target', 'immediate']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(pgdata, 'PG_VERSION'), 'utf8').trim()).toBe('15');
+    flipMiddleByte(path.join(root, 'basebackups', systemId, id, 'base.tar.gz'));
+    const damaged = newPgdata();
+    const d = await recover(damaged, ['--backup', id, '--target', 'immediate']);
+    expect(d.exitCode).toBe(6);
+    // the stored file's sum names the cause, not the decompressor's complaint
+    expect(d.stderr).toMatch(new RegExp(`checksum mismatch in basebackups/${systemId}/${id}/base.tar.gz: the manifest lists sha256 [0-9a-f]{64}`));
+    expect(fs.existsSync(damaged)).toBe(false);
   });
 });
 

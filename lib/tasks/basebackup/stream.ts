@@ -1,8 +1,13 @@
-import { pipeline, Transform, type Readable } from 'node:stream';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
-import { streamPgTool } from '../../pg/exec-tool.ts';
-import type { PutResult, Repo } from '../../repo/repo.ts';
+import { followFile } from '../../follow-file.ts';
+import { execPgTool, streamPgTool } from '../../pg/exec-tool.ts';
+import { discardSink, HashCounter } from '../../repo/hashing.ts';
+import type { PutResult, Repo, ScratchFolder } from '../../repo/repo.ts';
 import { compressStream, type CompressionSpec } from '../../tar/compression.ts';
 import { TarParser, type TarEntry } from '../../tar/parse.ts';
 import { streamFailure } from '../backup/outcome.ts';
@@ -10,6 +15,11 @@ import { streamFailure } from '../backup/outcome.ts';
 // pg_basebackup's tar stream, from its stdout through a tar parser (which keeps copies of backup_label and
 // backup_manifest and notes every member's size) and the compressor into one repository object. Nothing is staged
 // on local disk, and memory stays bounded: the parser copies only header blocks and the two small members.
+//
+// Into a file repository without compression, pg_basebackup writes base.tar and backup_manifest itself, into a
+// scratch folder inside the repository, and pgops reads base.tar as it grows (hash and parser as above), then links it
+// into place. A pipe from pg_basebackup costs it a wake-up of its reader per 4 kB write: on bench:pitr's 341 MB tar,
+// `pg_basebackup -D - | cat > file` took 2.45 s where `pg_basebackup -D dir` took 1.75 s.
 
 export interface StreamRequest {
   pgBasebackup: PgBinary;
@@ -52,17 +62,18 @@ export interface Streamed {
 const HINT = "read pg_basebackup's message above; the usual causes are a role without REPLICATION, no replication line for it in pg_hba.conf, no free WAL sender (max_wal_senders), and, on a standby, a primary with full_page_writes off";
 const CAPTURED = new Set(['backup_label', 'backup_manifest']);
 
-// The pg_basebackup command line: tar to stdout, no WAL (it comes from the archive), a fast checkpoint, SHA-256 in
-// its own manifest, never a password prompt.
-export function pgBasebackupArgs(connString: string, label: string): string[] {
-  return ['-D', '-', '-Ft', '-X', 'none', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password', '-l', label, '-d', connString];
+// The pg_basebackup command line: tar to stdout (folder '-') or into a folder, no WAL (it comes from the archive), a
+// fast checkpoint, SHA-256 in its own manifest, never a password prompt.
+export function pgBasebackupArgs(connString: string, label: string, folder = '-'): string[] {
+  return ['-D', folder, '-Ft', '-X', 'none', '-c', 'fast', '--manifest-checksums=SHA256', '--no-password', '-l', label, '-d', connString];
 }
 
-// Runs pg_basebackup and stores its tar stream under key, compressed as asked. Resolves once pg_basebackup exited 0
-// and the object is stored whole; rejects (the object removed) when pg_basebackup, the parser or the storage failed.
+// Runs pg_basebackup and stores its tar under key, compressed as asked. Resolves once pg_basebackup exited 0 and the
+// object is stored whole; rejects (the object removed) when pg_basebackup, the parser or the storage failed.
 export async function streamBaseBackup(req: StreamRequest): Promise<Streamed> {
+  if (req.compression.method === 'none' && req.repo.scratchFolder) return writeInPlace(req, await req.repo.scratchFolder(path.posix.dirname(req.key) + '/'));
   const tool = streamPgTool({ file: req.pgBasebackup.path, args: pgBasebackupArgs(req.connString, req.label), env: req.env, signal: req.signal, what: 'pg_basebackup', hint: HINT });
-  const { tap, facts } = tarTap(req);
+  const { tap, facts } = tarTap(req, CAPTURED);
   const compressor = compressStream(req.compression);
   // the last stage is put's body: when put fails it destroys the body, the pipeline destroys every stage, and
   // pg_basebackup's stdout closing stops pg_basebackup (streamPgTool); the failure itself reaches us through put
@@ -73,9 +84,37 @@ export async function streamBaseBackup(req: StreamRequest): Promise<Streamed> {
   return { put: put.value, tar: facts() };
 }
 
+// pg_basebackup -D into the scratch folder, its base.tar read as it grows, then linked under key (never over an
+// existing object); the folder is removed whatever happens.
+async function writeInPlace(req: StreamRequest, scratch: ScratchFolder): Promise<Streamed> {
+  try {
+    // a reader that fails (a tar the parser refuses) stops pg_basebackup too
+    const stop = new AbortController();
+    const written = execPgTool({ file: req.pgBasebackup.path, args: pgBasebackupArgs(req.connString, req.label, scratch.path), env: req.env, signal: AbortSignal.any([req.signal, stop.signal]), what: 'pg_basebackup', hint: HINT });
+    written.catch(() => {});
+    const tarFile = path.join(scratch.path, 'base.tar');
+    const { tap, facts } = tarTap(req, new Set(['backup_label']));
+    const counter = new HashCounter();
+    const read = pipelineAsync(Readable.from(followFile(tarFile, { writerDone: written, signal: req.signal })), tap, counter, discardSink());
+    read.catch((err: unknown) => stop.abort(err));
+    const [done, tool] = await Promise.allSettled([read, written]);
+    const failure = streamFailure(done, tool, req.signal);
+    if (failure !== undefined || done.status === 'rejected') throw failure ?? (done as PromiseRejectedResult).reason;
+    const tar = facts();
+    tar.backupManifest = await fs.readFile(path.join(scratch.path, 'backup_manifest')).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? incomplete(`it wrote no backup_manifest into ${scratch.path}`) : err;
+    });
+    req.signal.throwIfAborted();
+    await scratch.publish(tarFile, req.key);
+    return { put: { key: req.key, size: counter.bytes, sha256: counter.digest() }, tar };
+  } finally {
+    await scratch.remove();
+  }
+}
+
 // A pass-through that feeds every chunk to a TarParser; its flush (pg_basebackup's stdout ended, which streamPgTool
-// does only after an exit 0) fails unless the archive ended properly and held backup_label and backup_manifest.
-function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerStop'>): { tap: Transform; facts: () => TarFacts } {
+// does only after an exit 0) fails unless the archive ended properly and held the members to capture.
+function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerStop'>, capture: ReadonlySet<string>): { tap: Transform; facts: () => TarFacts } {
   const captured = new Map<string, Buffer[]>();
   const members = new Map<string, number>();
   let memberCount = 0;
@@ -83,7 +122,7 @@ function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerSto
     entry(e: TarEntry) {
       memberCount += 1;
       if (e.type === 'file') members.set(e.name, e.size);
-      if (CAPTURED.has(e.name)) captured.set(e.name, []);
+      if (capture.has(e.name)) captured.set(e.name, []);
       if (e.name === 'global/pg_control') req.onServerStop?.();
     },
     data(e, chunk) {
@@ -109,7 +148,7 @@ function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerSto
     flush(cb) {
       try {
         parser.finish();
-        for (const name of CAPTURED) if (!captured.has(name)) throw incomplete(`it holds no ${name}`);
+        for (const name of capture) if (!captured.has(name)) throw incomplete(`it holds no ${name}`);
       } catch (err) {
         cb(err as Error);
         return;
@@ -121,7 +160,7 @@ function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerSto
     tap,
     facts: () => ({
       backupLabel: Buffer.concat(captured.get('backup_label')!).toString('utf8'),
-      backupManifest: Buffer.concat(captured.get('backup_manifest')!),
+      backupManifest: Buffer.concat(captured.get('backup_manifest') ?? []),
       members,
       memberCount,
       tarSize: parser.bytes,

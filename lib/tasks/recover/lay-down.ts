@@ -1,4 +1,5 @@
 import fs, { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
 import path from 'node:path';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -8,7 +9,8 @@ import { decompressStream, methodOf } from '../../tar/compression.ts';
 import { extractTar } from '../../tar/extract.ts';
 import { formatSize } from '../../units.ts';
 import { parseBackupManifestFacts } from '../basebackup/label.ts';
-import { fetchBaseBackup, stagingFolder } from './fetch.ts';
+import { HashCounter } from '../../repo/hashing.ts';
+import { checkTarRead, fetchBaseBackup, stagingFolder, tarMismatch } from './fetch.ts';
 import { checkUserReaches, osUserIds, runningAsRoot } from './os-user.ts';
 import { checkPgdata, preparePgdata, removeLaidDown } from './pgdata.ts';
 import type { RecoveryPlan } from './plan.ts';
@@ -49,8 +51,8 @@ export interface LayDownOptions {
   now?: () => Date;
 }
 
-// Checks every file of the base backup against its sha256 (nothing is laid down when one differs: exit 6), lays the
-// backup down into pgdata (absent or empty; owned by osUser when we are root), runs pg_verifybackup, writes the
+// Checks every file of the base backup against its sha256 (exit 6 when one differs: nothing is laid down, or, for a
+// tar checked as it is read, what was laid down is removed), lays the backup down into pgdata (absent or empty; owned by osUser when we are root), runs pg_verifybackup, writes the
 // settings and restore_command into postgresql.auto.conf and creates recovery.signal. On failure, what was laid down
 // is removed (pgdata too when it was created here); the staging folder is removed whatever happens.
 export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptions): Promise<LaidDown> {
@@ -65,16 +67,32 @@ export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptio
   const fetched = await fetchBaseBackup(repo, plan.backup, { staging: stagingFolder(pgdata, plan.backup.id), signal, onProgress: (n) => opts.onProgress?.(n, 'check') });
   try {
     const downloadMs = Date.now() - t0;
-    log.info('checked', `base backup ${plan.backup.id}: ${m.files.length} files match the manifest's sha256 (${formatSize(fetched.bytes)}${fetched.staged ? ', downloaded beside the data directory' : ', read in place'})`);
+    const unchecked = fetched.tarUnchecked;
+    log.info(
+      'checked',
+      unchecked
+        ? `base backup ${plan.backup.id}: backup_manifest matches the manifest's sha256; the base tar is checked as it is laid down (read in place)`
+        : `base backup ${plan.backup.id}: ${m.files.length} files match the manifest's sha256 (${formatSize(fetched.bytes)}${fetched.staged ? ', downloaded beside the data directory' : ', read in place'})`,
+    );
     try {
       preparePgdata(pgdata, absent, owner);
       const t1 = Date.now();
-      const source = createReadStream(fetched.tarPath, { highWaterMark: 1024 * 1024 });
+      // the tar's sum as it is read: of an uncompressed tar on the lay-down's hashing thread, of a compressed one here
+      // (the pipeline hands a read error on to the hash, and so to the lay-down)
+      const method = methodOf(m.compression);
+      const read = unchecked && method !== 'none' ? new HashCounter() : undefined;
+      const file = createReadStream(fetched.tarPath, { highWaterMark: 1024 * 1024 });
+      const source = read ? pipeline(file, read, () => {}) : file;
       // every file's content is checked against backup_manifest's SHA256 as it is written, so pg_verifybackup need
       // not read the data directory again (-s); a manifest with other checksums is left to pg_verifybackup whole
       const listed = parseBackupManifestFacts(fs.readFileSync(fetched.manifestPath, 'utf8'));
       const sha256 = listed.sha256.size === listed.files.size ? listed.sha256 : undefined;
-      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(methodOf(m.compression)), owner, signal, sha256, onProgress: (n) => opts.onProgress?.(n, 'lay-down') });
+      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(method), owner, signal, sha256, hashTar: Boolean(unchecked && !read), onProgress: (n) => opts.onProgress?.(n, 'lay-down') }).catch(async (err: unknown) => {
+        // a damaged tar fails as a tar or a decompressor fails (or as a file whose sum differs): its checksum is the
+        // real cause
+        throw (unchecked && (await tarMismatch(repo, unchecked, signal))) || err;
+      });
+      if (unchecked) checkTarRead(unchecked, read ? { sha256: read.digest(), size: read.bytes } : { sha256: extracted.tarSha256!, size: extracted.tarBytes });
       const layDownMs = Date.now() - t1;
       log.info('laid-down', `laid ${extracted.files} files (${formatSize(extracted.tarBytes)}) down into ${pgdata}${owner ? `, owned by ${opts.osUser}` : ''}, ${extracted.checked} checked against backup_manifest's sha256 on the way (fsync ${extracted.syncMs} ms)`);
 
@@ -92,7 +110,7 @@ export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptio
       });
       const verifyMs = Date.now() - t2;
       const written = writeRecoverySettings(pgdata, { restore_command: opts.restoreCommand, ...opts.settings }, { backupId: plan.backup.id, now: opts.now?.() ?? new Date(), owner });
-      return { bytes: fetched.bytes, tarBytes: extracted.tarBytes, files: extracted.files, downloadMs, layDownMs, verifyMs, syncMs: extracted.syncMs, ...written, binDir };
+      return { bytes: fetched.bytes + (unchecked ? (read?.bytes ?? extracted.tarBytes) : 0), tarBytes: extracted.tarBytes, files: extracted.files, downloadMs, layDownMs, verifyMs, syncMs: extracted.syncMs, ...written, binDir };
     } catch (err) {
       removeLaidDown(pgdata, absent);
       throw err;

@@ -55,7 +55,9 @@ export interface RunRecoveryOptions {
   spool?: { repo: Repo; plan: RecoveryPlan };
 }
 
-const POLL_MS = 250;
+// how often the wait reads the server's log and postmaster.pid: a few file reads, and the moment the server is ready
+// is seen within this (at 250 ms, bench:pitr's recover waited 0.22 s on average after "ready to accept connections")
+const POLL_MS = 50;
 // a postmaster that has not written postmaster.pid by then did not start
 const START_MS = 60_000;
 

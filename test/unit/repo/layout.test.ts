@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backupIdFor, backupIdTime, classifyKey, dataKey, dbFolder, drillKey, leaseKey, manifestKey, setOfKey, setPrefix, sidecarKey } from '../../../lib/repo/layout.ts';
+import { backupIdFor, backupIdTime, classifyKey, dataKey, dbFolder, drillKey, isTempKey, leaseKey, manifestKey, setOfKey, setPrefix, sidecarKey } from '../../../lib/repo/layout.ts';
 
 describe('the WAL folder of a repository', () => {
   it('keeps each system in wal/<system identifier>/, data and sidecar side by side', () => {
@@ -14,6 +14,16 @@ describe('the WAL folder of a repository', () => {
     expect(classifyKey('000000010000000000000003.partial.br')).toEqual({ name: '000000010000000000000003.partial', role: 'data', compression: 'brotli' });
     expect(classifyKey('00000002.history.json')).toEqual({ name: '00000002.history', role: 'sidecar' });
     expect(classifyKey('.pgops-tmp-000000010000000000000003-12-ab')).toBeUndefined();
+  });
+});
+
+describe('temp files', () => {
+  it('are the temp files of writes and every file of a scratch folder, nothing else', () => {
+    expect(isTempKey('wal/771/.pgops-tmp-000000010000000000000003-12-ab')).toBe(true);
+    // what pg_basebackup writes into a file repository's scratch folder, left by a crash
+    expect(isTempKey('basebackups/771/20261201T000000Z/.pgops-tmp-scratch-12-ab/base.tar')).toBe(true);
+    expect(isTempKey('basebackups/771/20261201T000000Z/base.tar')).toBe(false);
+    expect(isTempKey('backups/app/20261201T000000Z/manifest.json')).toBe(false);
   });
 });
 

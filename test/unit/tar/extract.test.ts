@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractTar, memberPath } from '../../../lib/tar/extract.ts';
 
 // A ustar member as PostgreSQL's tar.c writes one: a 512-byte header, the data padded to 512 bytes.
-function member(name: string, o: { type?: '0' | '5' | '2'; data?: string; link?: string; mode?: number } = {}): Buffer {
+function member(name: string, o: { type?: '0' | '5' | '2'; data?: string | Buffer; link?: string; mode?: number } = {}): Buffer {
   const h = Buffer.alloc(512);
   const data = Buffer.from(o.data ?? '');
   h.write(name, 0, 100);
@@ -111,6 +111,21 @@ describe('laying a tar stream down', () => {
     fs.mkdirSync(other);
     const bad = new Map([...good, ['base/1/1259', sum('z'.repeat(3000))]]);
     await expect(extractTar(chunked(archive), other, { sha256: bad })).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/base\/1\/1259 of the tar stream does not match backup_manifest/) });
+  });
+
+  it('sums the tar stream itself when asked, on the same pass, beside the files', async () => {
+    const sum = (t: Buffer | string) => createHash('sha256').update(t).digest('hex');
+    // larger than what the hashing thread holds at once (8 MB): the lay-down waits for it and goes on
+    const big = Buffer.alloc(20 * 1024 * 1024 + 123, 'pg');
+    const archive = tar(member('PG_VERSION', { data: '15\n' }), member('base/1/1259', { data: big }));
+    const r = await extractTar(chunked(archive), dest, { hashTar: true, sha256: new Map([['base/1/1259', sum(big)]]) });
+    expect(r.tarSha256).toBe(sum(archive));
+    expect(r.tarBytes).toBe(archive.length);
+    expect(r.checked).toBe(1);
+    expect(fs.readFileSync(path.join(dest, 'base/1/1259')).equals(big)).toBe(true);
+    const other = path.join(dir, 'other2');
+    fs.mkdirSync(other);
+    expect((await extractTar(chunked(archive), other, { hashTar: true })).tarSha256).toBe(sum(archive));
   });
 
   it('refuses an archive cut short', async () => {
