@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// npm run build (and npm's prepare step): bundles lib/ into dist/ with esbuild, so the pgops bin starts without
-// compiling TypeScript.
+// npm run build (and npm's prepare and prepack steps): bundles lib/ into dist/ with esbuild, so the pgops bin starts
+// without compiling TypeScript. npm pack (and publish) ships dist/, which prepack has just built; it fails the pack
+// when bundling fails, as a package without its bundles would not run.
 //   dist/main.js     the whole CLI; tasks are separate chunks loaded on demand. yargs, pg and execa are bundled in:
 //                    loaded from node_modules they are some 140 ES and CommonJS modules, and took 150 ms of every
 //                    command's start (pgops --version: 98 ms, bundled 43 ms). The rest stays in node_modules: what
@@ -8,7 +9,8 @@
 //   dist/wal.cjs     `wal push` and `wal fetch` alone, in one CommonJS file: archive_command and restore_command run
 //                    once per WAL segment, and one file loads faster than a graph of ES modules (bench:wal);
 //                    dist/wal.inputs.json lists its sources, for the bin's check that it is current
-//   --if-possible    a failed bundle only warns (npm's prepare step): the bin then runs the TypeScript sources
+//   --if-possible    a failed bundle only warns (npm's prepare step, in a clone): the bin then runs the TypeScript
+//                    sources; under npm pack or publish it does nothing, as prepack, which they run first, built dist/
 //   --outdir DIR     somewhere else than dist/ (tests)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,7 @@ const args = process.argv.slice(2);
 const ifPossible = args.includes('--if-possible');
 const outdir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : 'dist';
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+if (ifPossible && ['pack', 'publish'].includes(process.env.npm_command)) process.exit(0);
 const common = { bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: 'linked', logLevel: ifPossible ? 'silent' : 'warning' };
 
 try {

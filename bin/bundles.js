@@ -1,4 +1,6 @@
-// Which of the bundles in dist/ (bin/build.mjs) the bin may run: each only while no source it was built from is newer.
+// Which of the bundles in dist/ (bin/build.mjs) the bin may run. In a clone, each only while no source it was built
+// from is newer. An installed package (npm pack's tarball) ships dist/ but not lib/: there the bundles are current by
+// definition, and the bin must not reach for tsx, a dev dependency that is not installed.
 // dist/wal.cjs (wal push and fetch alone) loads with a plain require(). A vm.Script loader with V8's code cache saved
 // 2 ms per start over it (issue 11: wal fetch of a missing file, 37.1 against 39.1 ms median of 120 interleaved starts),
 // under the 3 ms a start-up trick must be worth here, so it is gone; bin/build.mjs's sharing of built-ins saves 3.2 ms
@@ -20,17 +22,28 @@ function newestIn(dir) {
   return newest;
 }
 
-// dist/main.js under root when it is newer than every file in lib/ (it bundles nearly all of them).
-function currentMainBundle(root) {
-  const bundle = path.join(root, 'dist/main.js');
-  return (mtime(bundle) ?? 0) >= newestIn(path.join(root, 'lib')) ? bundle : undefined;
+// Whether root holds the TypeScript sources (a clone) rather than only the bundles (an installed package).
+function hasSources(root) {
+  return fs.existsSync(path.join(root, 'lib'));
 }
 
-// dist/wal.cjs under root when no source it was built from (dist/wal.inputs.json lists them) changed since.
+// dist/main.js under root when it is newer than every file in lib/ (it bundles nearly all of them), or when there is
+// no lib/ to compare with.
+function currentMainBundle(root) {
+  const bundle = path.join(root, 'dist/main.js');
+  const built = mtime(bundle);
+  if (built === undefined) return undefined;
+  if (!hasSources(root)) return bundle;
+  return built >= newestIn(path.join(root, 'lib')) ? bundle : undefined;
+}
+
+// dist/wal.cjs under root when no source it was built from (dist/wal.inputs.json lists them) changed since, or when
+// there is no lib/ to compare with.
 function currentWalBundle(root, dist = path.join(root, 'dist')) {
   const bundle = path.join(dist, 'wal.cjs');
   const built = mtime(bundle);
   if (built === undefined) return undefined;
+  if (!hasSources(root)) return bundle;
   try {
     const inputs = JSON.parse(fs.readFileSync(path.join(dist, 'wal.inputs.json'), 'utf8'));
     return inputs.every((p) => (mtime(path.join(root, p)) ?? Infinity) <= built) ? bundle : undefined;
@@ -39,4 +52,4 @@ function currentWalBundle(root, dist = path.join(root, 'dist')) {
   }
 }
 
-module.exports = { currentMainBundle, currentWalBundle };
+module.exports = { currentMainBundle, currentWalBundle, hasSources };

@@ -9,6 +9,8 @@ export function fdWriter(fd: 1 | 2): TextSink {
   const stream = () => (fd === 1 ? process.stdout : process.stderr);
   let tty: boolean | undefined;
   return {
+    // the logger asks whether this descriptor is the journal (lib/journal.ts)
+    fd,
     write(text: string): boolean {
       try {
         fs.writeSync(fd, text);

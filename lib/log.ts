@@ -1,3 +1,4 @@
+import { JOURNAL_PRIORITY, isJournalStream, withPriority } from './journal.ts';
 import { redact, redactDeep } from './redact.ts';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -27,6 +28,8 @@ export interface LogEntry {
 export interface TextSink {
   write(text: string): unknown;
   readonly isTTY?: boolean;
+  /** the descriptor written to, when there is one: tells whether it is the journal (lib/journal.ts) */
+  readonly fd?: number;
 }
 
 export interface LoggerOptions {
@@ -34,20 +37,24 @@ export interface LoggerOptions {
   format?: LogFormat;
   verbose?: boolean;
   stream?: TextSink;
+  /** where JOURNAL_STREAM is read (default: process.env) */
+  env?: NodeJS.ProcessEnv;
 }
 
 const colors: Record<Level, string> = { debug: '\x1b[2m', info: '', warn: '\x1b[33m', error: '\x1b[31m' };
 
-// Logs go to stderr: human-readable on a TTY, JSON lines otherwise; every entry redacted.
+// Logs go to stderr: human-readable on a TTY, JSON lines otherwise; in the journal (a systemd service's stderr),
+// human lines that carry their syslog priority, since the journal adds time and unit itself. Every entry redacted.
 export function createLogger(opts: LoggerOptions): Logger {
   const stream = opts.stream ?? process.stderr;
   // asked at the first line written: finding out may cost more than a run that prints nothing (lib/fd-writer.ts)
-  let settled: { isTTY: boolean; format: LogFormat; color: boolean } | undefined;
+  let settled: { isTTY: boolean; format: LogFormat; color: boolean; journal: boolean } | undefined;
   const settle = () => {
     if (settled) return settled;
     const isTTY = Boolean(stream.isTTY);
-    const format: LogFormat = opts.format ?? (isTTY ? 'human' : 'json');
-    settled = { isTTY, format, color: isTTY && format === 'human' && !process.env.NO_COLOR };
+    const journal = !isTTY && isJournalStream(stream.fd, opts.env ?? process.env);
+    const format: LogFormat = opts.format ?? (isTTY || journal ? 'human' : 'json');
+    settled = { isTTY, format, color: isTTY && format === 'human' && !process.env.NO_COLOR, journal };
     return settled;
   };
   const entries: LogEntry[] = [];
@@ -65,15 +72,16 @@ export function createLogger(opts: LoggerOptions): Logger {
     entries.push(entry);
     if (level === 'debug' && !opts.verbose) return;
     clearProgress();
-    const { format, color } = settle();
+    const { format, color, journal } = settle();
+    const out = (text: string) => stream.write(journal ? withPriority(JOURNAL_PRIORITY[level], text) : text);
     if (format === 'json') {
-      stream.write(JSON.stringify(entry) + '\n');
+      out(JSON.stringify(entry) + '\n');
       return;
     }
     const prefix = level === 'info' || level === 'debug' ? '' : `${level.toUpperCase()}: `;
     const line = `${prefix}${entry.message}`;
-    stream.write(color && colors[level] ? `${colors[level]}${line}\x1b[0m\n` : `${line}\n`);
-    if (typeof entry.hint === 'string') stream.write(`HINT: ${entry.hint}\n`);
+    out(color && colors[level] ? `${colors[level]}${line}\x1b[0m\n` : `${line}\n`);
+    if (typeof entry.hint === 'string') out(`HINT: ${entry.hint}\n`);
   };
 
   return {
@@ -101,6 +109,8 @@ export function installWarningHandler(stream: TextSink = process.stderr): void {
   process.removeAllListeners('warning');
   process.on('warning', (w: Error) => {
     const message = redact(`${w.name}: ${w.message}`.replace(/\s+/g, ' ').trim());
-    stream.write(stream.isTTY ? `WARNING: ${message}\n` : JSON.stringify({ time: new Date().toISOString(), level: 'warn', task: 'pgops', kind: 'node-warning', message }) + '\n');
+    if (stream.isTTY) stream.write(`WARNING: ${message}\n`);
+    else if (isJournalStream(stream.fd)) stream.write(withPriority(JOURNAL_PRIORITY.warn, `WARNING: ${message}\n`));
+    else stream.write(JSON.stringify({ time: new Date().toISOString(), level: 'warn', task: 'pgops', kind: 'node-warning', message }) + '\n');
   });
 }

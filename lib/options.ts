@@ -46,9 +46,9 @@ const S3 = ['backup', 'basebackup', 'recover', 'restore', 'backups-list', 'prune
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS = [
   { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server; recover: immediate or latest is the recovery target, latest by default)' },
-  { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, placeholder: 'FILE', describe: 'config file (default: ./pgops.config.yml when it exists)' },
+  { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, placeholder: 'FILE', describe: 'config file (default: the first found of ./pgops.config.yml, $XDG_CONFIG_HOME/pgops/pgops.config.yml or ~/.config/pgops/pgops.config.yml, /etc/pgops/pgops.config.yml)' },
   { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
-  { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY, json otherwise)' },
+  { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY and in the journal, json otherwise)' },
   { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },
   { flag: 'metrics-dir', type: 'string', tasks: '*', env: ['PGOPS_METRICS_DIR'], placeholder: 'DIR', describe: "write the run's metrics for node_exporter's textfile collector into DIR (atomically)" },
   { flag: 'pushgateway', type: 'string', tasks: '*', env: ['PGOPS_PUSHGATEWAY_URL'], placeholder: 'URL', describe: "push the run's metrics to this Prometheus Pushgateway" },
@@ -56,15 +56,17 @@ export const OPTIONS = [
   { flag: 'webhook-url', type: 'string', tasks: '*', env: ['PGOPS_WEBHOOK_URL'], placeholder: 'URL', describe: 'Slack-compatible webhook: told of every failure and of the first success after one' },
   { flag: 'state-dir', type: 'string', tasks: '*', env: ['PGOPS_STATE_DIR'], placeholder: 'DIR', describe: 'where runs remember their last result (default: $XDG_STATE_HOME/pgops or ~/.local/state/pgops)' },
 
-  { flag: 'db', type: 'string', tasks: ['backup', 'basebackup', 'backups-list', 'prune', 'verify', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'URL', describe: 'database URL (postgresql://user@host:port/dbname); for list and prune a database name is enough' },
+  { flag: 'db', type: 'string', tasks: ['backup', 'basebackup', 'backups-list', 'prune', 'verify', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'CONNINFO', describe: 'the database, as psql takes it: a URL (postgresql://user@host:port/dbname), host=... dbname=... pairs, service=NAME, or a database name; libpq\'s PG* variables, pg_service.conf and ~/.pgpass apply' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
 
   { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
-  { flag: 's3-region', type: 'string', tasks: S3, env: ['PGOPS_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'], default: 'us-east-1', describe: 'S3 region' },
+  { flag: 's3-region', type: 'string', tasks: S3, env: ['PGOPS_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'], placeholder: 'REGION', describe: "the bucket's region (default, as the AWS CLI finds it: the region of the profile AWS_PROFILE, else default, in AWS_CONFIG_FILE or ~/.aws/config; on EC2 the instance's region; with --s3-endpoint us-east-1 when none is set)" },
   { flag: 's3-path-style', type: 'boolean', tasks: S3, env: ['PGOPS_S3_PATH_STYLE'], default: false, describe: 'path-style addressing (endpoint/bucket/key), as most S3-compatible servers need' },
   { flag: 's3-checksum', type: 'choice', tasks: S3, env: ['PGOPS_S3_CHECKSUM'], choices: ['when-supported', 'when-required'], default: 'when-supported', describe: 'when-required for stores that reject or mis-store the newest SDK checksum headers' },
   { flag: 's3-part-size', type: 'size', tasks: S3, env: ['PGOPS_S3_PART_SIZE'], default: '16MB', describe: 'multipart upload part size (memory used is about 4 parts)' },
   { flag: 's3-max-attempts', type: 'integer', tasks: S3, env: ['PGOPS_S3_MAX_ATTEMPTS'], default: 5, min: 1, describe: 'attempts per S3 request; 5xx, throttling and connection resets are retried with backoff' },
+  { flag: 's3-sse', type: 'choice', tasks: S3, env: ['PGOPS_S3_SSE'], choices: ['AES256', 'aws:kms'], describe: 'server-side encryption of every object pgops writes: AES256 (SSE-S3, keys managed by S3) or aws:kms (SSE-KMS: the AWS-managed key aws/s3 unless --s3-sse-kms-key-id)' },
+  { flag: 's3-sse-kms-key-id', type: 'string', tasks: S3, env: ['PGOPS_S3_SSE_KMS_KEY_ID'], placeholder: 'KEY', describe: 'the KMS key of SSE-KMS: key id, alias/NAME or ARN (implies --s3-sse aws:kms); the credentials need kms:GenerateDataKey and kms:Decrypt on it' },
 
   { flag: 'format', type: 'choice', tasks: ['backup'], env: ['PGOPS_FORMAT'], choices: ['custom', 'directory'], default: 'custom', describe: 'pg_dump format: custom (streamed) or directory (parallel with --jobs)' },
   { flag: 'jobs', type: 'integer', tasks: ['backup', 'restore', 'drill'], env: ['PGOPS_JOBS'], default: 1, min: 1, alias: 'j', describe: 'parallel jobs (backup: directory format only; restore: pg_restore -j)' },
@@ -78,7 +80,7 @@ export const OPTIONS = [
 
   { flag: 'backup', type: 'string', tasks: ['restore', 'drill', 'recover'], env: ['PGOPS_BACKUP'], default: 'latest', noConfig: true, placeholder: 'ID', describe: 'backup id, label:NAME (the set made with --label NAME), latest (the newest complete set; recover: the newest base backup that ended before the target) or verified (the newest complete set whose newest drill passed)' },
   { flag: 'from-db', type: 'string', tasks: ['restore', 'drill'], env: ['PGOPS_FROM_DB'], placeholder: 'NAME', describe: 'the backed-up database whose sets to use (needed when the repository holds several)' },
-  { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'URL', describe: 'database URL to restore into' },
+  { flag: 'to', type: 'string', tasks: ['restore'], env: ['PGOPS_RESTORE_TO'], noConfig: true, placeholder: 'CONNINFO', describe: 'the database to restore into, as --db takes it (a URL, host=... dbname=... pairs, service=NAME)' },
   { flag: 'create', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: "create the target database when it does not exist, with the backed-up database's encoding, locale, owner, comment, settings and privileges (as pg_restore --create)" },
   { flag: 'clean', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'drop objects of the backup that already exist in the target before restoring them' },
   { flag: 'force', type: 'boolean', tasks: ['restore'], default: false, noConfig: true, describe: 'allow restoring into the very database the backup came from' },
@@ -110,7 +112,7 @@ export const OPTIONS = [
   { flag: 'keep-monthly', type: 'integer', tasks: ['prune'], env: ['PGOPS_KEEP_MONTHLY'], default: 0, min: 0, describe: 'keep the newest set of each of the last N months that have one' },
   { flag: 'incomplete-grace', type: 'duration', tasks: ['prune'], env: ['PGOPS_INCOMPLETE_GRACE'], default: '24h', describe: 'incomplete sets (no manifest) younger than this are left alone: a backup may be writing them; a set whose backup is still running (its lease.json names a live process, or has not expired) is never deleted, whatever the grace' },
 
-  { flag: 'drill-target', type: 'string', tasks: ['drill'], env: ['PGOPS_DRILL_TARGET'], placeholder: 'URL', describe: 'server to restore drills on (postgresql://user@host:port/maintenance-db); the scratch database is created there' },
+  { flag: 'drill-target', type: 'string', tasks: ['drill'], env: ['PGOPS_DRILL_TARGET'], placeholder: 'CONNINFO', describe: 'server to restore drills on, as --db takes it (postgresql://user@host:port/maintenance-db, or host=... pairs; the postgres database when it names none); the scratch database is created there' },
   { flag: 'max-rpo', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RPO'], describe: 'fail the drill when the backup (--pitr: the last replayed transaction) is older than this at drill start' },
   { flag: 'max-rto', type: 'duration', tasks: ['drill'], env: ['PGOPS_MAX_RTO'], describe: 'fail the drill when download, verification and restore (--pitr: download, lay-down and replay) take longer than this' },
   { flag: 'assert', type: 'list', tasks: ['drill'], env: ['PGOPS_ASSERT'], placeholder: 'FILE', describe: 'YAML file of SQL assertions run against the restored database (repeatable)' },
@@ -127,6 +129,7 @@ export const OPTIONS = [
   { flag: 'critical-basebackup-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_BASEBACKUP_AGE'], describe: 'CRITICAL when the newest complete base backup is older (default: twice --max-basebackup-age)' },
   { flag: 'max-pitr-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_MAX_PITR_DRILL_AGE'], default: '8d', describe: 'WARNING when the newest passing point-in-time drill is older (checked when the repository holds base backups)' },
   { flag: 'critical-pitr-drill-age', type: 'duration', tasks: ['status'], env: ['PGOPS_CRITICAL_PITR_DRILL_AGE'], describe: 'CRITICAL when the newest passing point-in-time drill is older (default: twice --max-pitr-drill-age)' },
+  { flag: 'timeout', alias: 't', type: 'duration', tasks: ['status', 'health', 'wal-check', 'partitions-check', 'verify'], env: ['PGOPS_TIMEOUT'], describe: 'a check gives up after this long: it stops its work (ends its database session, so no query of it runs on) and prints UNKNOWN timed out, exit 3 (default: 50s, below the 60s after which Nagios kills a plugin; verify: no limit, as it reads the whole repository; 0: no limit)' },
   { flag: 'parallel', type: 'integer', tasks: ['verify'], env: ['PGOPS_PARALLEL'], default: 4, min: 1, describe: 'verify: how many stored files are read and hashed at once (each streams; memory does not grow with file size)' },
 
   // --- WAL archiving options (wal push, wal fetch, wal check) go here ---

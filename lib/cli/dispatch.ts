@@ -16,7 +16,7 @@ export async function dispatch(argv: readonly string[], io: RunIO = {}): Promise
   const parsed = await parseCommandLine(argv);
   let code: number;
   if ('error' in parsed) {
-    (io.stderr ?? process.stderr).write(`pgops: ${parsed.error}\nHINT: see pgops --help, or pgops <task> --help\n`);
+    (io.stderr ?? process.stderr).write(`pgops: ${parsed.error}\nHINT: ${parsed.hint ?? 'see pgops --help, or pgops <task> --help'}\n`);
     code = ExitCode.UNKNOWN;
   } else if ('done' in parsed) {
     code = ExitCode.OK; // --help or --version

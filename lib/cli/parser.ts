@@ -4,6 +4,7 @@ import { optionsFor, type OptionDef } from '../options.ts';
 import { TASKS, type TaskEntry } from '../tasks/index.ts';
 import { VERSION } from '../version.ts';
 import { optionsHelp, wrap } from './help.ts';
+import { usageProblem } from './usage-hint.ts';
 
 // The one parser of pgops command lines: yargs, with every task's options from lib/options.ts's table. It parses;
 // lib/options.ts's resolveOptions converts and validates (types, ranges, choices), so a value from the environment
@@ -50,8 +51,11 @@ export function buildParser(argv: readonly string[], onTask: (entry: TaskEntry, 
     .exitProcess(false)
     .parserConfiguration({ 'boolean-negation': false, 'camel-case-expansion': false, 'strip-aliased': true })
     .strict()
+    // -V and -h as most tools have them (-v is left alone: it means verbose to some, version to others)
     .version(VERSION)
+    .alias('version', 'V')
     .help()
+    .alias('help', 'h')
     .epilogue(exitCodeEpilogue)
     .demandCommand(1, 'name a task: pgops <task> --help')
     .fail((msg, err) => {
@@ -79,15 +83,17 @@ export function positionalNames(spec = ''): string[] {
   return spec.split(' ').filter(Boolean).map((w) => w.replace(/[<>[\]]/g, ''));
 }
 
-export type ParsedCommandLine = { entry: TaskEntry; flags: Record<string, unknown> } | { done: true } | { error: string };
+export type ParsedCommandLine = { entry: TaskEntry; flags: Record<string, unknown> } | { done: true } | { error: string; hint?: string };
 
-// Parses a command line: the task and its flags, or done (help or version was printed), or the usage error.
+// Parses a command line: the task and its flags, or done (help or version was printed), or the usage error (an
+// unknown command or option said in pgops's words, with the nearest ones; anything else in yargs's).
 export async function parseCommandLine(argv: readonly string[]): Promise<ParsedCommandLine> {
   let chosen: { entry: TaskEntry; flags: Record<string, unknown> } | undefined;
   try {
     await buildParser(argv, (entry, flags) => (chosen = { entry, flags })).parseAsync();
   } catch (err) {
-    return { error: (err as Error).message };
+    const problem = usageProblem(argv);
+    return problem ? { error: problem.message, hint: problem.hint } : { error: (err as Error).message };
   }
   return chosen ?? { done: true };
 }

@@ -1,19 +1,20 @@
-import { loadTargetConfig } from '../config.ts';
+import { readTargetConfig, type TargetConfig } from '../config.ts';
 import { processTerminal, type Terminal } from '../confirm.ts';
 import { ExitCode, PgopsError, messageOf, type ExitCodeValue } from '../errors.ts';
 import { watchInterrupts } from '../interrupt.ts';
 import { createLogger, type Logger, type LogFormat, type TextSink } from '../log.ts';
 import { notifyEnd, notifyStart, type NotifyOptions } from '../notify/index.ts';
+import { databaseNameOf } from '../pg/database-name.ts';
 import type { TaskGauges } from '../notify/outcome.ts';
 import { resolveOptions, type OptionsOf, type TaskName } from '../options.ts';
 import { redact, redactDeep } from '../redact.ts';
 import type { AnyTaskHandler, TaskContext } from '../task.ts';
 
-// The database name in --db (a URL or a name), to tell runs of one task apart in metrics and state.
-function instanceOf(db: unknown): string {
-  if (typeof db !== 'string' || !db) return '';
+// The database name in --db (a connection string in any of libpq's forms, or a name), to tell runs of one task apart
+// in metrics and state.
+function databaseLabelOf(db: unknown, env: NodeJS.ProcessEnv): string {
   try {
-    return db.includes('://') ? decodeURIComponent(new URL(db).pathname.replace(/^\//, '')) : db;
+    return databaseNameOf(db, env) ?? '';
   } catch {
     return '';
   }
@@ -36,15 +37,15 @@ type OutputOptions = Pick<OptionsOf<TaskName>, 'json' | 'logFormat' | 'verbose'>
 export const RECOVERY_TARGETS: readonly string[] = ['immediate', 'latest'];
 
 // The task's options resolved (flags > environment > config target > defaults), or why they cannot be.
-function resolveRun(task: TaskName, flags: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string | undefined): { options: OptionsOf<TaskName>; instance: string } | { error: unknown } {
+function resolveRun(task: TaskName, flags: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string | undefined): { options: OptionsOf<TaskName>; target: string; config: TargetConfig } | { error: unknown } {
   try {
     // a drill's --target may be a server URL, recover's a recovery target (immediate, latest), rather than a config
     // target's name
     const target = (flags.target as string | undefined) ?? env.PGOPS_TARGET;
     const named = target && !target.includes('://') && !(task === 'recover' && RECOVERY_TARGETS.includes(target)) ? target : undefined;
-    const config = loadTargetConfig(flags.config as string | undefined, named, cwd);
-    const options = resolveOptions(task, flags, env, config).values as OptionsOf<TaskName>;
-    return { options, instance: named ?? instanceOf((options as { db?: unknown }).db) };
+    const config = readTargetConfig(flags.config as string | undefined, named, { cwd, env });
+    const options = resolveOptions(task, flags, env, config.values).values as OptionsOf<TaskName>;
+    return { options, target: named ?? databaseLabelOf((options as { db?: unknown }).db, env), config };
   } catch (error) {
     return { error };
   }
@@ -73,16 +74,21 @@ export async function runTask(task: TaskName, handler: () => Promise<AnyTaskHand
   const resolved = resolveRun(task, flags, env, io.cwd);
   const options = 'options' in resolved ? resolved.options : undefined;
   const output: OutputOptions = options ?? outputFallback(task, flags, env);
-  const log: Logger = createLogger({ task, format: output.logFormat as LogFormat | undefined, stream: stderr, verbose: output.verbose });
+  const log: Logger = createLogger({ task, format: output.logFormat as LogFormat | undefined, stream: stderr, verbose: output.verbose, env });
+  // only when asked: an entry, even unprinted, would be the "last step" an abandoned run names (lib/interrupt.ts)
+  if ('config' in resolved && output.verbose) {
+    const { file, searched } = resolved.config;
+    log.debug('config', file ? `config file ${file}` : `no config file (looked for ${searched.join(', ')})`, { file: file ?? null });
+  }
   // SIGTERM and SIGINT stop a task at any point: the first aborts ctx.signal; a second, or the grace running out,
   // abandons the run (interrupt.ts) and the top level exits with whatever was still running left behind
   const interrupt = watchInterrupts(task, log);
   const startedAt = new Date();
   const finish = async (exitCode: ExitCodeValue, summary: string, data?: unknown, gauges?: TaskGauges) => {
     if (!options) return exitCode;
-    const bytes = (data as { bytes?: unknown } | undefined)?.bytes;
-    const instance = 'instance' in resolved ? resolved.instance : '';
-    await notifyEnd({ task, instance, exitCode, startedAt, finishedAt: new Date(), summary, bytes: typeof bytes === 'number' ? bytes : undefined, gauges }, options as NotifyOptions, log, env);
+    // the config target, else the database: the label target of the run's metrics, which read the result's data
+    const target = 'target' in resolved ? resolved.target : '';
+    await notifyEnd({ task, target, exitCode, startedAt, finishedAt: new Date(), summary, data, gauges }, options as NotifyOptions, log, env);
     return exitCode;
   };
   let abandoned = false;

@@ -3,7 +3,8 @@ import { messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OptionsOf, TaskName } from '../options.ts';
 import { addSecret, redact } from '../redact.ts';
-import { pushMetrics, writeTextfile } from './metrics.ts';
+import { jobOf } from './job.ts';
+import { pushMetrics, stickyValues, writeTextfile } from './metrics.ts';
 import { succeeded, type RunOutcome } from './outcome.ts';
 import { pingEnd, pingStart } from './ping.ts';
 import { readState, stateDir, writeState } from './state.ts';
@@ -34,10 +35,11 @@ export async function notifyStart(o: NotifyOptions, log: Logger): Promise<void> 
 export async function notifyEnd(outcome: RunOutcome, o: NotifyOptions, log: Logger, env: NodeJS.ProcessEnv): Promise<void> {
   if ([o.metricsDir, o.pushgateway, o.pingUrl, o.webhookUrl].every((v) => v === undefined)) return;
   registerNotifySecrets(o);
-  outcome = { ...outcome, summary: redact(outcome.summary) };
+  outcome = { ...outcome, task: jobOf(outcome.task, o as { pitr?: unknown }), summary: redact(outcome.summary) };
   const dir = stateDir(o.stateDir, env);
-  const previous = readState(dir, outcome.task, outcome.instance);
+  const previous = readState(dir, outcome.task, outcome.target);
   const lastSuccessAt = succeeded(outcome) ? outcome.finishedAt : previous?.lastSuccessAt ? new Date(previous.lastSuccessAt) : null;
+  const remembered = stickyValues(outcome, lastSuccessAt, previous?.lastSuccessMetrics ?? {});
   const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -46,8 +48,8 @@ export async function notifyEnd(outcome: RunOutcome, o: NotifyOptions, log: Logg
     }
   };
   const { metricsDir, pushgateway, pingUrl, webhookUrl } = o;
-  if (metricsDir !== undefined) await attempt('writing the metrics textfile', async () => log.debug('metrics', `wrote ${await writeTextfile(metricsDir, outcome, lastSuccessAt)}`));
-  if (pushgateway !== undefined) await attempt('the Pushgateway push', () => pushMetrics(pushgateway, outcome, lastSuccessAt));
+  if (metricsDir !== undefined) await attempt('writing the metrics textfile', async () => log.debug('metrics', `wrote ${await writeTextfile(metricsDir, outcome, lastSuccessAt, remembered)}`));
+  if (pushgateway !== undefined) await attempt('the Pushgateway push', () => pushMetrics(pushgateway, outcome, lastSuccessAt, remembered));
   if (pingUrl !== undefined) {
     await attempt('the ping', async () => {
       const status = await pingEnd(pingUrl, outcome);
@@ -60,5 +62,7 @@ export async function notifyEnd(outcome: RunOutcome, o: NotifyOptions, log: Logg
       if (status >= 400) throw new Error(`HTTP ${status}`);
     });
   }
-  await attempt('saving the run state', async () => writeState(dir, outcome.task, outcome.instance, { lastExitCode: outcome.exitCode, lastSuccessAt: lastSuccessAt?.toISOString() ?? null }));
+  await attempt('saving the run state', async () =>
+    writeState(dir, outcome.task, outcome.target, { lastExitCode: outcome.exitCode, lastSuccessAt: lastSuccessAt?.toISOString() ?? null, lastSuccessMetrics: remembered }),
+  );
 }

@@ -6,6 +6,8 @@ import path from 'node:path';
 export interface RunState {
   lastExitCode: number;
   lastSuccessAt: string | null;
+  /** the last successful run's sticky metrics (a backup's size), which a failed run exports again */
+  lastSuccessMetrics?: Record<string, number>;
 }
 
 // The state folder: --state-dir, else $XDG_STATE_HOME/pgops, else ~/.local/state/pgops.
@@ -15,20 +17,21 @@ export function stateDir(configured: string | undefined, env: NodeJS.ProcessEnv)
   return path.join(base, 'pgops');
 }
 
-const fileOf = (dir: string, task: string, instance: string) => path.join(dir, `${task}${instance ? '@' + instance.replace(/[^A-Za-z0-9_.-]/g, '_') : ''}.json`);
+const fileOf = (dir: string, task: string, target: string) => path.join(dir, `${task}${target ? '@' + target.replace(/[^A-Za-z0-9_.-]/g, '_') : ''}.json`);
 
-export function readState(dir: string, task: string, instance: string): RunState | undefined {
+// The state the previous run of the task for this target left; undefined when there is none (or it cannot be read).
+export function readState(dir: string, task: string, target: string): RunState | undefined {
   try {
-    return JSON.parse(fs.readFileSync(fileOf(dir, task, instance), 'utf8')) as RunState;
+    return JSON.parse(fs.readFileSync(fileOf(dir, task, target), 'utf8')) as RunState;
   } catch {
     return undefined;
   }
 }
 
 // Writes the state atomically (temp file + rename), so a crash never leaves half a file.
-export function writeState(dir: string, task: string, instance: string, state: RunState): void {
+export function writeState(dir: string, task: string, target: string, state: RunState): void {
   fs.mkdirSync(dir, { recursive: true });
-  const file = fileOf(dir, task, instance);
+  const file = fileOf(dir, task, target);
   const temp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(temp, JSON.stringify(state) + '\n');
   fs.renameSync(temp, file);

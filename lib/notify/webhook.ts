@@ -11,8 +11,8 @@ export function shouldPost(o: RunOutcome, previousExitCode: number | undefined):
 // A Slack-compatible message ({"text": ...}; Mattermost, Rocket.Chat and Teams' Slack-compatible hooks take it too).
 export function webhookMessage(o: RunOutcome, host: string): { text: string } {
   const head = succeeded(o)
-    ? `:white_check_mark: pgops ${o.task}${o.instance ? ` (${o.instance})` : ''} recovered on ${host}`
-    : `:rotating_light: pgops ${o.task}${o.instance ? ` (${o.instance})` : ''} FAILED on ${host} (exit ${o.exitCode}, after ${formatDuration(o.finishedAt.getTime() - o.startedAt.getTime())})`;
+    ? `:white_check_mark: pgops ${o.task}${o.target ? ` (${o.target})` : ''} recovered on ${host}`
+    : `:rotating_light: pgops ${o.task}${o.target ? ` (${o.target})` : ''} FAILED on ${host} (exit ${o.exitCode}, after ${formatDuration(o.finishedAt.getTime() - o.startedAt.getTime())})`;
   return { text: `${head}\n${o.summary.slice(0, 3000)}` };
 }
 

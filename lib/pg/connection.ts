@@ -1,68 +1,74 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { ExitCode, PgopsError, messageOf, usageError } from '../errors.ts';
+import { messageOf, usageError } from '../errors.ts';
 import { addSecret } from '../redact.ts';
+import { MissingPassword, NO_TLS, connectError, worthAnotherAttempt } from './connect-error.ts';
+import { parseConnString } from './conninfo.ts';
+import { DEFAULT_SOCKET_DIRS, defaultSocketDir } from './default-host.ts';
+import { LIBPQ_KEYWORDS, checkHonoured } from './libpq-keywords.ts';
+import { lookupPassword } from './pgpass.ts';
+import { readService, serviceFiles } from './service-file.ts';
+import { sslAttempts } from './ssl.ts';
 
-// Where to connect: parsed from a URL, with libpq's PG* variables filling what the URL leaves out.
+// Where to connect: from --db (a URL, keyword/value pairs or a database name) and its service, with libpq's PG*
+// variables filling what they leave out, and psql's defaults after that.
 export interface ConnInfo {
   host: string;
   port: number;
   user: string;
   database: string;
   password?: string;
-  /** other libpq parameters from the URL's query (sslmode, sslrootcert, ...) */
+  /** the other libpq parameters of the string and its service (sslmode, sslrootcert, ...): children get them in their conninfo */
   params: Record<string, string>;
+  /** libpq parameters from PG* variables: pgops's own connections use them, children read their environment themselves */
+  envParams?: Record<string, string>;
+  /** the home folder of libpq's default files (~/.pgpass, ~/.postgresql/) */
+  home?: string;
+  /** no host or hostaddr was given: host is psql's default socket folder */
+  defaultHost?: boolean;
 }
 
-// Parses postgresql://user:password@host:port/dbname?sslmode=require (host may also be ?host=/socket/dir).
+// The keywords that are ConnInfo's own fields, not params.
+const FIELDS = ['host', 'port', 'user', 'dbname', 'password', 'service'];
+// PGAPPNAME names the children as pgops does (childAuth); pgops names its own connections after the task.
+const NOT_FROM_ENV = new Set([...FIELDS, 'application_name']);
+
+// Resolves --db as libpq does: the string's keywords win over its service's (service= or PGSERVICE), which win over the
+// PG* variables; then psql's defaults (the Unix socket, port 5432, the OS user, a database named as the user).
 export function parseDbUrl(url: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnInfo {
-  const params: Record<string, string> = {};
-  let host: string | undefined;
-  let port: string | undefined;
-  let user: string | undefined;
-  let password: string | undefined;
-  let database: string | undefined;
-  if (url) {
-    if (!/^postgres(ql)?:\/\//.test(url)) {
-      throw usageError('the database must be given as a URL', 'write it as postgresql://user@host:5432/dbname');
-    }
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw usageError('the database URL cannot be parsed', 'write it as postgresql://user@host:5432/dbname; percent-encode special characters in the password');
-    }
-    host = decodeURIComponent(parsed.hostname) || undefined;
-    port = parsed.port || undefined;
-    user = decodeURIComponent(parsed.username) || undefined;
-    password = decodeURIComponent(parsed.password) || undefined;
-    database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined;
-    for (const [k, v] of parsed.searchParams) {
-      if (k === 'host') host = v;
-      else if (k === 'port') port = v;
-      else if (k === 'user') user = v;
-      else if (k === 'password') password = v;
-      else if (k === 'dbname') database = v;
-      else params[k] = v;
-    }
-    if (host?.startsWith('[')) host = host.slice(1, -1);
+  const given = url ? parseConnString(url) : {};
+  const home = env.HOME || os.userInfo().homedir;
+  const serviceName = given.service || env.PGSERVICE;
+  const service = serviceName ? readService(serviceName, serviceFiles(env, home)).keywords : {};
+  const explicit: Record<string, string> = { ...service, ...given };
+  const fromEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(LIBPQ_KEYWORDS)) if (v && env[v] && !NOT_FROM_ENV.has(k)) fromEnv[k] = env[v]!;
+  const pick = (k: string) => explicit[k] || env[LIBPQ_KEYWORDS[k]!] || undefined;
+  const params = withoutFields(explicit);
+  const envParams = Object.fromEntries(Object.entries(fromEnv).filter(([k]) => !(k in params)));
+  checkHonoured({ ...envParams, ...params });
+  const portText = pick('port') ?? '5432';
+  let host = pick('host');
+  const hostaddr = params.hostaddr || envParams.hostaddr;
+  if (host?.includes(',') || hostaddr?.includes(',') || portText.includes(',')) {
+    throw usageError('pgops connects to one server: several hosts or ports are given', 'give the one host to connect to (a standby list belongs to the application, not to a backup)');
   }
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port <= 0 || port > 65535) throw usageError(`invalid port: "${portText}"`, 'give one port number, such as port=5432');
+  const defaultHost = !host && !hostaddr;
+  if (!host) host = hostaddr ?? defaultSocketDir(port);
+  const password = explicit.password || env.PGPASSWORD || undefined;
   addSecret(password);
-  addSecret(env.PGPASSWORD);
-  const info: ConnInfo = {
-    host: host ?? env.PGHOST ?? 'localhost',
-    port: Number(port ?? env.PGPORT ?? 5432),
-    user: user ?? env.PGUSER ?? os.userInfo().username,
-    database: '',
-    password: password ?? env.PGPASSWORD,
-    params,
-  };
-  info.database = database ?? env.PGDATABASE ?? info.user;
-  if (!Number.isInteger(info.port) || info.port <= 0) throw usageError(`invalid port in the database URL: ${port}`);
-  return info;
+  const user = pick('user') ?? os.userInfo().username;
+  return { host, port, user, database: pick('dbname') ?? user, password, params, envParams, home, defaultHost };
+}
+
+function withoutFields(keywords: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(keywords).filter(([k]) => !FIELDS.includes(k)));
 }
 
 // The same server, another database.
@@ -77,47 +83,107 @@ export function displayUrl(info: ConnInfo): string {
   return `postgresql://${encodeURIComponent(info.user)}@${hostPart}:${info.port}/${encodeURIComponent(info.database)}${host}`;
 }
 
-// Opens a node-postgres connection, with a message and a hint when the server cannot be reached. With catalogOnly,
-// the session's search_path is pg_catalog alone (pg_temp last), so that no user object can stand in for a catalogue
-// table, function, operator or type in pgops's own queries.
+// Opens a node-postgres connection as libpq would (sslmode's attempts, the password file read only when the server asks
+// for a password), with a message and a hint when it fails. With catalogOnly, the session's search_path is pg_catalog
+// alone (pg_temp last), so that no user object can stand in for a catalogue table, function, operator or type in
+// pgops's own queries.
 export async function connect(info: ConnInfo, applicationName = 'pgops', opts: { catalogOnly?: boolean } = {}): Promise<pg.Client> {
-  const ssl = sslFor(info.params.sslmode);
-  const client = new pg.Client({
-    ...(opts.catalogOnly ? { options: '-c search_path=pg_catalog,pg_temp' } : {}),
-    host: info.host,
-    port: info.port,
-    user: info.user,
-    password: info.password,
-    database: info.database,
-    application_name: applicationName,
-    ssl,
-    connectionTimeoutMillis: 15_000,
-  });
-  client.on('error', () => {}); // a dropped connection surfaces on the next query
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => {});
-    throw new PgopsError(`cannot connect to ${displayUrl(info)}: ${messageOf(err)}`, {
-      code: ExitCode.UNKNOWN,
-      hint: 'check that the server runs and accepts connections from here (pg_isready), and the user, database and password',
-      cause: err,
+  const settings = { ...info.envParams, ...info.params };
+  const address = settings.hostaddr || info.host;
+  const serverKey = `${address}:${info.port}`;
+  const planned = sslAttempts({ host: address, settings, home: homeOf(info) });
+  const { mode } = planned;
+  const attempts = mode === 'prefer' && plainServers.has(serverKey) ? [false as const] : planned.attempts;
+  const auth = passwordFor(info);
+  const options = [settings.options, opts.catalogOnly ? '-c search_path=pg_catalog,pg_temp' : ''].filter(Boolean).join(' ');
+  // libpq waits forever by default; pgops's 15 s keep a cron job from hanging on a dead host
+  const timeout = Number(settings.connect_timeout ?? 15);
+  if (!Number.isInteger(timeout) || timeout < 0) throw usageError(`invalid connect_timeout value: "${settings.connect_timeout}"`, 'give whole seconds, such as connect_timeout=10 (0 waits forever)');
+  // a TLS name for the certificate check and SNI when hostaddr gives the address
+  const names = settings.hostaddr && !info.host.startsWith('/') && net.isIP(info.host) === 0 ? { host: info.host, servername: info.host } : {};
+  for (let i = 0; ; i++) {
+    const ssl = attempts[i];
+    const client = new pg.Client({
+      ...(options ? { options } : {}),
+      host: address,
+      port: info.port,
+      user: info.user,
+      password: auth.get,
+      database: info.database,
+      application_name: applicationName,
+      ssl: ssl ? { ...ssl, ...names } : false,
+      connectionTimeoutMillis: timeout > 0 ? Math.max(2, timeout) * 1000 : 0,
     });
+    client.on('error', () => {}); // a dropped connection surfaces on the next query
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => {});
+      if (ssl && mode === 'prefer' && messageOf(err) === NO_TLS) plainServers.add(serverKey);
+      if (i + 1 < attempts.length && worthAnotherAttempt(err)) continue;
+      throw connectError(err, { where: displayUrl(info), mode, passwordFrom: auth.from(), defaultHost: info.defaultHost ?? false });
+    }
   }
-  return client;
 }
 
-function sslFor(mode: string | undefined): pg.ClientConfig['ssl'] {
-  if (!mode || mode === 'disable' || mode === 'allow' || mode === 'prefer') return undefined;
-  if (mode === 'require') return { rejectUnauthorized: false };
-  return { rejectUnauthorized: true };
+// Servers that answered prefer's TLS request with "no" in this run. node-postgres cannot go on in plain on that
+// connection as libpq does, so each prefer connection to them would cost a second backend start (19 against 8 ms
+// to a local server): the later ones of the run go plain at once.
+const plainServers = new Set<string>();
+
+// The password callback node-postgres calls when the server asks for one: the given password, else the password file's
+// (passfile, PGPASSFILE, ~/.pgpass), else MissingPassword. node-postgres's own password file lookup is never reached
+// (it prints a deprecation warning on every run).
+function passwordFor(info: ConnInfo): { get: () => Promise<string>; from: () => string | undefined } {
+  let from: string | undefined;
+  return {
+    from: () => from,
+    get: async () => {
+      if (info.password) return info.password;
+      const found = passwordFileEntry(info);
+      if (found.password) {
+        from = found.file;
+        return found.password;
+      }
+      const esc = (v: string | number) => String(v).replace(/[\\:]/g, '\\$&');
+      const pgpassHost = info.host === DEFAULT_SOCKET_DIRS[0] ? 'localhost' : info.host;
+      throw new MissingPassword(info.user, found.file, [pgpassHost, info.port, info.database, info.user].map(esc).join(':'));
+    },
+  };
+}
+
+// The password file's password for this connection (passfile, PGPASSFILE, ~/.pgpass), its warning printed once.
+function passwordFileEntry(info: ConnInfo): { password?: string; file: string } {
+  const file = info.params.passfile || info.envParams?.passfile || path.join(homeOf(info), '.pgpass');
+  const found = lookupPassword(file, { host: info.host, port: info.port, database: info.database, user: info.user });
+  if (found.warning) warnOnce(found.warning);
+  addSecret(found.password);
+  return { password: found.password, file };
+}
+
+function homeOf(info: ConnInfo): string {
+  return info.home ?? (process.env.HOME || os.userInfo().homedir);
+}
+
+const warned = new Set<string>();
+
+// libpq prints its password file warnings on stderr; pgops's go through Node's warnings, which the bin prints as log lines.
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, 'pgpass');
 }
 
 // libpq keyword=value connection string for child processes: never the password.
 export function libpqConnString(info: ConnInfo): string {
   const quote = (v: string | number) => `'${String(v).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   const parts = [`host=${quote(info.host)}`, `port=${quote(info.port)}`, `user=${quote(info.user)}`, `dbname=${quote(info.database)}`];
-  for (const [k, v] of Object.entries(info.params)) parts.push(`${k}=${quote(v)}`);
+  for (const [k, v] of Object.entries(info.params)) {
+    // childAuth says which password file the children read (PGPASSFILE)
+    if (k === 'passfile') continue;
+    parts.push(`${k}=${quote(v)}`);
+  }
   return parts.join(' ');
 }
 
@@ -127,14 +193,22 @@ export interface ChildAuth {
   cleanup(): void;
 }
 
-// Writes the password to a 0600 pgpass file that only this run uses; argv and the environment never hold it.
+// Writes the password to a 0600 pgpass file that only this run uses; argv and the environment never hold it. The
+// password is the given one, else the password file's for the database --db names: pg_dumpall and psql connect to
+// other databases of the server (postgres, template1), which a line for that database alone would not match.
 export function childAuth(info: ConnInfo, base: NodeJS.ProcessEnv = process.env): ChildAuth {
   const env: NodeJS.ProcessEnv = { ...base, PGAPPNAME: 'pgops' };
   delete env.PGPASSWORD;
-  if (!info.password) return { env, cleanup() {} };
+  // the service's keywords are in the children's conninfo already (libpqConnString)
+  delete env.PGSERVICE;
+  const password = info.password ?? passwordFileEntry(info).password;
+  if (!password) {
+    if (info.params.passfile) env.PGPASSFILE = info.params.passfile;
+    return { env, cleanup() {} };
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-auth-'));
   const file = path.join(dir, `pgpass-${randomBytes(4).toString('hex')}`);
-  const escaped = info.password.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+  const escaped = password.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
   fs.writeFileSync(file, `*:*:*:*:${escaped}\n`, { mode: 0o600 });
   env.PGPASSFILE = file;
   return {

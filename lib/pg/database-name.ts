@@ -1,10 +1,14 @@
 import { usageError } from '../errors.ts';
+import { parseDbUrl } from './connection.ts';
+import { isConnString } from './conninfo.ts';
 
-// The database --db names, if any: a plain name, or the database of a postgresql:// URL.
-export function databaseNameOf(db: unknown): string | undefined {
+// The database --db names, if any: a plain name, the database of a postgresql:// URL, or of a keyword/value string
+// (dbname=, or its service's, or libpq's default from PGDATABASE and the user).
+export function databaseNameOf(db: unknown, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (db === undefined || db === '') return undefined;
   const text = String(db);
-  if (!/^postgres(ql)?:\/\//.test(text)) return text;
+  if (!isConnString(text)) return text;
+  if (!/^postgres(ql)?:\/\//.test(text)) return parseDbUrl(text, env).database;
   let url: URL;
   try {
     url = new URL(text);

@@ -1,4 +1,5 @@
 import { ExitCode, PgopsError, messageOf } from '../errors.ts';
+import { describeSse, type SseParams } from './s3-sse.ts';
 
 // What a failed request was doing, for the message.
 export interface S3ErrorContext {
@@ -6,6 +7,10 @@ export interface S3ErrorContext {
   bucket: string;
   endpoint: string;
   key?: string;
+  /** the request writes an object (a refusal may be a bucket policy that requires encryption) */
+  write?: boolean;
+  /** the server-side encryption the request carried */
+  sse?: SseParams;
 }
 
 interface SdkError {
@@ -48,19 +53,51 @@ export function s3Error(err: unknown, ctx: S3ErrorContext): PgopsError {
       cause: err,
     });
   }
+  if (isKmsError(e)) {
+    const key = ctx.sse?.SSEKMSKeyId ?? (ctx.sse?.ServerSideEncryption === 'aws:kms' ? 'aws/s3' : "of the object's encryption");
+    return new PgopsError(`s3 ${what} failed: the KMS key ${key} was refused (${e.name}): ${messageOf(err)}`, {
+      code: ExitCode.UNKNOWN,
+      hint: "check --s3-sse-kms-key-id (a key id, alias/NAME or ARN of a key in the bucket's region) and that the credentials may use the key: kms:GenerateDataKey to write, kms:Decrypt to read",
+      cause: err,
+    });
+  }
   if (CREDENTIAL_ERRORS.has(e.name ?? '') || e.$metadata?.httpStatusCode === 403) {
+    const hint = 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and that they may read, write, list and delete in the bucket';
     return new PgopsError(`access to s3://${ctx.bucket} was refused (${e.name}): ${messageOf(err)}`, {
       code: ExitCode.UNKNOWN,
-      hint: 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and that they may read, write, list and delete in the bucket',
+      hint: ctx.write ? `${hint}; ${encryptionPolicyHint(ctx.sse)}` : hint,
       cause: err,
     });
   }
   const status = e.$metadata?.httpStatusCode;
+  if (ctx.write && ctx.sse?.ServerSideEncryption && (status === 400 || status === 501)) {
+    // the store does not take the encryption headers (RGW without a KMS backend, or over plain HTTP)
+    return new PgopsError(`s3 ${what} failed: the store refused server-side encryption ${describeSse(ctx.sse)} (${e.name ?? 'Error'}, HTTP ${status}): ${messageOf(err)}`, {
+      code: ExitCode.UNKNOWN,
+      hint: 'check --s3-sse and --s3-sse-kms-key-id against what the store supports (Ceph RGW: SSE-KMS needs rgw_crypt_s3_kms_backend and a key id, and HTTPS unless rgw_crypt_require_ssl = false), or leave --s3-sse out',
+      cause: err,
+    });
+  }
   return new PgopsError(`s3 ${what} failed: ${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${messageOf(err)}`, {
     code: ExitCode.FAILED,
     hint: `the request went to ${ctx.endpoint}, bucket ${ctx.bucket}; retry, or check the S3 service's status and logs`,
     cause: err,
   });
+}
+
+// What to check when a write is refused: a bucket policy may require encryption (or other encryption than given).
+function encryptionPolicyHint(sse: SseParams | undefined): string {
+  if (!sse?.ServerSideEncryption) {
+    return 'a bucket policy that requires encryption refuses unencrypted writes: pass --s3-sse aws:kms (with --s3-sse-kms-key-id KEY) or --s3-sse AES256, as the policy asks';
+  }
+  return `a bucket policy may require other encryption than ${describeSse(sse)}: check --s3-sse and --s3-sse-kms-key-id against it`;
+}
+
+// An error of the KMS key behind SSE-KMS: AWS's KMS.* codes (KMS.NotFoundException, KMS.DisabledException, ...), an
+// AccessDenied naming a kms: action, or RGW's "Failed to retrieve the actual key, kms-keyid: ...".
+function isKmsError(e: SdkError): boolean {
+  if ((e.name ?? '').startsWith('KMS.')) return true;
+  return /\bkms:[a-z]|\bkms-keyid\b/i.test(e.message ?? '');
 }
 
 // A 404 from S3: the key (or, for HEAD, possibly the bucket) does not exist.

@@ -6,6 +6,7 @@ import { ExitCode, PgopsError, messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { HashCounter } from './hashing.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed } from './s3-errors.ts';
+import type { SseParams } from './s3-sse.ts';
 
 // A put in progress, as the client middleware sees it.
 interface Watch {
@@ -48,6 +49,8 @@ export interface UploadRequest {
   key: string;
   body: Readable;
   partSize: number;
+  /** server-side encryption of the object (lib/repo/s3-sse.ts): on the PutObject or CreateMultipartUpload */
+  sse: SseParams;
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
@@ -76,7 +79,9 @@ export async function uploadStream(req: UploadRequest): Promise<{ size: number; 
     counter.destroy(err instanceof Error ? err : new Error(messageOf(err)));
   };
   // leavePartsOnError: the abort is ours (below), so that a server without AbortMultipartUpload is handled
-  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter }, partSize: req.partSize, queueSize: partsInFlight(req.partSize), leavePartsOnError: true });
+  // the parts of a multipart upload need no encryption headers of their own (only SSE-C's would): CreateMultipartUpload
+  // carries them for the whole object
+  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter, ...req.sse }, partSize: req.partSize, queueSize: partsInFlight(req.partSize), leavePartsOnError: true });
   // An errored or aborted body errors the counter: Upload never sees its end and cannot complete.
   const feed = pipeline(req.body, counter, { signal }).catch((err: unknown) => stop(err, false));
   req.watches.set(key, { signal, failed: (err) => stop(err, true) });
@@ -147,7 +152,9 @@ const CONFLICT_TRIES = 3;
 // cannot carry the condition everywhere: RGW's CompleteMultipartUpload ignores it), so the body is held in memory,
 // up to maxBytes. Resolves 'exists' when the store answers 412; on a store that ignores the header it overwrites
 // (the caller knows from the repository's exclusiveCreate, probed at repo init).
-export async function conditionalPut(req: Omit<UploadRequest, 'watches' | 'partSize' | 'log'> & { maxBytes?: number }): Promise<{ size: number; sha256: string } | 'exists'> {
+export async function conditionalPut(
+  req: Omit<UploadRequest, 'watches' | 'partSize' | 'log' | 'sse'> & { sse?: SseParams; maxBytes?: number },
+): Promise<{ size: number; sha256: string } | 'exists'> {
   const limit = req.maxBytes ?? CONDITIONAL_PUT_MAX_BYTES;
   const counter = new HashCounter(req.onProgress);
   const chunks: Buffer[] = [];
@@ -172,7 +179,7 @@ export async function conditionalPut(req: Omit<UploadRequest, 'watches' | 'partS
   chunks.length = 0;
   for (let attempt = 1; ; attempt++) {
     try {
-      await req.client.send(new PutObjectCommand({ Bucket: req.bucket, Key: req.key, Body: data, IfNoneMatch: '*' }), { abortSignal: req.signal });
+      await req.client.send(new PutObjectCommand({ Bucket: req.bucket, Key: req.key, Body: data, IfNoneMatch: '*', ...req.sse }), { abortSignal: req.signal });
       return { size: counter.bytes, sha256: counter.digest() };
     } catch (err) {
       if (isPreconditionFailed(err)) return 'exists';

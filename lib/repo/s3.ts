@@ -25,6 +25,8 @@ import {
 } from './repo.ts';
 import { createS3Client, endpointOf, type S3Options } from './s3-client.ts';
 import { isNotFound, isPreconditionFailed, isUnsupported, s3Error } from './s3-errors.ts';
+import type { RegionProvider } from './s3-region.ts';
+import { sseParams, warnUnconfirmedSse, type SseParams } from './s3-sse.ts';
 import { UploadFailure, conditionalPut, uploadStream, watchUploads } from './s3-upload.ts';
 
 // What openRepo hands an S3Repo: the parts of the s3:// URL, the s3-* options and the logger.
@@ -58,7 +60,10 @@ export class S3Repo implements Repo {
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;
-  private readonly endpoint: string;
+  private readonly region: RegionProvider;
+  private readonly options: S3Options;
+  /** the encryption headers of every object write (--s3-sse, --s3-sse-kms-key-id) */
+  private readonly sse: SseParams;
   private readonly log: Logger;
   private readonly partSize: number;
   private readonly pageSize: number | undefined;
@@ -69,13 +74,14 @@ export class S3Repo implements Repo {
     this.prefix = config.prefix.replace(/^\/+|\/+$/g, '');
     this.url = `s3://${this.bucket}/${this.prefix}`;
     this.log = config.log;
-    this.endpoint = endpointOf(config.options);
+    this.options = config.options;
+    this.sse = sseParams(config.options);
     this.partSize = config.options.s3PartSize ?? DEFAULT_PART_SIZE;
     if (this.partSize < MIN_PART_SIZE || this.partSize > MAX_PART_SIZE) {
       throw usageError(`invalid --s3-part-size ${this.partSize} bytes: S3 parts are 5MB to 5GB`, 'pass --s3-part-size between 5MB and 5GB (16MB by default)');
     }
     this.pageSize = config.pageSize;
-    this.client = createS3Client(config.options);
+    ({ client: this.client, region: this.region } = createS3Client(config.options));
     this.watches = watchUploads(this.client);
   }
 
@@ -85,17 +91,35 @@ export class S3Repo implements Repo {
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
-  private fail(err: unknown, action: string, key?: string): PgopsError {
-    return s3Error(err, { action, key, bucket: this.bucket, endpoint: this.endpoint });
+  /**
+   * The region requests are signed for: --s3-region, else the environment's or the AWS profile's (lib/repo/s3-region.ts);
+   * what a command started elsewhere (restore_command) must be given, since its environment may have no profile.
+   */
+  resolvedRegion(): Promise<string> {
+    return this.region();
   }
 
+  /** the endpoint requests go to, for messages (AWS's is named after the region, known after the first request) */
+  private get endpoint(): string {
+    return endpointOf(this.options, this.region.known);
+  }
+
+  private fail(err: unknown, action: string, key?: string, write = false): PgopsError {
+    return s3Error(err, { action, key, bucket: this.bucket, endpoint: this.endpoint, write, sse: this.sse });
+  }
+
+  /**
+   * Writes and deletes a probe object, carrying the encryption every write carries; warns when the store's answer does
+   * not confirm that encryption (it ignored the headers: the objects are stored as its default has them).
+   */
   async check(): Promise<void> {
     const probe = this.full(`.pgops-check-${randomBytes(4).toString('hex')}`);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops' }));
+      const answer = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops', ...this.sse }));
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+      warnUnconfirmedSse(this.log, this.sse, answer, { endpoint: this.endpoint, bucket: this.bucket });
     } catch (err) {
-      const mapped = this.fail(err, 'write of a probe object to', probe);
+      const mapped = this.fail(err, 'write of a probe object to', probe, true);
       // whatever stops the probe, the task cannot run: exit 3
       throw mapped.code === ExitCode.UNKNOWN
         ? mapped
@@ -114,15 +138,16 @@ export class S3Repo implements Repo {
         key: full,
         body,
         partSize: partSizeFor(this.partSize, opts.sizeHint),
+        sse: this.sse,
         log: this.log,
         signal: opts.signal,
         onProgress: opts.onProgress,
       });
       return { key, size, sha256 };
     } catch (err) {
-      if (!(err instanceof UploadFailure)) throw this.fail(err, 'upload of', full);
+      if (!(err instanceof UploadFailure)) throw this.fail(err, 'upload of', full, true);
       // the body's own error (or the abort) is the caller's to see as it was
-      throw err.fromS3 ? this.fail(err.error, 'upload of', full) : err.error;
+      throw err.fromS3 ? this.fail(err.error, 'upload of', full, true) : err.error;
     }
   }
 
@@ -136,12 +161,12 @@ export class S3Repo implements Repo {
       return this.put(key, body, { ...opts, ifAbsent: false });
     }
     try {
-      const put = await conditionalPut({ client: this.client, bucket: this.bucket, key: full, body, signal: opts.signal, onProgress: opts.onProgress });
+      const put = await conditionalPut({ client: this.client, bucket: this.bucket, key: full, body, sse: this.sse, signal: opts.signal, onProgress: opts.onProgress });
       if (put === 'exists') throw new AlreadyExistsError(key, this.url);
       return { key, ...put };
     } catch (err) {
       if (!(err instanceof UploadFailure)) throw err;
-      throw err.fromS3 ? this.fail(err.error, 'upload of', full) : err.error;
+      throw err.fromS3 ? this.fail(err.error, 'upload of', full, true) : err.error;
     }
   }
 
@@ -159,13 +184,13 @@ export class S3Repo implements Repo {
    */
   async probeConditionalWrites(): Promise<boolean> {
     const probe = this.full(`.pgops-probe-${randomBytes(4).toString('hex')}`);
-    const put = () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops', IfNoneMatch: '*' }));
+    const put = () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops', IfNoneMatch: '*', ...this.sse }));
     try {
       try {
         await put();
       } catch (err) {
         if (isUnsupported(err)) return false;
-        throw this.fail(err, 'conditional write of a probe object to', probe);
+        throw this.fail(err, 'conditional write of a probe object to', probe, true);
       }
       try {
         await put();
@@ -173,7 +198,7 @@ export class S3Repo implements Repo {
       } catch (err) {
         if (isPreconditionFailed(err)) return true;
         if (isUnsupported(err)) return false;
-        throw this.fail(err, 'conditional write of a probe object to', probe);
+        throw this.fail(err, 'conditional write of a probe object to', probe, true);
       }
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe })).catch((err: unknown) => {

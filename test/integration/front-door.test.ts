@@ -49,7 +49,7 @@ describe('one front door', () => {
     const results = await threeWays('backups-list', ['backups', 'list'], ['--repo', repo, '--no-such-option']);
     for (const r of results) {
       expect(r.exitCode).toBe(3);
-      expect(r.stderr).toBe('pgops: Unknown argument: no-such-option\nHINT: see pgops --help, or pgops <task> --help');
+      expect(r.stderr).toBe('pgops: unknown option --no-such-option for pgops backups list\nHINT: see pgops backups list --help');
     }
   });
 

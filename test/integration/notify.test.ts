@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import { freePort } from '../support/cluster.ts';
+import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 import { startHttpSink } from '../support/http-sink.ts';
 
 // Signals that tell a monitor a job ran: metrics (textfile and Pushgateway), healthchecks pings, a webhook.
@@ -42,10 +42,12 @@ describe('notifications of a run', () => {
     const hook = sink.received.find((x) => x.path === `/hooks/${TOKEN}`)!;
     expect(JSON.parse(hook.body).text).toMatch(/^:rotating_light: pgops backups-list FAILED on .* \(exit 3, after .*\)\nunsupported repository URL "ftp:\/\/nowhere\/x"/);
     const push = sink.received.find((x) => x.path.startsWith('/metrics/job/pgops'))!;
-    expect(push.path).toBe('/metrics/job/pgops/task/backups-list/instance/default');
-    expect(push.body).toMatch(/pgops_last_exit_code\{task="backups-list",instance=""\} 3/);
-    expect(push.body).toMatch(/pgops_last_success\{task="backups-list",instance=""\} 0/);
-    expect(push.body).not.toContain('pgops_last_success_timestamp_seconds{');
+    // no target (no config target, no --db): the grouping key has none; the metrics carry no labels of their own
+    expect(push.path).toBe('/metrics/job/pgops/task/backups-list');
+    expect(push.body).toMatch(/^pgops_last_exit_code 3$/m);
+    expect(push.body).toMatch(/^pgops_last_success 0$/m);
+    expect(push.body).not.toContain('pgops_last_success_timestamp_seconds');
+    expect(push.body).not.toContain('instance');
     expect(r.stderr).not.toContain(TOKEN);
   });
 
@@ -67,9 +69,11 @@ describe('notifications of a run', () => {
     expect(files).toEqual(['pgops_backups_list.prom']);
     const text = fs.readFileSync(path.join(dir, 'metrics', files[0]), 'utf8');
     expect(text).toMatch(/# HELP pgops_last_success_timestamp_seconds /);
-    const ts = Number(/pgops_last_success_timestamp_seconds\{task="backups-list",instance=""\} ([\d.]+)/.exec(text)![1]);
+    const ts = Number(/pgops_last_success_timestamp_seconds\{task="backups-list",target=""\} ([\d.]+)/.exec(text)![1]);
     expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(60);
-    expect(text).toMatch(/pgops_last_exit_code\{task="backups-list",instance=""\} 0/);
+    expect(text).toMatch(/pgops_last_exit_code\{task="backups-list",target=""\} 0/);
+    // node_exporter's textfile collector adds its own instance label: pgops's must not collide with it
+    expect(text).not.toContain('instance');
   });
 
   it('keeps the exit code when the monitor cannot be reached', async () => {
@@ -82,5 +86,41 @@ describe('notifications of a run', () => {
     sink.setStatus(200);
     expect(failing.exitCode).toBe(3);
     expect(failing.stderr).toMatch(/the ping failed: HTTP 500/);
+  });
+});
+
+// What a dashboard reads of a target's backups: the figures come from the backup's own result, and a failed run
+// keeps the last success's on the dashboard.
+describe('the metrics of a backup target', () => {
+  let c: Cluster;
+  const metrics = () => fs.readFileSync(path.join(dir, 'dash', 'pgops_backup_shop.prom'), 'utf8');
+  const value = (text: string, name: string) => Number(new RegExp(`^${name}\\{task="backup",target="shop"\\} ([\\d.e+]+)$`, 'm').exec(text)?.[1]);
+  beforeAll(async () => {
+    c = await startCluster();
+    await c.query('CREATE DATABASE shop');
+    c.psql('CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g', 'shop');
+    expect((await runCli(['repo', 'init', '--repo', `file://${path.join(dir, 'repo')}`])).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+  const backup = (db: string) => runCli(['backup', '--db', db, '--repo', `file://${path.join(dir, 'repo')}`, '--json'], { PGOPS_STATE_DIR: path.join(dir, 'dash-state'), PGOPS_METRICS_DIR: path.join(dir, 'dash') });
+
+  it("exports the set's size, duration and snapshot time, and keeps them through a failed run", async () => {
+    const ok = await backup(c.url('shop'));
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const result = JSON.parse(ok.stdout);
+    const text = metrics();
+    expect(value(text, 'pgops_backup_size_bytes')).toBe(result.bytes);
+    expect(value(text, 'pgops_backup_duration_seconds')).toBe(result.durationMs / 1000);
+    expect(value(text, 'pgops_backup_timestamp_seconds')).toBe(Date.parse(result.snapshot.time) / 1000);
+    expect(text).not.toContain('instance');
+    // the same target (database shop) on a server that is not there: the run fails, the dashboard keeps the set
+    const failed = await backup(`postgresql://root@127.0.0.1:${await freePort()}/shop`);
+    expect(failed.exitCode).not.toBe(0);
+    const after = metrics();
+    expect(value(after, 'pgops_last_success')).toBe(0);
+    expect(value(after, 'pgops_backup_size_bytes')).toBe(result.bytes);
+    expect(value(after, 'pgops_backup_timestamp_seconds')).toBe(Date.parse(result.snapshot.time) / 1000);
   });
 });

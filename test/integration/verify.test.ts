@@ -143,9 +143,9 @@ describe('pgops verify on a file repository', () => {
       try {
         expect((await verify(['--metrics-dir', metricsDir])).exitCode).toBe(2);
         const prom = fs.readFileSync(path.join(metricsDir, 'pgops_verify.prom'), 'utf8');
-        expect(prom).toMatch(/^pgops_verify_damaged\{task="verify",instance=""\} 1$/m);
-        expect(prom).toMatch(/^pgops_verify_missing\{task="verify",instance=""\} 0$/m);
-        expect(prom).toMatch(/^pgops_last_exit_code\{task="verify",instance=""\} 2$/m);
+        expect(prom).toMatch(/^pgops_verify_damaged\{task="verify",target=""\} 1$/m);
+        expect(prom).toMatch(/^pgops_verify_missing\{task="verify",target=""\} 0$/m);
+        expect(prom).toMatch(/^pgops_last_exit_code\{task="verify",target=""\} 2$/m);
         expect(Number(/^pgops_verify_files\{[^}]*\} (\d+)$/m.exec(prom)?.[1])).toBe(r.data.counts.files);
       } finally {
         fs.rmSync(metricsDir, { recursive: true, force: true });

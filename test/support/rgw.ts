@@ -1,5 +1,5 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,8 @@ const BINARIES = ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph', 'm
 const PHASE_MS = 60_000;
 const STORE_BYTES = 4 * 1024 ** 3;
 const REGION = 'us-east-1';
+// The SSE-KMS key id the gateway knows: --s3-sse aws:kms --s3-sse-kms-key-id RGW_KMS_KEY_ID encrypts there.
+export const RGW_KMS_KEY_ID = 'pgops-test-key';
 
 // An S3Server that is radosgw, with the folder of its cluster (ceph.conf, log/).
 export interface RgwServer extends S3Server {
@@ -38,7 +40,7 @@ export async function startRgwServer(bucket = 'pgops-test'): Promise<RgwServer> 
     for (const sub of ['mon.a', 'run', 'log', 'rgw', 'crash']) fs.mkdirSync(path.join(dir, sub));
     fs.writeFileSync(path.join(dir, 'keyring'), '');
     const fsid = randomUUID();
-    fs.writeFileSync(ceph.conf, cephConf({ dir, fsid, ports, storeBytes: STORE_BYTES }));
+    fs.writeFileSync(ceph.conf, cephConf({ dir, fsid, ports, storeBytes: STORE_BYTES }) + sseSettings());
     await startMonitor(ceph, bin, fsid, ports.mon);
     await startOsd(ceph, bin);
     const endpoint = `http://127.0.0.1:${ports.rgw}`;
@@ -67,6 +69,15 @@ export async function startRgwServer(bucket = 'pgops-test'): Promise<RgwServer> 
     await stop();
     throw err;
   }
+}
+
+// Lines added to [client.rgw] (the conf's last section) for server-side encryption: RGW's `testing` KMS backend, one
+// key (random per start; its bytes never leave ceph.conf), and SSE over plain HTTP, which RGW refuses by default.
+function sseSettings(): string {
+  return `rgw_crypt_s3_kms_backend = testing
+rgw_crypt_s3_kms_encryption_keys = ${RGW_KMS_KEY_ID}=${randomBytes(32).toString('base64')}
+rgw_crypt_require_ssl = false
+`;
 }
 
 // The absolute path of each Ceph program; throws naming the packages when any is missing.

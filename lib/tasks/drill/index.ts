@@ -66,14 +66,23 @@ interface DrillRun {
   psql: PgBinary;
 }
 
-// The drill server: a postgresql:// URL in --target, else --drill-target; its postgres database when the URL names none.
+// The drill server: a postgresql:// URL in --target, else --drill-target (any of libpq's forms); its postgres database
+// when the string names none.
 function drillServer(ctx: TaskContext<'drill'>): ConnInfo {
   const o = ctx.options;
   const serverUrl = o.target?.includes('://') ? o.target : o.drillTarget;
   if (!serverUrl) throw usageError('no drill server given', 'pass --target postgresql://user@host:5432/postgres (or --drill-target, PGOPS_DRILL_TARGET, or drill-target in the config file)');
   const server = parseDbUrl(serverUrl, ctx.env);
-  if (!new URL(serverUrl).pathname.replace(/^\//, '') && !new URL(serverUrl).searchParams.get('dbname')) server.database = 'postgres';
+  if (!namesDatabase(serverUrl)) server.database = 'postgres';
   return server;
+}
+
+// Whether a connection string names its database itself (a URL's path or dbname=, a keyword/value dbname=), rather
+// than leaving it to libpq's default (the user's name).
+function namesDatabase(conn: string): boolean {
+  if (!conn.includes('://')) return /(^|\s)dbname\s*=/.test(conn);
+  const url = new URL(conn);
+  return Boolean(url.pathname.replace(/^\//, '') || url.searchParams.get('dbname'));
 }
 
 // The report as the drill starts: result 'error' until the checks decide, so a drill that dies on the way says so.

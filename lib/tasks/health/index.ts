@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { LEVEL_NAMES } from '../../check/level.ts';
-import { checkResult, couldNotRun } from '../../check/result.ts';
+import { CHECK_TIMEOUT_MS, checkWithin } from '../../check/deadline.ts';
+import { checkResult } from '../../check/result.ts';
+import { endSessionOnAbort } from '../../check/end-session.ts';
 import { withMaintenance } from '../../pg/maintenance-session.ts';
 import type { TaskContext, TaskHandler } from '../../task.ts';
 import { evaluateHealth, healthLine, type HealthThresholds } from './evaluate.ts';
@@ -27,12 +29,14 @@ export function thresholdsOf(o: TaskContext<'health'>['options']): HealthThresho
 export const health: TaskHandler<'health'> = async (ctx) => {
   const o = ctx.options;
   const report = o.report;
-  try {
-    return await withMaintenance(
+  return checkWithin('HEALTH', ctx, o.timeout ?? CHECK_TIMEOUT_MS, (deadline) =>
+    withMaintenance(
       ctx,
       'health',
-      async (s) => {
+      // at the timeout the session is ended from a second connection: closing ours would leave its query running
+      (s) => endSessionOnAbort(s.info, s.client, deadline.signal, ctx.log, async () => {
         const facts = await readHealthFacts(s.client, s.facts, { top: o.top, unusedIndexMinSize: o.unusedIndexMinSize, deadTuplesMin: o.deadTuplesMin });
+        deadline.signal.throwIfAborted();
         const t = thresholdsOf(o);
         const checks = evaluateHealth(facts, t);
         const { level, line } = healthLine(checks);
@@ -44,10 +48,7 @@ export const health: TaskHandler<'health'> = async (ctx) => {
         const lines = [line, ...checks.map((c) => `[${LEVEL_NAMES[c.level]}] ${c.message}`)];
         const data = { database: facts.database, inRecovery: facts.inRecovery, statsReset: facts.statsReset, thresholds: t, checks, facts };
         return checkResult(level, line, data, report === '-' ? markdown.trimEnd() : lines.join('\n'));
-      },
+      }),
       { readOnly: true },
-    );
-  } catch (err) {
-    return couldNotRun('HEALTH', err, ctx.log, { checks: [] });
-  }
+    ), { checks: [] });
 };

@@ -9,7 +9,7 @@ import { checkUserCanRun, osUserIds, runningAsRoot } from './os-user.ts';
 import { checkPgdata } from './pgdata.ts';
 import { planRecovery, type RecoveryPlan } from './plan.ts';
 import { planLines, recoveredSummary, startCommand } from './render.ts';
-import { pgopsBin, restoreCommandFor } from './restore-command.ts';
+import { pgopsBin, restoreCommandFor, withResolvedRegion } from './restore-command.ts';
 import { runRecovery, type RecoveryEnd } from './server.ts';
 import { spoolFolder } from './spool.ts';
 import { describeTarget, recoverySettings, targetFromOptions, type RecoveryTarget } from './target.ts';
@@ -18,7 +18,7 @@ import { majorOf, serverBinDir } from './tools.ts';
 // What drill --pitr builds on: the same plan, lay-down and server.
 export { planRecovery, type RecoveryPlan, type ArchiveEnd } from './plan.ts';
 export { layDown, type LaidDown } from './lay-down.ts';
-export { restoreCommandFor } from './restore-command.ts';
+export { restoreCommandFor, withResolvedRegion } from './restore-command.ts';
 export { runRecovery, stopServer, serverRunning, type RecoveryEnd } from './server.ts';
 export { targetFromOptions, describeTarget, recoverySettings, type RecoveryTarget } from './target.ts';
 
@@ -56,7 +56,7 @@ export const recover: TaskHandler<'recover'> = async (ctx) => {
       osUser: o.osUser,
       pgBin: binDir,
       // with --start pgops waits for the replay and fetches ahead into a spool; a server started by hand runs wal fetch
-      restoreCommand: restoreCommandFor(repo.url, plan.systemIdentifier, o, o.start ? spoolFolder(pgdata) : undefined),
+      restoreCommand: restoreCommandFor(repo.url, plan.systemIdentifier, await withResolvedRegion(repo, o), o.start ? spoolFolder(pgdata) : undefined),
       settings,
       signal: ctx.signal,
       log,

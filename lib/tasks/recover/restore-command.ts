@@ -2,14 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OptionsOf } from '../../options.ts';
+import type { Repo } from '../../repo/repo.ts';
+import type { S3Repo } from '../../repo/s3.ts';
 
 // restore_command as the recovered server runs it: `pgops wal fetch %f %p` with absolute paths (the server's PATH
 // is not ours), the repository, the system, and the S3 options that are not secrets. Credentials never go into it:
 // postgresql.auto.conf is read by anyone who can read the data directory, and outlives the recovery; they reach
 // restore_command through the server's environment (AWS_SHARED_CREDENTIALS_FILE, ~/.aws of its user, ...).
 
-// The S3 options' defaults, as lib/options.ts has them: an option at its default is left out of the command.
-const S3_DEFAULTS = { s3Region: 'us-east-1', s3PathStyle: false, s3Checksum: 'when-supported' } as const;
+// The S3 options' defaults, as lib/options.ts has them: an option at its default is left out of the command. The
+// region has none: it is always passed, as the repository resolved it (the server's environment may lack the profile
+// or variable it came from).
+const S3_DEFAULTS = { s3PathStyle: false, s3Checksum: 'when-supported' } as const;
 
 // The pgops bin (bin/pgops.js) of this installation, found from this module in lib/ or in a bundle in dist/.
 export function pgopsBin(): string {
@@ -48,14 +52,15 @@ function withoutUserInfo(endpoint: string): string {
 }
 
 // restore_command for this repository: absolute node and pgops paths, `wal fetch %f %p --repo URL --system-id ID`
-// and the S3 options that are not secrets (endpoint, region, path style, checksum) when they differ from the defaults.
+// and the S3 options that are not secrets (endpoint, path style, checksum) when they differ from the defaults, and
+// the region (o.s3Region: pass the one the repository resolved, resolvedS3Region).
 // With a spool folder (spool.ts: recover --start, drill --pitr), a file spooled there is moved into place first; without
 // the folder (the server started by hand later) the test fails and wal fetch runs as it would alone.
 export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: Partial<OptionsOf<'recover'>>, spool?: string): string {
   const words = [process.execPath, pgopsBin(), 'wal', 'fetch', '%f', '%p', '--repo', repoUrl, '--system-id', systemIdentifier];
   if (repoUrl.startsWith('s3://')) {
     if (o.s3Endpoint) words.push('--s3-endpoint', withoutUserInfo(o.s3Endpoint));
-    if (o.s3Region && o.s3Region !== S3_DEFAULTS.s3Region) words.push('--s3-region', o.s3Region);
+    if (o.s3Region) words.push('--s3-region', o.s3Region);
     if (o.s3PathStyle !== undefined && o.s3PathStyle !== S3_DEFAULTS.s3PathStyle) words.push('--s3-path-style');
     if (o.s3Checksum && o.s3Checksum !== S3_DEFAULTS.s3Checksum) words.push('--s3-checksum', o.s3Checksum);
   }
@@ -65,4 +70,11 @@ export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: 
   // meanwhile) falls through to the fetch, never to an exit PostgreSQL would take for the end of the archive; exec keeps
   // wal fetch's exit code and death by signal what PostgreSQL sees
   return `f=${commandWord(`${spool}/`)}%f; if [ -f "$f" ] && mv -f "$f" %p; then exit 0; fi; exec ${fetch}`;
+}
+
+// The options restore_command is made from, with the region an S3 repository resolved (flag, environment, profile,
+// or the fallback beside an endpoint) in place of the option's.
+export async function withResolvedRegion<O extends Partial<OptionsOf<'recover'>>>(repo: Repo, o: O): Promise<O> {
+  // by shape, not instanceof: lib/repo/s3.ts (and the AWS SDK) load only when an s3:// repository is opened
+  return repo.kind === 's3' ? { ...o, s3Region: await (repo as S3Repo).resolvedRegion() } : o;
 }

@@ -1,4 +1,6 @@
-import { checkResult, couldNotRun } from '../../check/result.ts';
+import { CHECK_TIMEOUT_MS, checkWithin } from '../../check/deadline.ts';
+import { requireRepository } from '../../check/repository.ts';
+import { checkResult } from '../../check/result.ts';
 import { databaseNameOf } from '../../pg/database-name.ts';
 import { listBaseBackups, type BaseBackup } from '../../repo/basebackups.ts';
 import { listDrillReports, type DrillReport } from '../../repo/drill-reports.ts';
@@ -68,7 +70,8 @@ export const status: TaskHandler<'status'> = async (ctx) => {
     pitrDrillWarnMs: o.maxPitrDrillAge,
     pitrDrillCritMs: o.criticalPitrDrillAge ?? 2 * o.maxPitrDrillAge,
   };
-  try {
+  // the repository's reads take no signal: at the timeout the check answers, and the process ends what is in flight
+  return checkWithin('STATUS', ctx, o.timeout ?? CHECK_TIMEOUT_MS, async () => {
     const repo = await openRepo(o.repo, o, ctx.log);
     try {
       const only = databaseNameOf(o.db);
@@ -78,6 +81,7 @@ export const status: TaskHandler<'status'> = async (ctx) => {
       const now = ctx.now();
       const statuses = names.map((database) => evaluate(databaseFacts(database, sets, reports), t, now));
       const systems = await systemStatuses(repo, sets, only, t, now);
+      if (sets.length === 0 && reports.length === 0 && systems.length === 0) await requireRepository(repo);
       // an empty repository is CRITICAL; one of base backups alone is graded on those
       if (names.length === 0 && systems.length === 0) statuses.push(evaluate({ database: only ?? '(repository)', completeBackups: 0, damagedBackups: [] }, t, now));
       const { level, line } = statusOfAll(statuses, t, systems);
@@ -87,7 +91,5 @@ export const status: TaskHandler<'status'> = async (ctx) => {
     } finally {
       await repo.close();
     }
-  } catch (err) {
-    return couldNotRun('STATUS', err, ctx.log, { databases: [] });
-  }
+  }, { databases: [] });
 };

@@ -1,12 +1,13 @@
 import { LEVEL_NAMES, worstFirst } from '../../check/level.ts';
-import { checkResult, couldNotRun } from '../../check/result.ts';
+import { checkWithin } from '../../check/deadline.ts';
+import { checkResult } from '../../check/result.ts';
 import { ExitCode, messageOf, PgopsError } from '../../errors.ts';
 import { databaseNameOf } from '../../pg/database-name.ts';
 import { notARepository, parseIdentity, REPO_FILE, REPO_VERSION, type RepoIdentity } from '../../repo/identity.ts';
 import { setPrefix } from '../../repo/layout.ts';
 import { openRepo } from '../../repo/open.ts';
 import { NotFoundError, type Repo } from '../../repo/repo.ts';
-import type { TaskHandler } from '../../task.ts';
+import type { TaskContext, TaskHandler, TaskResult } from '../../task.ts';
 import { runChecks } from './checks.ts';
 import { countProblems, gradeVerify, type Finding, type VerifyCounts } from './grade.ts';
 import { planVerify, type VerifyPlan } from './plan.ts';
@@ -57,67 +58,66 @@ function setNotes(plan: VerifyPlan, findings: readonly Finding[]): Finding[] {
 export const verify: TaskHandler<'verify'> = async (ctx) => {
   const o = ctx.options;
   const started = performance.now();
-  let repo: Repo | undefined;
-  try {
-    repo = await openRepo(o.repo, o, ctx.log);
-    const database = databaseNameOf(o.db);
-    const identity = await identityFinding(repo);
-    const plan = await planVerify(repo, { database, now: ctx.now() });
-    if (database !== undefined && plan.sets.length === 0) {
-      throw new PgopsError(`no backup set of database "${database}" in ${repo.url}`, { code: ExitCode.UNKNOWN, hint: 'check --db for a typo: pgops backups list shows the databases the repository holds' });
+  // no limit unless --timeout is given: verify reads the whole repository, which takes longer than a monitor waits
+  return checkWithin('VERIFY', ctx, o.timeout, async (deadline) => {
+    let repo: Repo | undefined;
+    try {
+      repo = await openRepo(o.repo, o, ctx.log);
+      return await verifyRepository(ctx, repo, deadline.signal, started);
+    } finally {
+      await repo?.close();
     }
-    if (!identity.present && plan.sets.length === 0 && plan.systems.length === 0 && plan.findings.length === 0) {
-      throw notARepository(repo.url, 'everything', 'check --repo for a typo (pgops repo info shows what a location holds)');
-    }
-    const parallel = o.parallel;
-    ctx.log.info('verify', `reading ${plan.items.length} files of ${plan.sets.length} set(s) and ${plan.systems.length} WAL archive(s) in ${repo.url}, ${parallel} at a time`);
-    const results = await runChecks(repo, plan.items, { parallel, signal: ctx.signal, log: ctx.log });
-    const wal: WalArchiveReport[] = [];
-    const walFindings: Finding[] = [];
-    for (const system of plan.systems) {
-      const judged = await judgeWal(repo, system, results.segmentSizes.get(system.systemId), ctx.now());
-      wal.push(judged.report);
-      walFindings.push(...judged.findings);
-    }
-    const problems = [...plan.findings, ...results.findings];
-    // parallel reads finish in any order: sorted by key, the output is the same from run to run
-    const findings = worstFirst([identity.finding, ...problems, ...setNotes(plan, problems), ...walFindings].sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '')));
-    const seconds = (performance.now() - started) / 1000;
-    const counts: VerifyCounts = {
-      sets: plan.sets.length,
-      walSystems: plan.systems.length,
-      files: plan.listed,
-      bytes: results.bytes,
-      ...countProblems(findings),
-      missingSegments: wal.reduce((n, w) => n + (w.continuity?.missingCount ?? 0), 0),
-    };
-    const continuous = wal.filter((w) => w.continuity && !w.continuity.missingCount).map((w) => `WAL of system ${w.systemIdentifier} continuous from ${w.continuity!.first} to ${w.continuity!.last}`);
-    const graded = gradeVerify(findings, counts, seconds, continuous.join('; ') || undefined);
-    const data = {
-      repo: repo.url,
-      database: database ?? null,
-      identity: { present: identity.present, version: identity.version },
-      counts: { ...counts, seconds: Math.round(seconds * 10) / 10 },
-      findings: findings.map((f) => ({ level: LEVEL_NAMES[f.level], kind: f.kind, key: f.key ?? null, text: f.text })),
-      sets: setSummaries(plan, problems),
-      wal,
-      // the bytes read: the run's metrics export them as pgops_last_bytes
-      bytes: counts.bytes,
-    };
-    return {
-      ...checkResult(graded.level, graded.line, data, graded.lines.join('\n')),
-      gauges: {
-        files: { help: 'Files the last verify checked (listed by a manifest or a sidecar).', value: counts.files },
-        damaged: { help: 'Stored files the last verify found with another size or sha256 than listed.', value: counts.damaged },
-        missing: { help: 'Listed files the last verify found missing.', value: counts.missing },
-        missing_segments: { help: 'WAL segments missing from the archive in the range the last verify checked.', value: counts.missingSegments },
-        sets: { help: 'Backup sets the last verify looked at.', value: counts.sets },
-      },
-    };
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    return couldNotRun('VERIFY', err, ctx.log, { findings: [] });
-  } finally {
-    await repo?.close();
-  }
+  }, { findings: [] });
 };
+
+// Plans, reads and grades; the repository is open.
+async function verifyRepository(ctx: TaskContext<'verify'>, repo: Repo, signal: AbortSignal, started: number): Promise<TaskResult> {
+  const o = ctx.options;
+  const database = databaseNameOf(o.db);
+  const identity = await identityFinding(repo);
+  const plan = await planVerify(repo, { database, now: ctx.now() });
+  if (database !== undefined && plan.sets.length === 0) {
+    throw new PgopsError(`no backup set of database "${database}" in ${repo.url}`, { code: ExitCode.UNKNOWN, hint: 'check --db for a typo: pgops backups list shows the databases the repository holds' });
+  }
+  if (!identity.present && plan.sets.length === 0 && plan.systems.length === 0 && plan.findings.length === 0) {
+    throw notARepository(repo.url, 'everything', 'check --repo for a typo (pgops repo info shows what a location holds)');
+  }
+  const parallel = o.parallel;
+  ctx.log.info('verify', `reading ${plan.items.length} files of ${plan.sets.length} set(s) and ${plan.systems.length} WAL archive(s) in ${repo.url}, ${parallel} at a time`);
+  const results = await runChecks(repo, plan.items, { parallel, signal, log: ctx.log });
+  const wal: WalArchiveReport[] = [];
+  const walFindings: Finding[] = [];
+  for (const system of plan.systems) {
+    signal.throwIfAborted();
+    const judged = await judgeWal(repo, system, results.segmentSizes.get(system.systemId), ctx.now());
+    wal.push(judged.report);
+    walFindings.push(...judged.findings);
+  }
+  const problems = [...plan.findings, ...results.findings];
+  // parallel reads finish in any order: sorted by key, the output is the same from run to run
+  const findings = worstFirst([identity.finding, ...problems, ...setNotes(plan, problems), ...walFindings].sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '')));
+  const seconds = (performance.now() - started) / 1000;
+  const counts: VerifyCounts = {
+    sets: plan.sets.length,
+    walSystems: plan.systems.length,
+    files: plan.listed,
+    bytes: results.bytes,
+    ...countProblems(findings),
+    missingSegments: wal.reduce((n, w) => n + (w.continuity?.missingCount ?? 0), 0),
+  };
+  const continuous = wal.filter((w) => w.continuity && !w.continuity.missingCount).map((w) => `WAL of system ${w.systemIdentifier} continuous from ${w.continuity!.first} to ${w.continuity!.last}`);
+  const graded = gradeVerify(findings, counts, seconds, continuous.join('; ') || undefined);
+  const data = {
+    repo: repo.url,
+    database: database ?? null,
+    identity: { present: identity.present, version: identity.version },
+    // the run's metrics export these (lib/notify/metric-list.ts): pgops_verify_files, _damaged, _missing, ...
+    counts: { ...counts, seconds: Math.round(seconds * 10) / 10 },
+    findings: findings.map((f) => ({ level: LEVEL_NAMES[f.level], kind: f.kind, key: f.key ?? null, text: f.text })),
+    sets: setSummaries(plan, problems),
+    wal,
+    // the bytes read: the run's metrics export them as pgops_last_bytes
+    bytes: counts.bytes,
+  };
+  return checkResult(graded.level, graded.line, data, graded.lines.join('\n'));
+}

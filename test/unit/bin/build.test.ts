@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import module from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -87,5 +88,57 @@ describe('the bundles the bin runs', () => {
     expect(check(out)).toBe('false');
     fs.writeFileSync(inputs, JSON.stringify(['lib/no-such-file.ts']));
     expect(check(out)).toBe('false');
+  });
+
+  describe('in an installed package (dist/ and bin/, no lib/)', () => {
+    let pkg: string;
+    const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    // node_modules resolves from inside the repository, as it does from an install's own node_modules
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync('node', [path.join(pkg, 'bin/pgops.js'), ...args], { cwd: pkg, encoding: 'utf8', env: { ...process.env, ...env } });
+    const current = (which: string) => spawnSync('node', ['-e', `process.stdout.write(String(require(${JSON.stringify(path.join(pkg, 'bin/bundles.js'))}).${which}(${JSON.stringify(pkg)})))`], { encoding: 'utf8' }).stdout;
+    beforeAll(() => {
+      pkg = fs.mkdtempSync(path.join(out, 'package-'));
+      fs.mkdirSync(path.join(pkg, 'bin'));
+      for (const f of ['pgops.js', 'bundles.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(pkg, 'bin', f));
+      fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+      fs.mkdirSync(path.join(pkg, 'dist'));
+      for (const f of fs.readdirSync(out)) if (fs.statSync(path.join(out, f)).isFile()) fs.copyFileSync(path.join(out, f), path.join(pkg, 'dist', f));
+      // older than anything: only a comparison with sources could call them stale, and there are none
+      for (const f of fs.readdirSync(path.join(pkg, 'dist'))) fs.utimesSync(path.join(pkg, 'dist', f), new Date(0), new Date(0));
+    });
+
+    it('runs the bundles it ships, whatever their age, and never tsx', () => {
+      expect(current('currentMainBundle')).toBe(path.join(pkg, 'dist/main.js'));
+      expect(current('currentWalBundle')).toBe(path.join(pkg, 'dist/wal.cjs'));
+      const v = run(['--version']);
+      expect(v.stderr).toBe('');
+      expect(v.stdout.trim()).toBe(VERSION);
+    });
+
+    it('says the installation is incomplete when dist/main.js is missing, instead of reaching for tsx', () => {
+      const dist = path.join(pkg, 'dist/main.js');
+      fs.renameSync(dist, `${dist}.away`);
+      try {
+        const r = run(['--version']);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toBe(`pgops: ${dist} is missing: this installation of pgops is incomplete\nHINT: install it again (npm install -g pgops, or the tarball npm pack made: its prepack step builds dist/)\n`);
+      } finally {
+        fs.renameSync(`${dist}.away`, dist);
+      }
+    });
+
+    it.skipIf(typeof (module as { enableCompileCache?: unknown }).enableCompileCache !== 'function')("keeps V8's compile cache of dist/ in the user's cache folder (Node >= 22.1), or none with NODE_DISABLE_COMPILE_CACHE", () => {
+      const cache = fs.mkdtempSync(path.join(out, 'cache-'));
+      const env = { XDG_CACHE_HOME: cache, NODE_COMPILE_CACHE: '' };
+      expect(run(['--version'], { ...env, NODE_DISABLE_COMPILE_CACHE: '1' }).status).toBe(0);
+      expect(fs.existsSync(path.join(cache, 'pgops'))).toBe(false);
+      expect(run(['--version'], env).status).toBe(0);
+      const folder = path.join(cache, 'pgops/node-compile-cache');
+      expect(fs.readdirSync(folder).length).toBeGreaterThan(0);
+      // wal push and fetch keep none: their bundle gains too little, and archive_command would write into the server user's home
+      fs.rmSync(folder, { recursive: true });
+      run(['wal', 'fetch', '000000010000000000000003', path.join(cache, 'dest'), '--repo', `file://${cache}`, '--system-id', '7'], env);
+      expect(fs.existsSync(folder)).toBe(false);
+    });
   });
 });

@@ -17,7 +17,7 @@ async function helpOf(words: string[]): Promise<string> {
 
 describe('help from the option table', () => {
   it('names each value by its placeholder, else by its type', () => {
-    expect(placeholderOf(def('db'))).toBe('URL');
+    expect(placeholderOf(def('db'))).toBe('CONNINFO');
     expect(placeholderOf(def('keep-last'))).toBe('N');
     expect(placeholderOf(def('lock-wait-timeout'))).toBe('DURATION');
     expect(placeholderOf(def('s3-part-size'))).toBe('SIZE');
@@ -38,8 +38,8 @@ describe('help from the option table', () => {
   it('wraps descriptions under their column', () => {
     const lines = optionsHelp([def('db'), def('keep-last')], 60).split('\n');
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
-    expect(lines[0]).toMatch(/^ {2}--db URL +database URL/);
-    expect(lines[1]).toMatch(/^ {16,}\S/);
+    expect(lines[0]).toMatch(/^ {2}--db CONNINFO +the database, as psql takes it/);
+    expect(lines[1]).toMatch(/^ {17,}\S/);
   });
 
   it("lists every option of every task in that task's --help", async () => {

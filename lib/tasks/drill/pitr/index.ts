@@ -11,7 +11,7 @@ import { formatSize } from '../../../units.ts';
 import { VERSION } from '../../../version.ts';
 import { osUserIds, runningAsRoot } from '../../recover/os-user.ts';
 import { spoolFolder } from '../../recover/spool.ts';
-import { describeTarget, layDown, recoverySettings, restoreCommandFor, runRecovery, stopServer, targetFromOptions, type RecoveryPlan, type RecoveryTarget } from '../../recover/index.ts';
+import { describeTarget, layDown, recoverySettings, restoreCommandFor, runRecovery, withResolvedRegion, stopServer, targetFromOptions, type RecoveryPlan, type RecoveryTarget } from '../../recover/index.ts';
 import { loadAssertions, type Assertion } from '../assertions.ts';
 import { archiveEndCheck, gapCheck, limitChecks, recoveredThrough, resultOf, targetCheck } from './checks.ts';
 import { planDrill, type DrillPlan } from './plan.ts';
@@ -116,7 +116,7 @@ async function layDownChecked(ctx: TaskContext<'drill'>, d: DrillRun, plan: Reco
   try {
     const laid = await layDown(d.repo, plan, {
       pgdata: d.scratch.pgdata, osUser: o.osUser, pgBin: o.pgBin,
-      restoreCommand: restoreCommandFor(d.repo.url, plan.systemIdentifier, o, spoolFolder(d.scratch.pgdata)),
+      restoreCommand: restoreCommandFor(d.repo.url, plan.systemIdentifier, await withResolvedRegion(d.repo, o), spoolFolder(d.scratch.pgdata)),
       // in postgresql.auto.conf too, so that a kept data directory started by hand never archives into the repository
       settings: { ...recoverySettings(d.target, 'promote'), archive_mode: 'off' },
       signal: ctx.signal, log: ctx.log, now: ctx.now,
@@ -172,10 +172,7 @@ async function replay(ctx: TaskContext<'drill'>, d: DrillRun, plan: RecoveryPlan
 function result(ctx: TaskContext<'drill'>, r: PitrDrillReport): TaskResult {
   const text = renderText(r);
   (r.result === 'pass' ? ctx.log.info : ctx.log.error)('done', text.split('\n')[0], { drillId: r.drillId, backupId: r.backupId, result: r.result });
-  const gauges: TaskResult['gauges'] = {
-    ...(r.rtoMs === null ? {} : { drill_pitr_rto_seconds: { help: 'download, lay-down and replay of the point-in-time drill', value: r.rtoMs / 1000 } }),
-    ...(r.rpoMs === null ? {} : { drill_pitr_rpo_seconds: { help: 'age of the last replayed transaction at drill start', value: r.rpoMs / 1000 } }),
-    ...(r.integrity ? { drill_pitr_rows_read: { help: 'rows the integrity read went through', value: r.integrity.rows } } : {}),
-  };
+  // RTO and RPO are every drill's metrics (lib/notify/metric-list.ts: pgops_drill_rto_seconds, _rpo_seconds)
+  const gauges: TaskResult['gauges'] = r.integrity ? { drill_pitr_rows_read: { help: 'rows the integrity read went through', value: r.integrity.rows } } : {};
   return { exitCode: r.result === 'pass' ? ExitCode.OK : ExitCode.FAILED, summary: text, data: r, gauges };
 }

@@ -91,11 +91,13 @@ function gradeServer(s: ServerWalFacts, t: WalThresholds, add: (level: Level, te
   return { pending, ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000) };
 }
 
-// Grades the repository side: history, continuity, segment sizes.
+// Grades the repository side: history, continuity, segment sizes; UNKNOWN when it could not be read.
 function gradeRepository(r: RepositorySide, segmentSize: number, add: (level: Level, text: string) => void): number | null {
   if ('skipped' in r) return null;
   if ('error' in r) {
-    add(2, `repository: ${r.error}`);
+    // the repository could not be read (unreachable, not a repository): the check cannot say what the archive holds,
+    // UNKNOWN; a server that fails to archive into it is CRITICAL on the server side all the same
+    add(3, `repository: ${r.error}`);
     return null;
   }
   const f = r.facts;

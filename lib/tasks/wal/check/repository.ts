@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { requireRepository } from '../../../check/repository.ts';
 import { messageOf } from '../../../errors.ts';
 import { classifyKey, walFolder } from '../../../repo/layout.ts';
 import type { Repo, StoredObject } from '../../../repo/repo.ts';
@@ -84,6 +85,7 @@ export async function checkRepository(
   o: { systemId: string; timeline: number; segmentSize: number; lastArchived: string | null; window: Window; now: Date },
 ): Promise<RepositoryFacts> {
   const files = await listArchive(repo, o.systemId);
+  if (files.size === 0) await requireRepository(repo);
   const { chain, problem } = await archivedChain(repo, o.systemId, o.timeline);
   const facts: RepositoryFacts = { folder: `${repo.url.replace(/\/$/, '')}/${walFolder(o.systemId)}/`, files: files.size, chain, historyProblem: problem };
   const end = endSegment(o.lastArchived, chain, o.segmentSize, files);

@@ -19,12 +19,14 @@ describe('restore_command', () => {
     expect(restoreCommandFor('file:///var/backups/pgops', '7300000000000000000', {})).toBe(`${process.execPath} ${pgopsBin()} wal fetch %f %p --repo file:///var/backups/pgops --system-id 7300000000000000000`);
   });
 
-  it('passes the S3 options that are not defaults, never a secret, and quotes for the shell', () => {
+  it('passes the region and the S3 options that are not defaults, never a secret, and quotes for the shell', () => {
     const cmd = restoreCommandFor("s3://backups/it's", '7300000000000000000', { s3Endpoint: 'http://key:secret@127.0.0.1:9000', s3Region: 'eu-west-1', s3PathStyle: true, s3Checksum: 'when-required' });
     expect(cmd).toMatch(/wal fetch %f %p --repo 's3:\/\/backups\/it'\\''s' --system-id 7300000000000000000 --s3-endpoint http:\/\/127\.0\.0\.1:9000 --s3-region eu-west-1 --s3-path-style --s3-checksum when-required$/);
     expect(cmd).not.toContain('secret');
+    // the region is always passed (the server's environment may lack the profile it came from); the rest at their
+    // defaults are left out
     const defaults = restoreCommandFor('s3://backups/pgops', '1', { s3Region: 'us-east-1', s3PathStyle: false, s3Checksum: 'when-supported' });
-    expect(defaults).toMatch(/--system-id 1$/);
+    expect(defaults).toMatch(/--system-id 1 --s3-region us-east-1$/);
   });
 
   it('takes a spooled file first, with the data directory quoted for sh (a space, a single quote, a percent sign) and then for postgresql.conf', () => {

@@ -109,9 +109,8 @@ describe('wal check grading', () => {
     expect(out.line).toContain("'missing_segments'=3;;0;0");
   });
 
-  it('is CRITICAL when the history file of the current timeline is missing, the repository fails or a switch times out', () => {
+  it('is CRITICAL when the history file of the current timeline is missing or a switch times out', () => {
     expect(evaluateWal(server(), repo({ historyProblem: '00000002.history is not in the archive' }), undefined, T, 60_000).level).toBe(2);
-    expect(evaluateWal(server(), { error: 'cannot reach S3 endpoint' }, undefined, T, 60_000).line).toContain('repository: cannot reach S3 endpoint');
     const late = evaluateWal(server(), repo(), { done: false, segment: '000000010000000000000010', seconds: 60 }, T, 60_000);
     expect(late.level).toBe(2);
     expect(late.line).toContain('000000010000000000000010 was not in the repository 1m00s later');
@@ -137,18 +136,24 @@ describe('wal check grading', () => {
     expect(estimatePending(server({ ready: null, currentWalFile: '000000020000000000000014' }))).toBeNull();
   });
 
-  it('names the findings worst first: CRITICAL, then WARNING, then what is fine', () => {
-    const out = evaluateWal(server({ pgWalBytes: 3 * 1024 ** 3 }), { error: 'cannot reach S3 endpoint' }, undefined, T, 60_000);
-    expect(out.level).toBe(2);
-    expect(out.findings.map((f) => f.level)).toEqual([0, 1, 2]);
-    expect(out.line).toMatch(/^PGOPS WAL CRITICAL - repository: cannot reach S3 endpoint; pg_wal holds 3\.0 GB \(warning over 2\.0 GB\); last archived 00000001000000000000000F 30\.0s ago \| /);
+  it('is UNKNOWN when the repository cannot be read and the server side is fine', () => {
+    const out = evaluateWal(server(), { error: 'cannot reach S3 endpoint' }, undefined, T, 60_000);
+    expect(out.level).toBe(3);
+    expect(out.line).toMatch(/^PGOPS WAL UNKNOWN - repository: cannot reach S3 endpoint; last archived /);
   });
 
-  it('grades what it could not look at as a WARNING, never above a CRITICAL finding', () => {
-    // the check has no UNKNOWN finding: a side it skipped warns (it cannot vouch for it), a repository it cannot read is CRITICAL
-    const out = evaluateWal(server({ ready: null, skipped: ['WAL files waiting to be archived (.ready): pg_ls_archive_statusdir() needs pg_monitor'] }), { error: 'access denied' }, undefined, T, 60_000);
+  it('names the findings worst first: CRITICAL, then WARNING, then UNKNOWN, then what is fine', () => {
+    const out = evaluateWal(server({ pgWalBytes: 3 * 1024 ** 3, ready: Array.from({ length: 150 }, (_, i) => `0000000100000000000001${String(i).padStart(2, '0')}`) }), { error: 'cannot reach S3 endpoint' }, undefined, T, 60_000);
     expect(out.level).toBe(2);
-    expect(out.line).toMatch(/^PGOPS WAL CRITICAL - repository: access denied; skipped WAL files waiting/);
+    expect(out.findings.map((f) => f.level)).toEqual([0, 2, 1, 3]);
+    expect(out.line).toMatch(/^PGOPS WAL CRITICAL - 150 WAL files wait .*; pg_wal holds 3\.0 GB \(warning over 2\.0 GB\); repository: cannot reach S3 endpoint; last archived /);
+  });
+
+  it('grades what it could not look at below what it found: a skipped side warns, an unreadable repository is UNKNOWN', () => {
+    // a side it skipped warns (it cannot vouch for it); a repository it cannot read hides no finding of the server's
+    const out = evaluateWal(server({ ready: null, skipped: ['WAL files waiting to be archived (.ready): pg_ls_archive_statusdir() needs pg_monitor'] }), { error: 'access denied' }, undefined, T, 60_000);
+    expect(out.level).toBe(1);
+    expect(out.line).toMatch(/^PGOPS WAL WARNING - skipped WAL files waiting .*; repository: access denied/);
   });
 
   it('keeps a multi-line error on one line and out of the perfdata', () => {
