@@ -66,9 +66,11 @@ export async function hashFile(source: fs.FileHandle): Promise<Digest> {
 // returned as it is, for the caller to name.
 export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: AbortSignal): Promise<{ copied: Digest; flushed: Promise<unknown> }> {
   const readAt = (buf: Buffer, position: number) =>
-    source.handle.read(buf, 0, CHUNK, position).catch((err: unknown) => {
-      throw fsError(err, { action: 'reading', path: source.path, disk: source.disk });
-    });
+    awaitedLater(
+      source.handle.read(buf, 0, CHUNK, position).catch((err: unknown) => {
+        throw fsError(err, { action: 'reading', path: source.path, disk: source.disk });
+      }),
+    );
   const hash = createHash('sha256');
   // three buffers: one being read, one being written, one free for the next read
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
@@ -88,9 +90,9 @@ export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: 
       // one fdatasync at a time, and none queued behind it: the next one takes all written by then
       if ((n * CHUNK) % FLUSH_BYTES === 0 && !inFlight) {
         inFlight = true;
-        flushing = out.datasync().finally(() => (inFlight = false));
+        flushing = awaitedLater(out.datasync().finally(() => (inFlight = false)));
       }
-      written = writeAll(out, buffer, bytesRead);
+      written = awaitedLater(writeAll(out, buffer, bytesRead));
       hash.update(buffer.subarray(0, bytesRead));
     }
     await written;
@@ -100,6 +102,13 @@ export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: 
     throw err;
   }
   return { copied: { size, sha256: hash.digest('hex') }, flushed: flushing };
+}
+
+// A promise that runs while the copy awaits another (a write during the next read): its failure is seen when the copy
+// awaits it, and must not count as unhandled meanwhile (Node 24 reported a full disk's ENOSPC so, mid-copy).
+function awaitedLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 // Writes the first `length` bytes of buf at the file's position, however many calls that takes.
