@@ -39,6 +39,11 @@ export interface LoggerOptions {
   stream?: TextSink;
   /** where JOURNAL_STREAM is read (default: process.env) */
   env?: NodeJS.ProcessEnv;
+  /**
+   * kinds of info entries not printed as human lines on a terminal (still recorded, and printed as JSON lines or into
+   * a file): the task's 'done' line, when its summary goes to the same terminal on stdout and would show twice
+   */
+  quietOnTerminal?: readonly string[];
 }
 
 const colors: Record<Level, string> = { debug: '\x1b[2m', info: '', warn: '\x1b[33m', error: '\x1b[31m' };
@@ -72,7 +77,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     entries.push(entry);
     if (level === 'debug' && !opts.verbose) return;
     clearProgress();
-    const { format, color, journal } = settle();
+    const { format, color, journal, isTTY } = settle();
+    if (level === 'info' && isTTY && format === 'human' && opts.quietOnTerminal?.includes(kind)) return;
     const out = (text: string) => stream.write(journal ? withPriority(JOURNAL_PRIORITY[level], text) : text);
     if (format === 'json') {
       out(JSON.stringify(entry) + '\n');

@@ -74,7 +74,9 @@ export async function runTask(task: TaskName, handler: () => Promise<AnyTaskHand
   const resolved = resolveRun(task, flags, env, io.cwd);
   const options = 'options' in resolved ? resolved.options : undefined;
   const output: OutputOptions = options ?? outputFallback(task, flags, env);
-  const log: Logger = createLogger({ task, format: output.logFormat as LogFormat | undefined, stream: stderr, verbose: output.verbose, env });
+  // the summary goes to stdout: on one terminal with the log, the task's 'done' line would say it a second time
+  const quietOnTerminal = stdout.isTTY && !output.json ? ['done'] : undefined;
+  const log: Logger = createLogger({ task, format: output.logFormat as LogFormat | undefined, stream: stderr, verbose: output.verbose, env, quietOnTerminal });
   // only when asked: an entry, even unprinted, would be the "last step" an abandoned run names (lib/interrupt.ts)
   if ('config' in resolved && output.verbose) {
     const { file, searched } = resolved.config;
