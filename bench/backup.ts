@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { jsonEnvelope } from '../test/support/cli.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
 import { entryAfterRun, prepareLauncher, type PgopsLauncher } from './lib/bundle.ts';
@@ -67,12 +68,12 @@ const initS3 = (b: Bench, prefix: string) =>
 const restoreFromFile = (b: Bench, repoDir: string, target: string) =>
   pgops(b, ['restore', '--repo', `file://${repoDir}`, '--to', b.cluster.url(target), '--create', '--jobs', '2']);
 
-// Runs a pgops command and checks that its --json result says ok.
+// Runs a pgops command and checks that its --json envelope says ok.
 async function runPgops(cmd: Command): Promise<{ seconds: number; peakRssKb?: number }> {
   const m = await measure(cmd, { rss: true });
   let ok = false;
   try {
-    ok = JSON.parse(m.stdout).ok === true;
+    ok = jsonEnvelope(m.stdout).ok;
   } catch {
     // reported below
   }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { regressionCorpus } from '../test/corpus/regression/corpus.ts';
+import { jsonData, jsonEnvelope } from '../test/support/cli.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { DRILL_USAGE, parseDrillArgs, type DrillBenchOptions, type Fingerprint } from './lib/args.ts';
 import { entryAfterRun, prepareLauncher, type PgopsLauncher } from './lib/bundle.ts';
@@ -70,13 +71,14 @@ const drill = (b: Bench, repoDir: string, backupId: string, database = b.db) =>
 // Runs a pgops backup and returns its measurement with the backup id and the path of its dump file.
 async function runBackup(cmd: Command, repoDir: string): Promise<Measurement & { backupId: string; dump: string }> {
   const m = await measure(cmd, { rss: true });
-  let out: { ok?: boolean; backupId?: string; manifest?: string } = {};
+  let out: { backupId?: string; manifest?: string } = {};
   try {
-    out = JSON.parse(m.stdout);
+    const e = jsonEnvelope(m.stdout);
+    if (e.ok) out = e.data as typeof out;
   } catch {
     // reported below
   }
-  if (out.ok !== true || !out.backupId || !out.manifest) throw new Error(`pgops backup exited 0 without an ok result on stdout: ${m.stdout.slice(0, 500)}`);
+  if (!out.backupId || !out.manifest) throw new Error(`pgops backup exited 0 without an ok result on stdout: ${m.stdout.slice(0, 500)}`);
   return { ...m, backupId: out.backupId, dump: path.join(repoDir, path.dirname(out.manifest), 'dump') };
 }
 
@@ -85,7 +87,7 @@ async function runDrill(b: Bench, cmd: Command, round: number, backupId: string,
   const m = await measure(cmd, { rss: true, okCodes: [0, DRILL_FAILED_EXIT] });
   let report: { result?: string; rtoMs?: number | null; checks?: { name: string; status: string; detail: string }[] };
   try {
-    report = JSON.parse(m.stdout);
+    report = jsonData(m.stdout);
   } catch {
     throw new Error(`pgops drill printed no JSON report on stdout: ${m.stdout.slice(0, 500)}`);
   }

@@ -47,7 +47,7 @@ const S3 = ['backup', 'basebackup', 'recover', 'restore', 'backups-list', 'prune
 export const OPTIONS = [
   { flag: 'target', type: 'string', tasks: '*', env: ['PGOPS_TARGET'], noConfig: true, placeholder: 'NAME', describe: 'a target named in the config file: fills db, repo and retention (drill: a postgresql:// URL here is the drill server; recover: immediate or latest is the recovery target, latest by default)' },
   { flag: 'config', type: 'string', tasks: '*', env: ['PGOPS_CONFIG'], noConfig: true, placeholder: 'FILE', describe: 'config file (default: the first found of ./pgops.config.yml, $XDG_CONFIG_HOME/pgops/pgops.config.yml or ~/.config/pgops/pgops.config.yml, /etc/pgops/pgops.config.yml)' },
-  { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout' },
+  { flag: 'json', type: 'boolean', tasks: '*', env: ['PGOPS_JSON'], default: false, describe: 'print the result as JSON on stdout, in one versioned envelope: version, task, ok, exitCode, data, error, hint' },
   { flag: 'log-format', type: 'choice', tasks: '*', env: ['PGOPS_LOG_FORMAT'], choices: ['human', 'json'], describe: 'log format on stderr (default: human on a TTY and in the journal, json otherwise)' },
   { flag: 'verbose', type: 'boolean', tasks: '*', env: ['PGOPS_VERBOSE'], default: false, describe: 'log debug entries too' },
   { flag: 'metrics-dir', type: 'string', tasks: '*', env: ['PGOPS_METRICS_DIR'], placeholder: 'DIR', describe: "write the run's metrics for node_exporter's textfile collector into DIR (atomically)" },

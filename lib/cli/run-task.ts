@@ -9,6 +9,7 @@ import type { TaskGauges } from '../notify/outcome.ts';
 import { resolveOptions, type OptionsOf, type TaskName } from '../options.ts';
 import { redact, redactDeep } from '../redact.ts';
 import type { AnyTaskHandler, TaskContext } from '../task.ts';
+import { errorEnvelope, resultEnvelope } from './json-envelope.ts';
 
 // The database name in --db (a connection string in any of libpq's forms, or a name), to tell runs of one task apart
 // in metrics and state.
@@ -115,14 +116,14 @@ export async function runTask(task: TaskName, handler: () => Promise<AnyTaskHand
       abandoned = true;
       throw err;
     })]);
-    stdout.write(output.json ? JSON.stringify(redactDeep(result.data), null, 2) + '\n' : result.summary ? redact(result.summary) + '\n' : '');
+    stdout.write(output.json ? JSON.stringify(redactDeep(resultEnvelope(task, result.exitCode, result.data)), null, 2) + '\n' : result.summary ? redact(result.summary) + '\n' : '');
     return await finish(result.exitCode, result.summary, result.data, result.gauges);
   } catch (err) {
     // an error no step named (a bug, or a library's error nobody mapped yet): one line, its stack only with --verbose,
     // since archive_command's and restore_command's stderr goes into PostgreSQL's log
     const e = err instanceof PgopsError ? err : new PgopsError(messageOf(err), { code: ExitCode.FAILED, cause: err, hint: output.verbose ? undefined : 'an unexpected error: run the command again with --verbose for its stack trace, and report it' });
     log.error('failed', e.message, { hint: e.hint, exitCode: e.code, ...(output.verbose && !(err instanceof PgopsError) ? { stack: (err as Error).stack } : {}) });
-    if (output.json) stdout.write(JSON.stringify(redactDeep({ ok: false, exitCode: e.code, error: e.message, hint: e.hint ?? null }), null, 2) + '\n');
+    if (output.json) stdout.write(JSON.stringify(redactDeep(errorEnvelope(task, e.code, e.message, e.hint)), null, 2) + '\n');
     // an abandoned run exits at once: the metrics, pings and webhook could wait as long again
     return abandoned ? e.code : await finish(e.code, `${e.message}${e.hint ? `\nHINT: ${e.hint}` : ''}`);
   } finally {

@@ -4,10 +4,14 @@ const NUMBER = /^(\d[\d,]*(\.\d+)?(\s?(B|kB|MB|GB|TB|ms|s|%))?|\d+m\d\ds|\d+h\d\
 // What stands for no value in a cell.
 const NONE = new Set(['', '-']);
 
+// An identifier that is all digits (a system identifier: 19 of them), not a quantity: left-aligned like other names.
+const IDENTIFIER = /^\d{13,}$/;
+
 // Whether a column holds numbers (every cell a number or no value, one at least a number): it is right-aligned.
 function numeric(rows: readonly (readonly string[])[], col: number): boolean {
   const cells = rows.map((r) => r[col] ?? '');
-  return cells.some((c) => NUMBER.test(c)) && cells.every((c) => NONE.has(c) || NUMBER.test(c));
+  const number = (c: string) => NUMBER.test(c) && !IDENTIFIER.test(c);
+  return cells.some(number) && cells.every((c) => NONE.has(c) || number(c));
 }
 
 // Formats rows as a plain-text table with a header, columns padded to their widest cell: numbers right-aligned, the

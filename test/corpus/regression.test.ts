@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillCheck, DrillReport } from '../../lib/repo/drill-reports.ts';
-import { runCli, type CliResult } from '../support/cli.ts';
+import { type CliResult, jsonData, runCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../support/cluster.ts';
 import { firstDifference, sortCopyBlocks, comparableDump } from '../support/dump-text.ts';
@@ -51,7 +51,7 @@ async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
 // The JSON a task printed, or an error carrying its stderr when it printed none.
 function json<T>(r: CliResult): T {
   try {
-    return JSON.parse(r.stdout) as T;
+    return jsonData(r.stdout) as T;
   } catch {
     throw new Error(`exit ${r.exitCode} and no JSON on stdout:\n${r.stdout}\n${r.stderr}`);
   }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
 // pgops analyze on a real cluster; autovacuum is off so that only the test decides what is stale.
@@ -14,7 +14,7 @@ const logs = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('
 const lastAnalyze = async () => Object.fromEntries(
   (await c.query<{ name: string; at: Date | null }>(`SELECT relname AS name, last_analyze AS at FROM pg_stat_user_tables`, [], DB)).map((r) => [r.name, r.at?.getTime() ?? null]),
 );
-const picked = (stdout: string) => (JSON.parse(stdout).relations as { schema: string; name: string }[]).map((r) => `${r.schema}.${r.name}`);
+const picked = (stdout: string) => (jsonData(stdout).relations as { schema: string; name: string }[]).map((r) => `${r.schema}.${r.name}`);
 
 beforeAll(async () => {
   c = await startCluster({ settings: { autovacuum: 'off' } });
@@ -61,7 +61,7 @@ describe('pgops analyze', () => {
       'public.stale',
       'public.x"; DROP TABLE victims; --',
     ]);
-    const why = Object.fromEntries((JSON.parse(dry.stdout).relations as { name: string; reasons: string[]; covers: { name: string }[] }[]).map((r) => [r.name, r]));
+    const why = Object.fromEntries((jsonData(dry.stdout).relations as { name: string; reasons: string[]; covers: { name: string }[] }[]).map((r) => [r.name, r]));
     expect(why.stale.reasons).toEqual(['400 rows changed since the last analyze > threshold 150 (50 + 0.1 × 1000 rows)']);
     expect(why.low_threshold.reasons).toEqual(['20 rows changed since the last analyze > threshold 5 (5 + 0 × 1000 rows, reloptions)']);
     expect(why.never_analyzed.reasons).toEqual(['never analyzed']);
@@ -73,7 +73,7 @@ describe('pgops analyze', () => {
 
     const run = await runCli(['analyze', '--db', url, '--execute', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout);
+    const result = jsonData(run.stdout);
     expect(result.relations.map((r: { status: string }) => r.status)).toEqual(Array(6).fill('done'));
     for (const r of result.relations) expect(r.durationMs).toBeGreaterThanOrEqual(0);
     expect(logs(run.stderr).filter((e) => e.kind === 'analyze').map((e) => e.message.split(':')[0])).toEqual([
@@ -94,7 +94,7 @@ describe('pgops analyze', () => {
     psql(`DELETE FROM fresh WHERE id <= 500;`);
     const run = await runCli(['analyze', '--db', url, '--vacuum', '--execute', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ command: 'VACUUM (ANALYZE)', relations: [{ name: 'fresh', status: 'done' }] });
+    expect(jsonData(run.stdout)).toMatchObject({ command: 'VACUUM (ANALYZE)', relations: [{ name: 'fresh', status: 'done' }] });
     const [row] = await c.query<{ vacuumed: boolean; dead: string }>(`SELECT last_vacuum IS NOT NULL AS vacuumed, n_dead_tup::text AS dead FROM pg_stat_user_tables WHERE relname = 'fresh'`, [], DB);
     expect(row).toEqual({ vacuumed: true, dead: '0' });
   });
@@ -124,7 +124,7 @@ describe('pgops analyze', () => {
       await blocker.query('LOCK TABLE stale IN SHARE UPDATE EXCLUSIVE MODE');
       const r = await runCli(['analyze', '--db', url, '--execute', '--json', '--lock-timeout', '100ms', '--lock-retries', '1', '--lock-retry-delay', '100ms']);
       expect(r.exitCode).toBe(2);
-      const rel = Object.fromEntries((JSON.parse(r.stdout).relations as { name: string; status: string; attempts: number; error: string | null }[]).map((x) => [x.name, x]));
+      const rel = Object.fromEntries((jsonData(r.stdout).relations as { name: string; status: string; attempts: number; error: string | null }[]).map((x) => [x.name, x]));
       expect(rel.stale).toMatchObject({ status: 'failed', attempts: 2, error: 'canceling statement due to lock timeout (SQLSTATE 55P03)' });
       expect(rel.low_threshold).toMatchObject({ status: 'done', attempts: 1 });
       expect(logs(r.stderr).filter((e) => e.kind === 'retry').map((e) => e.message)).toEqual([

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childrenOf, waitFor } from '../support/process.ts';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 
@@ -134,7 +134,7 @@ describe('backup under failure', () => {
     expect(result.all).toContain('pg_dump was killed by SIGKILL');
     expect(repoFiles(repo)).toEqual(['pgops-repo.json']);
     const list = await runCli(['backups', 'list', '--repo', `file://${repo}`, '--json']);
-    expect(JSON.parse(list.stdout).sets).toEqual([]);
+    expect(jsonData(list.stdout).sets).toEqual([]);
   });
 
   it('stops pg_dump and removes what it wrote on SIGTERM', async () => {

@@ -7,7 +7,7 @@ import { LEASE_FILE, setPrefix } from '../../lib/repo/layout.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import { writeSet } from '../support/backup-sets.ts';
 import { childrenOf, waitFor } from '../support/process.ts';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, jsonEnvelope, runCli, spawnCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { startFaultProxy, type Fault } from '../support/fault-proxy.ts';
 import { initTestRepo } from '../support/repo.ts';
@@ -46,9 +46,11 @@ async function release(blocker: pg.Client): Promise<void> {
 const pgDumpWaiting = async () => (await cluster.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgops' AND wait_event_type = 'Lock'`)).length > 0;
 const pgopsSessions = async () => (await cluster.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pgops%'`)).length;
 
-// The failed run's --json document: { ok: false, exitCode, error, hint }.
+// The failed run's --json envelope: no data, its exit code, error and hint.
 function failure(r: { stdout: string }): { exitCode: number; error: string; hint: string | null } {
-  return JSON.parse(r.stdout);
+  const e = jsonEnvelope(r.stdout);
+  expect(e).toMatchObject({ task: 'backup', ok: false, data: null, error: expect.any(String) });
+  return { exitCode: e.exitCode, error: e.error!, hint: e.hint };
 }
 
 beforeAll(async () => {
@@ -116,7 +118,7 @@ describe.each(S3_SERVERS)('an S3 store ($name) that fails under a backup', ({ st
   ];
   const list = async (prefix: string) => {
     const r = await runCli(['backups', 'list', '--repo', s3.repoUrl(prefix), '--json', ...flags(s3.endpoint)], s3.env);
-    return JSON.parse(r.stdout).sets as { backupId: string; status: string }[];
+    return jsonData(r.stdout).sets as { backupId: string; status: string }[];
   };
 
   beforeAll(async () => {
@@ -205,7 +207,7 @@ describe('pgops killed mid-backup, and prune beside a running backup', () => {
     await initTestRepo(url);
     const first = await runCli(['backup', '--db', cluster.url('app'), '--repo', url, '--json']);
     expect(first.exitCode).toBe(0);
-    const firstId = JSON.parse(first.stdout).backupId as string;
+    const firstId = jsonData(first.stdout).backupId as string;
 
     const blocker = await blockSmall();
     const run = spawnCli(['backup', '--db', cluster.url('app'), '--repo', url]);
@@ -227,18 +229,18 @@ describe('pgops killed mid-backup, and prune beside a running backup', () => {
     expect(fs.readdirSync(path.join(repo, 'backups/app', killedId)).sort()).toEqual(expect.arrayContaining([LEASE_FILE]));
     expect(fs.existsSync(path.join(repo, 'backups/app', killedId, 'manifest.json'))).toBe(false);
 
-    const listed = JSON.parse((await runCli(['backups', 'list', '--repo', url, '--json'])).stdout).sets as { backupId: string; status: string }[];
+    const listed = jsonData((await runCli(['backups', 'list', '--repo', url, '--json'])).stdout).sets as { backupId: string; status: string }[];
     expect(listed.map((s) => [s.backupId, s.status])).toEqual([
       [killedId, 'incomplete'],
       [firstId, 'complete'],
     ]);
     const restored = await runCli(['restore', '--repo', url, '--backup', 'latest', '--to', cluster.url('restored'), '--create', '--json']);
     expect(restored.exitCode).toBe(0);
-    expect(JSON.parse(restored.stdout).backupId).toBe(firstId);
+    expect(jsonData(restored.stdout).backupId).toBe(firstId);
 
     const next = await runCli(['backup', '--db', cluster.url('app'), '--repo', url, '--json']);
     expect(next.exitCode).toBe(0);
-    const nextId = JSON.parse(next.stdout).backupId as string;
+    const nextId = jsonData(next.stdout).backupId as string;
     expect([firstId, killedId]).not.toContain(nextId);
 
     // its writer is dead: the lease is ignored at once, and the grace decides (a minute later by prune's clock)
@@ -276,7 +278,7 @@ describe('pgops killed mid-backup, and prune beside a running backup', () => {
     }
     const result = await run;
     expect(result.exitCode).toBe(0);
-    expect(JSON.parse(result.stdout).backupId).toBe(id);
+    expect(jsonData(result.stdout).backupId).toBe(id);
     // committed: the lease is gone, the set is what its manifest lists
     expect(fs.readdirSync(path.join(repo, 'backups/app', id)).sort()).toEqual(['dump', 'globals.sql', 'manifest.json']);
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.ts';
 import { S3Repo } from '../../lib/repo/s3.ts';
 import { readContent } from '../support/compare.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { answeringTerminal } from '../support/terminal.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { startFlakyProxy } from '../support/flaky-proxy.ts';
@@ -71,7 +71,7 @@ describe.each(S3_SERVERS)('backup and restore through an s3 repository on $name'
     const repo = s3.repoUrl('flip');
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json'], s3Env(s3));
     expect(b.exitCode).toBe(0);
-    const key = JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'globals.sql');
+    const key = jsonData(b.stdout).manifest.replace(/manifest\.json$/, 'globals.sql');
     const store = new S3Repo({ bucket: s3.bucket, prefix: 'flip', options: s3.options, log: silentLogger() });
     const text = (await store.getBytes(key)).toString('utf8');
     await store.putBytes(key, text.replace('CREATE ROLE', 'CREATE ROLF'));
@@ -90,13 +90,13 @@ function roundTrip(kind: string, repoOf: () => { repo: string; env: NodeJS.Proce
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--fingerprint', 'hash', '--json'], env);
     expect(b.stderr).not.toMatch(/"level":"error"/);
     expect(b.exitCode).toBe(0);
-    const result = JSON.parse(b.stdout);
+    const result = jsonData(b.stdout);
     expect(result.backupId).toMatch(/^\d{8}T\d{6}Z$/);
     expect(result.files.map((f: { path: string }) => f.path).sort()).toEqual(['dump', 'globals.sql']);
 
     const list = await runCli(['backups', 'list', '--repo', repo, '--db', DB, '--json'], env);
     expect(list.exitCode).toBe(0);
-    expect(JSON.parse(list.stdout).sets).toMatchObject([{ database: DB, backupId: result.backupId, status: 'complete' }]);
+    expect(jsonData(list.stdout).sets).toMatchObject([{ database: DB, backupId: result.backupId, status: 'complete' }]);
 
     const restoredDb = `restored ${kind} ü`;
     const r = await runCli(['restore', '--repo', repo, '--backup', 'latest', '--to', target.url(restoredDb), '--create', '--globals'], env);
@@ -135,7 +135,7 @@ describe('directory format and partial restores', () => {
   it('dumps in directory format with --jobs 2 and restores with --jobs 2', async () => {
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', repo(), '--format', 'directory', '--jobs', '2', '--json']);
     expect(b.exitCode).toBe(0);
-    const files: string[] = JSON.parse(b.stdout).files.map((f: { path: string }) => f.path);
+    const files: string[] = jsonData(b.stdout).files.map((f: { path: string }) => f.path);
     expect(files).toContain('dump/toc.dat');
     expect(files.filter((f) => /^dump\/\d+\.dat/.test(f)).length).toBeGreaterThan(5);
     const r = await runCli(['restore', '--repo', repo(), '--to', target.url('from dir'), '--create', '--globals', '--jobs', '2']);
@@ -201,9 +201,9 @@ describe('a config file target', () => {
     const second = await runCli(['backup', '--config', config, '--json'], { PGOPS_TARGET: 'main' });
     expect(second.exitCode, second.stderr).toBe(0);
     const plan = await runCli(['prune', '--target', 'main', '--config', config, '--json']);
-    expect(JSON.parse(plan.stdout).databases[0].decisions.map((d: { id: string; action: string }) => [d.id, d.action])).toEqual([
-      [JSON.parse(second.stdout).backupId, 'keep'],
-      [JSON.parse(first.stdout).backupId, 'delete'],
+    expect(jsonData(plan.stdout).databases[0].decisions.map((d: { id: string; action: string }) => [d.id, d.action])).toEqual([
+      [jsonData(second.stdout).backupId, 'keep'],
+      [jsonData(first.stdout).backupId, 'delete'],
     ]);
     const unknown = await runCli(['backup', '--target', 'mian', '--config', config]);
     expect(unknown.exitCode).toBe(3);
@@ -217,7 +217,7 @@ describe('a damaged set', () => {
     await initTestRepo(`file://${repoDir}`);
     const b = await runCli(['backup', '--db', source.url(DB), '--repo', `file://${repoDir}`, '--json']);
     expect(b.exitCode).toBe(0);
-    const dumpFile = path.join(repoDir, JSON.parse(b.stdout).manifest.replace(/manifest\.json$/, 'dump'));
+    const dumpFile = path.join(repoDir, jsonData(b.stdout).manifest.replace(/manifest\.json$/, 'dump'));
     const bytes = fs.readFileSync(dumpFile);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     fs.writeFileSync(dumpFile, bytes);

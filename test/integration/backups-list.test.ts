@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestKey } from '../../lib/repo/layout.ts';
 import type { FileRepo } from '../../lib/repo/file.ts';
 import { writeSet } from '../support/backup-sets.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { tempFileRepo } from '../support/repo.ts';
 import { segmentNames, writeBaseBackup, writeWalFile } from '../support/synthetic-basebackups.ts';
 
@@ -44,7 +44,7 @@ describe('backups list', () => {
   });
 
   it('adds label, pinnedUntil and pinned to each set, and basebackups, in --json', async () => {
-    const data = JSON.parse((await cli('backups', 'list', '--json')).stdout);
+    const data = jsonData((await cli('backups', 'list', '--json')).stdout);
     expect(data.sets.map((s: { backupId: string; label: string | null; pinnedUntil: string | null; pinned: boolean }) => [s.backupId, s.label, s.pinnedUntil, s.pinned])).toEqual([
       ['20261122T031700Z', null, null, false],
       ['20261121T031700Z', 'pre-migration-42', '2026-12-21T03:17:00.000Z', true],
@@ -83,7 +83,7 @@ describe('repo info', () => {
     expect(r.stdout).toMatch(new RegExp(`^base backups of system ${S}: 3, 2 complete, 1 not complete, 1 pinned; newest complete 20261122T031700Z, oldest 20261120T031700Z; [\\d.]+ kB$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^wal of system ${S}: 7 file\\(s\\) from 000000010000000000000003 to 000000010000000000000009; [\\d.]+ kB$`, 'm'));
     expect(r.stdout).toMatch(/^wal of system 7400000000000000000: 2 file\(s\) .* \(no complete base backup to replay it onto\)$/m);
-    const data = JSON.parse((await cli('repo', 'info', '--json')).stdout);
+    const data = jsonData((await cli('repo', 'info', '--json')).stdout);
     expect(data.basebackups).toEqual([{ systemIdentifier: S, basebackups: 3, complete: 2, other: 1, oldest: '20261120T031700Z', newestComplete: '20261122T031700Z', pinned: 1, bytes: expect.any(Number) }]);
   });
 });

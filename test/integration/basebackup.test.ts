@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BaseBackupManifest } from '../../lib/repo/basebackup-manifest.ts';
 import { parseLsn, parseWalFileName, segmentName, segmentNumber } from '../../lib/wal/names.ts';
 import { fileArchive, s3Archive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import { binDir, startCluster, type Cluster } from '../support/cluster.ts';
 import { childrenOf } from '../support/process.ts';
 import { initTestRepo } from '../support/repo.ts';
@@ -87,7 +87,7 @@ describe('pgops basebackup into a file repository', () => {
   it('stores base.tar, backup_manifest and a manifest that says where the WAL starts and stops', async () => {
     const r = await run([]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     const id: string = data.backupId;
     expect(fs.readdirSync(path.join(folder(), id)).sort()).toEqual(['backup_manifest', 'base.tar', 'manifest.json']);
     const m = manifestOf(id);
@@ -137,7 +137,7 @@ describe('pgops basebackup into a file repository', () => {
   ])('compresses the tar with --compress %s into %s, which decompresses into a tar pg_verifybackup accepts', async (method, name, decompress) => {
     const r = await run(['--compress', method]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const id = JSON.parse(r.stdout).backupId;
+    const id = jsonData(r.stdout).backupId;
     const m = manifestOf(id);
     expect(m.compression).toBe(method === 'gzip' ? 'gzip:1' : 'zstd:3');
     expect(m.files.map((f) => f.path)).toEqual([name, 'backup_manifest']);
@@ -157,7 +157,7 @@ describe('pgops basebackup into a file repository', () => {
     const before = Date.now();
     const r = await run(['--label', 'pre-migration-42', '--pin', '30d']);
     expect(r.exitCode, r.stderr).toBe(0);
-    const m = manifestOf(JSON.parse(r.stdout).backupId);
+    const m = manifestOf(jsonData(r.stdout).backupId);
     expect(m.label).toBe('pre-migration-42');
     const pinned = Date.parse(m.pinnedUntil!);
     expect(pinned).toBeGreaterThanOrEqual(before + 30 * 86_400_000);
@@ -305,7 +305,7 @@ describe('pgops basebackup into a file repository', () => {
       }
       const r = await running;
       expect(r.exitCode, r.stderr).toBe(0);
-      const m = manifestOf(JSON.parse(r.stdout).backupId);
+      const m = manifestOf(jsonData(r.stdout).backupId);
       expect(m.server.inRecovery).toBe(true);
       expect(m.backupLabel).toContain('BACKUP FROM: standby');
       expect(m.restorePoint).toBeUndefined();
@@ -392,7 +392,7 @@ describe.each(S3_SERVERS)('pgops basebackup into an S3 repository on $name', ({ 
   it('streams one base backup into the bucket, the manifest listing every stored object with its size', async () => {
     const r = await runCli(['basebackup', '--db', cluster.url(), '--repo', archive.url, '--compress', 'gzip', '--json'], archive.env);
     expect(r.exitCode, r.stderr).toBe(0);
-    const { backupId, manifest } = JSON.parse(r.stdout);
+    const { backupId, manifest } = jsonData(r.stdout);
     const folder = `${PREFIX}/basebackups/${systemId}/${backupId}/`;
     const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: folder }));
     const stored = new Map((listed.Contents ?? []).map((o) => [o.Key!.slice(folder.length), o.Size]));

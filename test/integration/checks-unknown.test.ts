@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 import { startS3Server, type S3Server } from '../support/s3.ts';
 import { tempDirs } from '../support/temp-dir.ts';
@@ -76,7 +76,7 @@ describe('a check past its --timeout', () => {
   it('answers in --json too, saying it timed out', async () => {
     const r = await runCli(['wal', 'check', '--db', c.url('shop', 'monitor'), '--timeout', '2s', '--json']);
     expect(r.exitCode).toBe(3);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'UNKNOWN', exitCode: 3, timedOut: true });
+    expect(jsonData(r.stdout)).toMatchObject({ status: 'UNKNOWN', exitCode: 3, timedOut: true });
     expect(await gone('pgops wal check')).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import { FileRepo } from '../../lib/repo/file.ts';
 import { setPrefix } from '../../lib/repo/layout.ts';
 import { findSet, listSets } from '../../lib/repo/sets.ts';
 import { writeDrill, writeSet } from '../support/backup-sets.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, jsonEnvelope, runCli } from '../support/cli.ts';
 import { tempFileRepo } from '../support/repo.ts';
 
 // A set whose manifest parses but whose listed files are gone or changed size: something removed files in the
@@ -36,7 +36,7 @@ describe('a set whose newest dump file was deleted', () => {
   it('backups list shows it damaged, with what is missing', async () => {
     const json = await cli('backups', 'list', '--json');
     expect(json.exitCode).toBe(0);
-    const sets = JSON.parse(json.stdout).sets;
+    const sets = jsonData(json.stdout).sets;
     expect(sets.map((s: { backupId: string; status: string; problem: string | null }) => [s.backupId, s.status, s.problem])).toEqual([
       [NEWEST, 'damaged', 'dump is missing'],
       [OLDER, 'complete', null],
@@ -51,7 +51,7 @@ describe('a set whose newest dump file was deleted', () => {
     await writeDrill(repo, 'app', '20261121T050000Z', OLDER, 'pass');
     const r = await cli('status', '--db', 'app', '--max-backup-age', '2d', '--max-drill-age', '8d', '--json');
     expect(r.exitCode).toBe(1);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.status).toBe('WARNING');
     expect(data.databases[0].messages).toEqual([
       `newest backup ${OLDER} is 1d08h old`,
@@ -63,7 +63,7 @@ describe('a set whose newest dump file was deleted', () => {
   it('prune --keep-last 1 --execute keeps the older restorable set and the damaged one, and exits 1', async () => {
     const r = await cli('prune', '--keep-last', '1', '--execute', '--json', '--log-format', 'human');
     expect(r.exitCode).toBe(1);
-    const decisions = JSON.parse(r.stdout).databases[0].decisions;
+    const decisions = jsonData(r.stdout).databases[0].decisions;
     expect(decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
       [NEWEST, 'keep', ['damaged, kept for inspection: dump is missing']],
       [OLDER, 'keep', ['last 1/1', 'newest complete']],
@@ -140,7 +140,7 @@ describe('what makes a set damaged', () => {
     fs.writeFileSync(file, JSON.stringify(manifest));
     const problem = 'the manifest lists a path outside its set: "../../etc/hostname"; the manifest lists an absolute path: "/etc/passwd"';
     const list = await cli('backups', 'list', '--json');
-    const sets = JSON.parse(list.stdout).sets.map((s: { backupId: string; status: string; problem: string | null }) => [s.backupId, s.status, s.problem]);
+    const sets = jsonData(list.stdout).sets.map((s: { backupId: string; status: string; problem: string | null }) => [s.backupId, s.status, s.problem]);
     expect(sets).toContainEqual([OLDER, 'damaged', problem]);
     for (const args of [
       ['restore', '--db', 'app', '--backup', OLDER, '--to', 'postgresql://nobody@127.0.0.1:1/never'],
@@ -148,7 +148,7 @@ describe('what makes a set damaged', () => {
     ]) {
       const r = await cli(...args, '--json');
       expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(6);
-      expect(JSON.parse(r.stdout).error).toBe(`backup ${OLDER} of database "app" is damaged: ${problem}`);
+      expect(jsonEnvelope(r.stdout).error).toBe(`backup ${OLDER} of database "app" is damaged: ${problem}`);
       expect(r.stderr).not.toContain('invalid repository key');
     }
   });
@@ -186,6 +186,6 @@ describe('nothing the manifest does not list is read', () => {
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     const r = await cli('restore', '--db', 'app', '--backup', OLDER, '--to', 'postgresql://nobody@127.0.0.1:1/never', '--json');
     expect(r.exitCode).toBe(6);
-    expect(JSON.parse(r.stdout).error).toBe(`backup ${OLDER} of database "app" is damaged: its manifest does not list dump, so there is no verified dump to restore`);
+    expect(jsonEnvelope(r.stdout).error).toBe(`backup ${OLDER} of database "app" is damaged: its manifest does not list dump, so there is no verified dump to restore`);
   });
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, jsonEnvelope, runCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { SUPERUSER, startCluster, type Cluster } from '../support/cluster.ts';
 
@@ -77,7 +77,7 @@ beforeAll(async () => {
   await initTestRepo(repo());
   const b = await runCli(['backup', '--db', source.url('props'), '--repo', repo(), '--json', '--fingerprint', 'hash']);
   expect(b.exitCode, b.stderr).toBe(0);
-  dumpFile = path.join(dir, 'props', JSON.parse(b.stdout).manifest).replace(/manifest\.json$/, 'dump');
+  dumpFile = path.join(dir, 'props', jsonData(b.stdout).manifest).replace(/manifest\.json$/, 'dump');
   expect(fs.existsSync(dumpFile), dumpFile).toBe(true);
 });
 
@@ -92,7 +92,7 @@ describe('restore --create onto another cluster', () => {
   it('gives the new database every property of the backed-up one, as a bare pg_restore --create does', async () => {
     const r = await restore(['--to', target.url('props_copy'), '--create', '--globals']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, created: true, warnings: [], notReproduced: [] });
+    expect(jsonData(r.stdout)).toMatchObject({ ok: true, created: true, warnings: [], notReproduced: [] });
 
     const want = await propertiesOf(source, 'props');
     expect(want).toMatchObject({ provider: 'i', iculocale: 'de-DE', owner: 'app_owner', connlimit: 7, comment: "it's the app" });
@@ -128,7 +128,7 @@ describe('a drill', () => {
   it('passes its database properties check when the drill server reproduces them all', async () => {
     const r = await runCli(['drill', '--repo', repo(), '--db', 'props', '--target', target.url('postgres'), '--json']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = jsonData(r.stdout);
     expect(report.result).toBe('pass');
     expect(report.checks.find((c: { name: string }) => c.name === 'database properties')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/privileges and settings match$/) });
   });
@@ -155,7 +155,8 @@ describe('a tablespace the target does not have', () => {
     // globals.sql's CREATE TABLESPACE ts fails on the target: the source's server uses that folder
     const r = await drill();
     expect(r.exitCode, r.stdout + r.stderr).toBe(3);
-    const out = JSON.parse(r.stdout);
+    const out = jsonEnvelope(r.stdout);
+    expect(out).toMatchObject({ task: 'drill', ok: false, data: null });
     expect(out.error).toContain('tablespace "ts"');
     expect(out.hint).toContain('--skip-unavailable-properties');
     expect(await scratchDbs()).toEqual([]);
@@ -164,7 +165,7 @@ describe('a tablespace the target does not have', () => {
   it('makes a drill with --skip-unavailable-properties fail only its database properties check', async () => {
     const r = await drill(['--skip-unavailable-properties']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(2);
-    const report = JSON.parse(r.stdout);
+    const report = jsonData(r.stdout);
     expect(report.result).toBe('fail');
     const checks = report.checks as { name: string; status: string; detail: string }[];
     expect(checks.filter((c) => c.status !== 'pass').map((c) => c.name)).toEqual(['database properties']);
@@ -179,12 +180,12 @@ describe('a tablespace the target does not have', () => {
     const to = ['--repo', tsRepo(), '--to', target.url('in_ts_copy'), '--create', '--json'];
     const refused = await runCli(['restore', ...to]);
     expect(refused.exitCode, refused.stdout + refused.stderr).toBe(3);
-    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, error: expect.stringContaining('tablespace "ts"'), hint: expect.stringContaining('--skip-unavailable-properties') });
+    expect(jsonEnvelope(refused.stdout)).toMatchObject({ task: 'restore', ok: false, data: null, error: expect.stringContaining('tablespace "ts"'), hint: expect.stringContaining('--skip-unavailable-properties') });
     expect(await exists(target, 'in_ts_copy')).toBe(false);
 
     const r = await runCli(['restore', ...to, '--skip-unavailable-properties']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout).notReproduced).toEqual([expect.stringMatching(/^tablespace "ts" /)]);
+    expect(jsonData(r.stdout).notReproduced).toEqual([expect.stringMatching(/^tablespace "ts" /)]);
     expect(await propertiesOf(target, 'in_ts_copy')).toMatchObject({ tablespace: 'pg_default', owner: SUPERUSER });
     expect(await target.query('SELECT count(*)::int AS n FROM t', [], 'in_ts_copy')).toEqual([{ n: 10 }]);
   });
@@ -196,7 +197,7 @@ describe('restore into an existing database', () => {
     const before = await propertiesOf(target, 'existing');
     const r = await restore(['--to', target.url('existing'), '--globals']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    const out = JSON.parse(r.stdout);
+    const out = jsonData(r.stdout);
     expect(out.created).toBe(false);
     expect(out.notReproduced.map((x: string) => x.split(':')[0])).toEqual(['locale provider', 'ICU locale', 'owner', 'connection limit', 'comment', 'privileges', 'settings', 'role settings']);
     expect(out.notReproduced).toContain('connection limit: "7" in the backup, "-1" here');
@@ -217,7 +218,7 @@ describe('roles the target does not have', () => {
   it('refuses restore --create without --globals, naming the roles, and creates nothing', async () => {
     const r = await restore(['--to', bare.url('props_copy'), '--create']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(3);
-    const out = JSON.parse(r.stdout);
+    const out = jsonEnvelope(r.stdout);
     expect(out.error).toMatch(/the target has no role "app_owner", "app_reader"/);
     expect(out.hint).toMatch(/--globals.*--no-owner/);
     expect(await exists(bare, 'props_copy')).toBe(false);
@@ -226,7 +227,7 @@ describe('roles the target does not have', () => {
   it('restores with --no-owner as the restoring user, listing the settings of the missing role', async () => {
     const r = await restore(['--to', bare.url('props_copy'), '--create', '--no-owner']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout).notReproduced).toEqual(['settings of role "app_reader" in the database (the role does not exist on the target)']);
+    expect(jsonData(r.stdout).notReproduced).toEqual(['settings of role "app_reader" in the database (the role does not exist on the target)']);
     const found = await propertiesOf(bare, 'props_copy');
     expect(found).toMatchObject({ provider: 'i', iculocale: 'de-DE', owner: SUPERUSER, connlimit: 7, comment: "it's the app", roleSettings: [] });
     expect(found.settings).toEqual(['search_path="$user", public, "Odd Schema"', 'work_mem=12MB']);

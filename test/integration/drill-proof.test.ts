@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchName } from '../../lib/tasks/drill/scratch.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, jsonEnvelope, runCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../support/cluster.ts';
 
@@ -88,12 +88,12 @@ async function backup(repo: string, fingerprint: 'hash' | 'count'): Promise<{ ba
   await initTestRepo(repo);
   const r = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', '--fingerprint', fingerprint]);
   expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  return jsonData(r.stdout);
 }
 
 async function drill(repo: string, extra: string[] = []): Promise<{ exitCode: number; report: Report; stderr: string }> {
   const r = await runCli(['drill', '--repo', repo, '--db', DB, '--target', drillServer.url('postgres'), '--json', ...extra]);
-  return { exitCode: r.exitCode, report: JSON.parse(r.stdout), stderr: r.stderr };
+  return { exitCode: r.exitCode, report: jsonData(r.stdout), stderr: r.stderr };
 }
 
 const failed = (report: Report) => report.checks.filter((c) => c.status === 'fail');
@@ -261,7 +261,7 @@ describe('restore --table and --schema', () => {
 
   const refused = async (target: string, selection: string[]) => {
     const r = await runCli(['restore', '--repo', repo(), '--to', drillServer.url(target), '--create', '--json', ...selection]);
-    return { exitCode: r.exitCode, out: JSON.parse(r.stdout) as { ok: boolean; error: string; hint: string | null } };
+    return { exitCode: r.exitCode, out: jsonEnvelope(r.stdout) };
   };
 
   it.each([
@@ -294,7 +294,7 @@ describe('restore into a database that already has tables', () => {
     await drillServer.query(`CREATE TABLE keep (v text); INSERT INTO keep VALUES ('mine')`, [], 'occupied');
     const r = await runCli(['restore', '--repo', repo, '--to', drillServer.url('occupied'), '--json']);
     expect(r.exitCode).toBe(3);
-    const out = JSON.parse(r.stdout);
+    const out = jsonEnvelope(r.stdout);
     expect(out.error).toMatch(/^database "occupied" on .* already has tables: public\.keep$/);
     // the advice comes first; --clean is only said to drop what the target holds, never offered as the way out
     const [advice, ...rest] = (out.hint as string).split('; ');

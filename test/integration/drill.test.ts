@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
@@ -18,7 +18,7 @@ const s3Env = (s3: S3Server) => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PG
 async function backup(repo: string, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<{ backupId: string; manifest: string }> {
   const r = await runCli(['backup', '--db', source.url(DB), '--repo', repo, '--json', '--fingerprint', 'hash', ...extra], env);
   expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
+  return jsonData(r.stdout);
 }
 
 const drillArgs = (repo: string) => ['drill', '--repo', repo, '--db', DB, '--target', drillServer.url('postgres'), '--json'];
@@ -63,7 +63,7 @@ function passingDrill(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     const summary = path.join(dir, `summary-${kind}.md`);
     const r = await runCli([...drillArgs(repo), '--assert', assertFile, '--amcheck', '--max-rpo', '1h', '--max-rto', '10m'], { ...env, GITHUB_STEP_SUMMARY: summary });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = jsonData(r.stdout);
     expect(report).toMatchObject({ result: 'pass', backupId: b.backupId, database: DB, kept: false });
     expect(failed(report)).toEqual([]);
     const names = report.checks.map((c: { name: string }) => c.name);
@@ -73,7 +73,7 @@ function passingDrill(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     expect(await scratchDbs()).toEqual([]);
     // the evidence is in the repository, and the step summary has a table of checks
     const list = await runCli(['status', '--repo', repo, '--db', DB, '--json'], env);
-    expect(JSON.parse(list.stdout).status).toBe('OK');
+    expect(jsonData(list.stdout).status).toBe('OK');
     expect(fs.readFileSync(summary, 'utf8')).toMatch(/pgops restore drill: ✅[\s\S]*\| ✅ \| tables \|/);
   });
 }
@@ -104,7 +104,7 @@ describe('a failing drill', () => {
     const r = await runCli(drillArgs(repo()));
     fs.writeFileSync(manifestPath, original);
     expect(r.exitCode).toBe(2);
-    const report = JSON.parse(r.stdout);
+    const report = jsonData(r.stdout);
     expect(report.result).toBe('fail');
     expect(failed(report).map((c: { name: string; detail?: string }) => `${c.name}: ${c.detail}`)).toEqual([
       'tables: 8 of 9 tables match (row count and content hash of every column)',
@@ -121,7 +121,7 @@ describe('a failing drill', () => {
     const r = await runCli(drillArgs(repo()));
     fs.writeFileSync(manifestPath, original);
     expect(r.exitCode).toBe(2);
-    expect(failed(JSON.parse(r.stdout)).map((c: { name: string }) => c.name)).toEqual(['tables', 'table "Sales Ü"."we""ird table"']);
+    expect(failed(jsonData(r.stdout)).map((c: { name: string }) => c.name)).toEqual(['tables', 'table "Sales Ü"."we""ird table"']);
   });
 
   it('catches a flipped byte before restoring anything', async () => {
@@ -133,7 +133,7 @@ describe('a failing drill', () => {
     const r = await runCli(drillArgs(repo()));
     fs.writeFileSync(dump, good);
     expect(r.exitCode).toBe(2);
-    const report = JSON.parse(r.stdout);
+    const report = jsonData(r.stdout);
     expect(failed(report).map((c: { name: string }) => c.name)).toEqual(['checksums']);
     expect(report.checks.map((c: { name: string }) => c.name)).not.toContain('restore');
     expect(report.rtoMs).toBeNull();
@@ -144,7 +144,7 @@ describe('a failing drill', () => {
     fs.writeFileSync(file, `- name: a million accounts\n  sql: SELECT count(*) FROM public.accounts\n  expect: 1000000\n- name: broken sql\n  sql: SELECT * FROM no_such_table\n  rows: 0\n`);
     const r = await runCli([...drillArgs(repo()), '--assert', file]);
     expect(r.exitCode).toBe(2);
-    expect(failed(JSON.parse(r.stdout)).map((c: { name: string; detail?: string }) => `${c.name}: ${c.detail}`)).toEqual([
+    expect(failed(jsonData(r.stdout)).map((c: { name: string; detail?: string }) => `${c.name}: ${c.detail}`)).toEqual([
       'assertion a million accounts: expected 1000000, found 50',
       'assertion broken sql: the query failed: relation "no_such_table" does not exist',
     ]);
@@ -156,7 +156,7 @@ describe('a failing drill', () => {
     const twoDaysLater = () => new Date(Date.parse(JSON.parse(original).snapshot.time) + 2 * 86_400_000);
     const r = await runCli([...drillArgs(repo()), '--max-rpo', '1d', '--max-rto', '1ms'], {}, twoDaysLater);
     expect(r.exitCode).toBe(2);
-    const report = JSON.parse(r.stdout);
+    const report = jsonData(r.stdout);
     expect(report.backupId).toBe(backupId);
     expect(failed(report).map((c: { name: string }) => c.name)).toEqual(['rpo', 'rto']);
     expect(failed(report)[0].detail).toMatch(/^backup is 2d00h old at drill start, over the limit of 1d00h/);
@@ -223,14 +223,14 @@ describe('status and prune after drills', () => {
     expect((await runCli([...drillArgs(repo), '--backup', ids[0]])).exitCode).toBe(0);
     const p = await runCli(['prune', '--repo', repo, '--keep-last', '1', '--execute', '--json']);
     expect(p.exitCode).toBe(0);
-    const decisions = JSON.parse(p.stdout).databases[0].decisions;
+    const decisions = jsonData(p.stdout).databases[0].decisions;
     expect(decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
       [ids[2], 'keep', ['last 1/1', 'newest complete']],
       [ids[1], 'delete', ['no rule keeps it']],
       [ids[0], 'keep', ['newest drill-verified']],
     ]);
     const left = await runCli(['backups', 'list', '--repo', repo, '--json']);
-    expect(JSON.parse(left.stdout).sets.map((s: { backupId: string; drill: { result: string } | null }) => [s.backupId, s.drill?.result ?? null])).toEqual([
+    expect(jsonData(left.stdout).sets.map((s: { backupId: string; drill: { result: string } | null }) => [s.backupId, s.drill?.result ?? null])).toEqual([
       [ids[2], null],
       [ids[0], 'pass'],
     ]);

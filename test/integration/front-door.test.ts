@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runCli, type CliResult } from '../support/cli.ts';
+import { BIN, type CliResult, jsonData, jsonEnvelope, runCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 
 // One front door: a command line runs the same code through the bin, a script and a test (lib/cli/dispatch.ts).
@@ -41,7 +41,7 @@ describe('one front door', () => {
     const results = await threeWays('backups-list', ['backups', 'list'], ['--repo', repo, '--json']);
     for (const r of results) {
       expect(r.exitCode).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ repo, sets: [] });
+      expect(jsonData(r.stdout)).toEqual({ repo, sets: [] });
     }
   });
 
@@ -74,14 +74,14 @@ describe('how a run prints is an option like any other', () => {
   it('prints JSON for PGOPS_JSON=yes, as for --json', async () => {
     const r = await runCli(['backups', 'list', '--repo', repo], { PGOPS_JSON: 'yes' });
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ repo, sets: [] });
+    expect(jsonData(r.stdout)).toEqual({ repo, sets: [] });
   });
 
   it("prints JSON for json: true in the config file's target", async () => {
     const config = configWith('json.yml', `targets:\n  t1:\n    repo: ${repo}\n    json: true\n`);
     const r = await runCli(['backups', 'list', '--config', config, '--target', 't1']);
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ repo, sets: [] });
+    expect(jsonData(r.stdout)).toEqual({ repo, sets: [] });
     // and the flag still wins over the file
     const plain = await runCli(['backups', 'list', '--config', config, '--target', 't1'], { PGOPS_JSON: 'no' });
     expect(plain.stdout).toBe(`no backup sets in ${repo}\n`);
@@ -108,7 +108,7 @@ describe('how a run prints is an option like any other', () => {
   it('still prints as asked when another option is invalid', async () => {
     const r = await runCli(['prune', '--repo', repo, '--keep-last', 'many', '--json', '--log-format', 'human']);
     expect(r.exitCode).toBe(3);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitCode: 3, error: 'invalid --keep-last "many": expected a whole number of at least 1' });
+    expect(jsonEnvelope(r.stdout)).toMatchObject({ version: 1, task: 'prune', ok: false, exitCode: 3, data: null, error: 'invalid --keep-last "many": expected a whole number of at least 1' });
     expect(r.stderr).toMatch(/^ERROR: invalid --keep-last "many"/);
   });
 });

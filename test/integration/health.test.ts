@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 
 // pgops health against a real cluster: each threshold flips its check as the sessions and tables the test makes say.
@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // cache hit ratios of a fresh cluster are not stable enough to assert on: graded only where a test asks
 const health = (args: string[] = []) => runCli(['health', '--db', c.url('shop'), '--cache-hit-warning', '0', '--cache-hit-critical', '0', '--json', ...args]);
 type Check = { name: string; level: number; message: string; table?: { rows: string[][] } };
-const checkOf = (r: { stdout: string }, name: string): Check => JSON.parse(r.stdout).checks.find((x: Check) => x.name === name);
+const checkOf = (r: { stdout: string }, name: string): Check => jsonData(r.stdout).checks.find((x: Check) => x.name === name);
 
 beforeAll(async () => {
   c = await startCluster({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
@@ -59,7 +59,7 @@ describe('health', () => {
     const warn = await health(['--connections-warning', '10', '--connections-critical', '50']);
     expect(warn.exitCode).toBe(1);
     expect(checkOf(warn, 'connections')).toMatchObject({ level: 1 });
-    expect(JSON.parse(warn.stdout).line).toMatch(/^PGOPS HEALTH WARNING - connections \d+ of max_connections 50 \(\d+%\) \(warning over 10%\): .*'connections'=\d+;5;25;0;50/);
+    expect(jsonData(warn.stdout).line).toMatch(/^PGOPS HEALTH WARNING - connections \d+ of max_connections 50 \(\d+%\) \(warning over 10%\): .*'connections'=\d+;5;25;0;50/);
     const crit = await health(['--connections-warning', '5', '--connections-critical', '10']);
     expect(crit.exitCode).toBe(2);
     expect(checkOf(crit, 'connections').level).toBe(2);
@@ -77,7 +77,7 @@ describe('health', () => {
     expect(idle.level).toBe(1);
     expect(idle.message).toMatch(new RegExp(`^longest idle in transaction \\d+\\.\\ds \\(warning over 1\\.0s\\): pid ${s.pid} root@shop \\(forgot-commit\\)$`));
     expect(checkOf(r, 'longest_transaction')).toMatchObject({ level: 2 });
-    expect(JSON.parse(r.stdout).line).toMatch(/^PGOPS HEALTH CRITICAL - longest transaction .*; longest idle in transaction/);
+    expect(jsonData(r.stdout).line).toMatch(/^PGOPS HEALTH CRITICAL - longest transaction .*; longest idle in transaction/);
     // with the default limits (5m, 1h) both are fine
     const calm = await health();
     expect(checkOf(calm, 'idle_in_transaction').level).toBe(0);

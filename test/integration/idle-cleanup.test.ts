@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, jsonEnvelope, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 
@@ -68,7 +68,7 @@ describe('idle-cleanup', () => {
 
     const dry = await cleanup(args);
     expect(dry.exitCode, dry.stderr).toBe(0);
-    const plan = JSON.parse(dry.stdout);
+    const plan = jsonData(dry.stdout);
     expect(plan.targets.map((t: Target) => [t.pid, t.state, t.outcome])).toEqual([
       [idleTx.pid, 'idle in transaction', 'planned'],
       [idle.pid, 'idle', 'planned'],
@@ -87,7 +87,7 @@ describe('idle-cleanup', () => {
 
     const run = await cleanup([...args, '--execute']);
     expect(run.exitCode, run.stderr).toBe(0);
-    const done = JSON.parse(run.stdout);
+    const done = jsonData(run.stdout);
     expect(done.targets.map((t: Target) => [t.pid, t.outcome])).toEqual([
       [idleTx.pid, 'terminated'],
       [idle.pid, 'terminated'],
@@ -112,7 +112,7 @@ describe('idle-cleanup', () => {
     fs.writeFileSync(config, `targets:\n  main:\n    db: ${c.url('shop', 'cleaner')}\n    exclude-db: [postgres]\n    exclude-user:\n      - reporter\n    idle: 1s\n`);
     const r = await runCli(['idle-cleanup', '--config', config, '--target', 'main', '--idle-in-transaction', '1s', '--max', '1', '--execute', '--json']);
     expect(r.exitCode, r.stderr).toBe(1);
-    const out = JSON.parse(r.stdout);
+    const out = jsonData(r.stdout);
     expect(out.targets.map((t: Target) => [t.pid, t.outcome])).toEqual([[idleTx.pid, 'terminated']]);
     expect(out.deferred.map((t: Target) => t.pid)).toEqual([idle.pid]);
     const spared = Object.fromEntries(out.spared.map((s: Spared) => [s.pid, s.reason]));
@@ -127,14 +127,14 @@ describe('idle-cleanup', () => {
     const args = ['--idle', '1s', '--include-superusers', '--exclude-user', 'root', '--execute'];
     const denied = await cleanup(args);
     expect(denied.exitCode).toBe(2);
-    const target = JSON.parse(denied.stdout).targets.find((t: Target) => t.pid === superuser.pid);
+    const target = jsonData(denied.stdout).targets.find((t: Target) => t.pid === superuser.pid);
     expect(target.outcome).toBe('failed');
     expect(target.error).toMatch(/superuser/);
     expect(await alive([superuser.pid])).toEqual([superuser.pid]);
 
     const root = await cleanup(args, 'root');
     expect(root.exitCode, root.stderr).toBe(0);
-    expect(JSON.parse(root.stdout).targets.map((t: Target) => [t.pid, t.outcome])).toEqual([[superuser.pid, 'terminated']]);
+    expect(jsonData(root.stdout).targets.map((t: Target) => [t.pid, t.outcome])).toEqual([[superuser.pid, 'terminated']]);
     expect(await alive([superuser.pid])).toEqual([]);
   });
 
@@ -158,7 +158,7 @@ describe('idle-cleanup', () => {
 
     const r = await cleanup(['--idle', '1s', '--idle-in-transaction', '1s', '--include-superusers', '--max', '100', '--execute'], 'root');
     expect(r.exitCode, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = jsonData(r.stdout);
     expect(out.targets.map((t: Target) => [t.pid, t.outcome])).toEqual([[blocker.pid, 'terminated']]);
     const kept = Object.fromEntries(out.spared.map((s: Spared & { always: boolean }) => [s.pid, [s.always, s.reason]]));
     expect(kept[snapshotPid]).toEqual([true, "a pgops backup's snapshot session: terminating it fails the backup"]);
@@ -169,7 +169,7 @@ describe('idle-cleanup', () => {
     // snapshot session is terminated fails with "the backup's database connection was lost")
     const done = await backup;
     expect(done.exitCode, done.stderr).toBe(0);
-    expect(JSON.parse(done.stdout)).toMatchObject({ ok: true, database: 'shop' });
+    expect(jsonData(done.stdout)).toMatchObject({ ok: true, database: 'shop' });
 
     const human = await runCli(['idle-cleanup', '--db', c.url('postgres'), '--idle', '1s']);
     expect(human.stdout).toMatch(new RegExp(`^kept: pid ${walsender.pid} replicator@shop \\("app-server", idle for [\\d.]+s\\): a replication connection \\(walsender\\)`, 'm'));
@@ -178,6 +178,6 @@ describe('idle-cleanup', () => {
   it('needs at least one limit', async () => {
     const r = await cleanup([]);
     expect(r.exitCode).toBe(3);
-    expect(JSON.parse(r.stdout).error).toBe('idle-cleanup needs a limit');
+    expect(jsonEnvelope(r.stdout)).toMatchObject({ task: 'idle-cleanup', ok: false, exitCode: 3, data: null, error: 'idle-cleanup needs a limit' });
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 import { startHttpSink } from '../support/http-sink.ts';
 
@@ -109,7 +109,7 @@ describe('the metrics of a backup target', () => {
   it("exports the set's size, duration and snapshot time, and keeps them through a failed run", async () => {
     const ok = await backup(c.url('shop'));
     expect(ok.exitCode, ok.stderr).toBe(0);
-    const result = JSON.parse(ok.stdout);
+    const result = jsonData(ok.stdout);
     const text = metrics();
     expect(value(text, 'pgops_backup_size_bytes')).toBe(result.bytes);
     expect(value(text, 'pgops_backup_duration_seconds')).toBe(result.durationMs / 1000);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileArchive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import type { Cluster } from '../support/cluster.ts';
 import { switchWal, waitArchived, waitFor } from '../support/wal.ts';
 import { silentLogger } from '../../lib/log.ts';
@@ -53,7 +53,7 @@ function leftovers(): { folders: string[]; servers: string[] } {
 async function basebackup(...extra: string[]): Promise<string> {
   const r = await runCli(['basebackup', '--db', cluster.url(), '--repo', archive.url, '--json', ...extra]);
   expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout).backupId;
+  return jsonData(r.stdout).backupId;
 }
 
 beforeAll(async () => {
@@ -93,7 +93,7 @@ describe('drill --pitr', () => {
   it('passes on a healthy chain: replays to the end of the archive, reads every table, checks indexes and assertions', async () => {
     const summary = path.join(archive.workDir, 'step-summary.md');
     const r = await runCli(['drill', '--pitr', '--repo', archive.url, '--tmp-dir', tmpDir, '--json', '--amcheck', '--assert', assertFile, '--max-rpo', '1h', '--max-rto', '1h'], { GITHUB_STEP_SUMMARY: summary });
-    const report = JSON.parse(r.stdout) as Report;
+    const report = jsonData(r.stdout) as Report;
     expect(failed(report), r.stderr).toEqual([]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(report).toMatchObject({ result: 'pass', systemIdentifier: systemId, backupId, target: 'latest', replay: { state: 'promoted' }, scratch: { kept: false } });
@@ -117,14 +117,14 @@ describe('drill --pitr', () => {
   it('is what status grades: the base backup and the passing drill, in the one status line', async () => {
     const r = await runCli(['status', '--repo', archive.url, '--json']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout);
+    const s = jsonData(r.stdout);
     expect(s.line).toMatch(new RegExp(`^PGOPS STATUS OK - system ${systemId}: newest base backup ${backupId} is .* old; newest passing point-in-time drill \\S+ \\(base backup ${backupId}\\) is .* old \\| '${systemId} basebackup_age'=\\d+s;691200;1382400;0 '${systemId} pitr_drill_age'=\\d+s;691200;1382400;0$`));
     expect(s.systems).toHaveLength(1);
   });
 
   it('drills to a named target: the restore point the base backup made, without the rows after it', async () => {
     const r = await drill('--target-name', backupId, '--assert', assertFile);
-    const report = JSON.parse(r.stdout) as Report;
+    const report = jsonData(r.stdout) as Report;
     expect(r.exitCode, r.stderr).toBe(2);
     expect(report).toMatchObject({ result: 'fail', target: `name ${backupId}`, backupId, replay: { state: 'promoted' } });
     expect(check(report, 'recovery target')?.status).toBe('pass');
@@ -141,7 +141,7 @@ describe('drill --pitr', () => {
     try {
       const r = await drill();
       expect(r.exitCode, r.stderr).toBe(2);
-      const report = JSON.parse(r.stdout) as Report;
+      const report = jsonData(r.stdout) as Report;
       expect(report.result).toBe('fail');
       expect(failed(report).map((c) => c.name)).toEqual(['wal archive']);
       expect(check(report, 'wal archive')!.detail).toContain(`WAL file ${after[1]} is missing`);
@@ -167,7 +167,7 @@ describe('drill --pitr', () => {
     try {
       const r = await drill();
       expect(r.exitCode, r.stderr).toBe(2);
-      const report = JSON.parse(r.stdout) as Report;
+      const report = jsonData(r.stdout) as Report;
       expect(report.result).toBe('fail');
       expect(failed(report).map((c) => c.name)).toEqual(['base backup']);
       expect(check(report, 'base backup')!.detail).toMatch(/checksum mismatch in .*base\.tar/);

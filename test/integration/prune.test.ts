@@ -13,6 +13,7 @@ import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
 import { writeSet } from '../support/backup-sets.ts';
+import { jsonData } from '../support/cli.ts';
 import { segmentNames, writeBaseBackup, writeWalFile } from '../support/synthetic-basebackups.ts';
 import { tempFileRepo } from '../support/repo.ts';
 
@@ -104,7 +105,7 @@ describe('pgops prune', () => {
   it('prints the decisions as JSON with --json', async () => {
     const r = await run('--keep-daily', '3', '--execute', '--json');
     expect(r.code).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.repo).toBe(url);
     expect(data.execute).toBe(true);
     expect(data.databases.map((d: { database: string }) => d.database)).toEqual(['app', 'other']);
@@ -274,7 +275,7 @@ describe('pgops prune: base backups and WAL', () => {
     await writeBaseBackup(repo, S, B[0], { start: '000000010000000000000003', label: 'pre-migration-42', pinnedUntil: '2026-12-22T03:17:00.000Z' });
     const r = await run('--keep-last', '1', '--execute', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.basebackups).toEqual([
       {
         systemIdentifier: S,
@@ -310,7 +311,7 @@ describe('pgops prune: base backups and WAL', () => {
     await drill('20261123T040000Z', B[1], 'fail');
     const r = await run('--keep-last', '1', '--execute', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.basebackups[0].decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
       [B[2], 'keep', ['last 1/1', 'newest complete']],
       [B[1], 'delete', ['no rule keeps it']],

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverRunning, stopServer } from '../../lib/tasks/recover/server.ts';
 import { fileArchive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import { freePort, SUPERUSER, type Cluster } from '../support/cluster.ts';
 import { serverWritableDir, switchWal, waitArchived, waitFor } from '../support/wal.ts';
 
@@ -81,7 +81,7 @@ describe('recover --start with the spool', () => {
     started.push(pgdata);
     const r = await runCli([...recoverArgs(pgdata, port), '--json'], { PGOPS_VERBOSE: '1' });
     expect(r.exitCode, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.recovery).toMatchObject({ reached: true, state: 'promoted' });
     expect(await itemsOf(pgdata, port)).toBe(70);
     const { byServer, byWalFetch } = restoresIn(fs.readFileSync(data.recovery.logFile, 'utf8'));
@@ -129,7 +129,7 @@ describe('recover --start with the spool', () => {
     expect(r.exitCode, r.stderr).toBe(2);
     // the prefetcher's verified write refused it
     expect(r.stderr).toMatch(new RegExp(`${damaged} was not spooled \\(${damaged} in \\S+ does not match its sidecar`));
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.recovery.reached).toBe(false);
     const log = fs.readFileSync(data.recovery.logFile, 'utf8');
     expect(log).toContain(`${damaged} in ${archive.url} does not match its sidecar`);

@@ -8,7 +8,7 @@ import { silentLogger } from '../../lib/log.ts';
 import { runRecovery, serverRunning, stopServer } from '../../lib/tasks/recover/server.ts';
 import { parseWalFileName, segmentName, segmentNumber } from '../../lib/wal/names.ts';
 import { fileArchive, s3Archive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { freePort, SUPERUSER, type Cluster } from '../support/cluster.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
 import type { S3Server } from '../support/s3.ts';
@@ -97,7 +97,7 @@ describe('pgops recover from a file repository', () => {
     cluster.psql(`CREATE TABLE items (id int PRIMARY KEY, batch text); INSERT INTO items SELECT g, 'base' FROM generate_series(1, 3) g;`);
     const b = await runCli(['basebackup', '--db', cluster.url(), '--repo', archive.url, '--json']);
     expect(b.exitCode, b.stderr).toBe(0);
-    backupId = JSON.parse(b.stdout).backupId;
+    backupId = jsonData(b.stdout).backupId;
     // batch A, the noted moment (the server's clock) and position, a restore point, batch B; all archived
     cluster.psql(`INSERT INTO items SELECT g, 'A' FROM generate_series(11, 20) g;`);
     // the insert position: with synchronous_commit off, pg_current_wal_lsn() (the write position) may lie before
@@ -119,7 +119,7 @@ describe('pgops recover from a file repository', () => {
   it('recovers to a noted time: exactly the rows committed before it', async () => {
     const { r, pgdata, port } = await recoverStarted(['--target-time', noted.time]);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.backup.id).toBe(backupId);
     expect(data.recovery).toMatchObject({ reached: true, state: 'promoted', timeline: 2 });
     expect(data.recovery.stopping).toMatch(/recovery stopping before commit of transaction \d+/);
@@ -132,7 +132,7 @@ describe('pgops recover from a file repository', () => {
     // paused at the target: read-only, to look first
     const point = await recoverStarted(['--target-name', 'before-b', '--target-action', 'pause']);
     expect(point.r.exitCode, point.r.stderr).toBe(0);
-    const paused = JSON.parse(point.r.stdout).recovery;
+    const paused = jsonData(point.r.stdout).recovery;
     expect(paused).toMatchObject({ reached: true, state: 'paused', timeline: 1 });
     expect(paused.stopping).toMatch(/recovery stopping at restore point "before-b"/);
     expect(paused.lsn).toMatch(/^0\/[0-9A-F]+$/);
@@ -145,21 +145,21 @@ describe('pgops recover from a file repository', () => {
 
     const immediate = await recoverStarted(['--target', 'immediate']);
     expect(immediate.r.exitCode, immediate.r.stderr).toBe(0);
-    expect(JSON.parse(immediate.r.stdout).recovery.stopping).toBe('recovery stopping after reaching consistency');
+    expect(jsonData(immediate.r.stdout).recovery.stopping).toBe('recovery stopping after reaching consistency');
     expect(await rowsOf(immediate.pgdata, immediate.port)).toEqual([1, 2, 3].map((id) => ({ id, batch: 'base' })));
   });
 
   it('shuts down at the target with --target-action shutdown, saying where replay stopped', async () => {
     const { r, pgdata } = await recoverStarted(['--target', 'immediate', '--target-action', 'shutdown']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).recovery).toMatchObject({ reached: true, state: 'shut down', timeline: 1, lsn: expect.stringMatching(/^0\/[0-9A-F]+$/) });
+    expect(jsonData(r.stdout).recovery).toMatchObject({ reached: true, state: 'shut down', timeline: 1, lsn: expect.stringMatching(/^0\/[0-9A-F]+$/) });
     expect(serverRunning(pgdata)).toBe(false);
   });
 
   it('recovers to the end of the archive as the server user, who owns every file and ran restore_command', async () => {
     const { r, pgdata, port } = await recoverStarted([]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.target).toBe('latest');
     expect(data.recovery).toMatchObject({ reached: true, state: 'promoted' });
     expect(batches(await rowsOf(pgdata, port))).toEqual(['base', 'A', 'B']);
@@ -181,7 +181,7 @@ describe('pgops recover from a file repository', () => {
     const pgdata = newPgdata();
     const r = await recover(pgdata, ['--target-lsn', noted.lsn]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.started).toBe(false);
     expect(data.startCommand).toBe(`${isRoot ? 'runuser -u postgres -- ' : ''}/usr/lib/postgresql/15/bin/pg_ctl -D ${pgdata} -l ${pgdata}/recovery.log start`);
     expect(fs.existsSync(path.join(pgdata, 'recovery.signal'))).toBe(true);
@@ -247,10 +247,10 @@ describe('pgops recover from a file repository', () => {
       }
       const b = await taking;
       expect(b.exitCode, b.stderr).toBe(0);
-      const standbyBackup = JSON.parse(b.stdout).backupId;
+      const standbyBackup = jsonData(b.stdout).backupId;
       const { r, pgdata, port } = await recoverStarted(['--backup', standbyBackup]);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout).backup.fromStandby).toBe(true);
+      expect(jsonData(r.stdout).backup.fromStandby).toBe(true);
       expect(r.stderr).toMatch(/standby\.signal was removed, this is an archive recovery/);
       expect(fs.existsSync(path.join(pgdata, 'standby.signal'))).toBe(false);
       expect(batches(await rowsOf(pgdata, port))).toEqual(['base', 'A', 'B', 'S']);
@@ -262,7 +262,7 @@ describe('pgops recover from a file repository', () => {
   it('fails (exit 2) when replay ends before the target, stopping the server and keeping the data directory', async () => {
     const { r, pgdata } = await recoverStarted(['--backup', backupId, '--target-xid', '4000000000']);
     expect(r.exitCode).toBe(2);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.recovery).toMatchObject({ reached: false, state: 'failed' });
     expect(data.recovery.reason).toMatch(/recovery ended before configured recovery target was reached/);
     expect(r.stderr).toMatch(/the data directory .* stays for investigation/);
@@ -346,7 +346,7 @@ describe('pgops recover from a file repository', () => {
   it('lays down a compressed base backup read in place, checking the stored tar as it reads, and refuses one whose bytes were flipped', async () => {
     const b = await runCli(['basebackup', '--db', cluster.url(), '--repo', archive.url, '--compress', 'gzip', '--json']);
     expect(b.exitCode, b.stderr).toBe(0);
-    const id = JSON.parse(b.stdout).backupId as string;
+    const id = jsonData(b.stdout).backupId as string;
     const pgdata = newPgdata();
     const r = await recover(pgdata, ['--backup', id, '--target', 'immediate']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -404,7 +404,7 @@ describe.each(S3_SERVERS)('pgops recover from an S3 repository on $name', ({ sta
     const port = await freePort();
     const r = await runCli(['recover', '--repo', archive.url, '--pgdata', pgdata, '--archive-mode', 'off', '--start', '--port', String(port), '--json'], archive.env);
     expect(r.exitCode, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.recovery).toMatchObject({ reached: true, state: 'promoted' });
     expect(batches(await rowsOf(pgdata, port))).toEqual(['base', 'A']);
     expect(fs.readFileSync(data.recovery.logFile, 'utf8')).toMatch(/restored log file "[0-9A-F]{24}" from archive/);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
 // pgops refresh-matviews on a real cluster.
@@ -11,7 +11,7 @@ const WEIRD = '"Sales Ü"."x""; DROP TABLE victims; --"';
 const logs = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { kind: string; level: string; message: string; [k: string]: unknown });
 const count = async (rel: string) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${rel}`, [], DB))[0].n;
 type Item = { schema: string; name: string; concurrently: boolean; status: string; note: string | null; durationMs: number | null; attempts: number | null };
-const views = (stdout: string) => JSON.parse(stdout).matviews as Item[];
+const views = (stdout: string) => jsonData(stdout).matviews as Item[];
 
 beforeAll(async () => {
   c = await startCluster();

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 
 // pgops reindex on a real cluster: bloat, leftovers of failed rebuilds, lock timeouts, awkward names.
@@ -52,7 +52,7 @@ describe('pgops reindex', () => {
 
     const dry = await runCli(['reindex', '--db', url, '--min-size', '1MB', '--json']);
     expect(dry.exitCode, dry.stderr).toBe(0);
-    const plan = JSON.parse(dry.stdout);
+    const plan = jsonData(dry.stdout);
     expect(plan).toMatchObject({ execute: false, bloatSource: 'estimate', checked: 1, leftovers: [] });
     expect(plan.indexes.map((i: { index: string; reason: string; status: string }) => [i.index, i.reason, i.status])).toEqual([['orders_note', 'bloat', 'planned']]);
     expect(plan.indexes[0].bloatPercent).toBeGreaterThan(80);
@@ -62,7 +62,7 @@ describe('pgops reindex', () => {
     c.psql('CREATE EXTENSION pgstattuple', 'bloat');
     const run = await runCli(['reindex', '--db', url, '--min-size', '1MB', '--execute', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout);
+    const result = jsonData(run.stdout);
     expect(result.bloatSource).toBe('pgstatindex');
     const [after] = await indexes('bloat', 'orders');
     expect(after.valid).toBe(true);
@@ -81,7 +81,7 @@ describe('pgops reindex', () => {
     c.psql(`SET ROLE ops; ${bloated('ops_orders', 'ops_orders_note', 30_000)}`, 'bloat');
     const r = await runCli(['reindex', '--db', c.url('bloat', 'ops'), '--min-size', '100kB', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
-    const plan = JSON.parse(r.stdout);
+    const plan = jsonData(r.stdout);
     expect(plan.bloatSource).toBe('pgstatindex');
     expect(plan.indexes).toMatchObject([{ index: 'ops_orders_note', bloatSource: 'estimate', status: 'planned' }]);
     expect(logs(r.stderr).filter((e) => e.kind === 'measure').map((e) => e.message)).toContain(
@@ -133,12 +133,12 @@ describe('pgops reindex', () => {
 
     const dry = await runCli(['reindex', '--db', url, '--json']);
     expect(dry.exitCode, dry.stderr).toBe(0);
-    expect(JSON.parse(dry.stdout).leftovers.map((l: { index: string; status: string }) => [l.index, l.status])).toEqual([['items_v_ccnew', 'planned'], ['items_v_ccold', 'planned']]);
+    expect(jsonData(dry.stdout).leftovers.map((l: { index: string; status: string }) => [l.index, l.status])).toEqual([['items_v_ccnew', 'planned'], ['items_v_ccold', 'planned']]);
     expect((await indexes('leftover', 'items')).length).toBe(3);
 
     const run = await runCli(['reindex', '--db', url, '--execute', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).leftovers.map((l: { index: string; status: string }) => [l.index, l.status])).toEqual([['items_v_ccnew', 'done'], ['items_v_ccold', 'done']]);
+    expect(jsonData(run.stdout).leftovers.map((l: { index: string; status: string }) => [l.index, l.status])).toEqual([['items_v_ccnew', 'done'], ['items_v_ccold', 'done']]);
     expect((await indexes('leftover', 'items')).map((i) => [i.name, i.valid])).toEqual([['items_v', true]]);
     expect(logs(run.stderr).filter((e) => e.kind === 'drop').map((e) => e.message)).toEqual([
       expect.stringContaining('DROP INDEX CONCURRENTLY "public"."items_v_ccnew"'),
@@ -162,7 +162,7 @@ describe('pgops reindex', () => {
       const r = await runCli(['reindex', '--db', url, '--index', 'public.accounts_pkey', '--execute', '--json', '--lock-timeout', '200ms', '--lock-retries', '6', '--lock-retry-delay', '250ms']);
       clearTimeout(release);
       expect(r.exitCode, r.stderr).toBe(0);
-      const [item] = JSON.parse(r.stdout).indexes;
+      const [item] = jsonData(r.stdout).indexes;
       expect(item).toMatchObject({ index: 'accounts_pkey', reason: 'named', status: 'done' });
       expect(item.attempts).toBeGreaterThanOrEqual(2);
       const retries = logs(r.stderr).filter((e) => e.kind === 'retry');
@@ -199,7 +199,7 @@ describe('pgops reindex', () => {
       const r = await runCli(['reindex', '--db', url, '--index', 'accounts_pkey', '--execute', '--json', '--lock-timeout', '300ms', '--lock-retries', '6', '--lock-retry-delay', '300ms']);
       clearTimeout(release);
       expect(r.exitCode, r.stderr).toBe(0);
-      const [item] = JSON.parse(r.stdout).indexes;
+      const [item] = jsonData(r.stdout).indexes;
       expect(item).toMatchObject({ status: 'done', leftBehind: [] });
       expect(item.attempts).toBeGreaterThanOrEqual(2);
       const cleanups = logs(r.stderr).filter((e) => e.kind === 'cleanup');
@@ -217,12 +217,12 @@ describe('pgops reindex', () => {
 
     const named = await runCli(['reindex', '--db', url, '--index', weird, '--json', '--log-format', 'human']);
     expect(named.exitCode, named.stderr).toBe(0);
-    expect(JSON.parse(named.stdout).indexes).toMatchObject([{ schema: 'Sales Ü', table: 'we"ird table', index: 'x"; DROP TABLE victims; --', status: 'planned' }]);
+    expect(jsonData(named.stdout).indexes).toMatchObject([{ schema: 'Sales Ü', table: 'we"ird table', index: 'x"; DROP TABLE victims; --', status: 'planned' }]);
     expect(named.stderr).toContain(`1  ${weird}  "Sales Ü"."we""ird table"`);
 
     const run = await runCli(['reindex', '--db', url, '--min-size', '100kB', '--execute', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
-    const [item] = JSON.parse(run.stdout).indexes;
+    const [item] = jsonData(run.stdout).indexes;
     expect(item).toMatchObject({ index: 'x"; DROP TABLE victims; --', reason: 'bloat', status: 'done' });
     expect(item.sizeAfter).toBeLessThan(item.sizeBefore / 3);
     expect(await c.query('SELECT count(*)::int AS n FROM victims', [], 'names')).toEqual([{ n: 1 }]);
@@ -233,14 +233,14 @@ describe('pgops reindex', () => {
     c.psql(`${bloated('a', 'a_note', 30_000)} ${bloated('b', 'b_note', 60_000)}`, 'caps');
     const capped = await runCli(['reindex', '--db', url, '--min-size', '100kB', '--max-indexes', '1', '--json']);
     expect(capped.exitCode).toBe(1);
-    expect(JSON.parse(capped.stdout).indexes.map((i: { index: string; status: string; note: string | null }) => [i.index, i.status, i.note])).toEqual([
+    expect(jsonData(capped.stdout).indexes.map((i: { index: string; status: string; note: string | null }) => [i.index, i.status, i.note])).toEqual([
       ['b_note', 'planned', null],
       ['a_note', 'skipped', 'over --max-indexes 1: the next run takes it'],
     ]);
     const before = await indexes('caps', 'b');
     const late = await runCli(['reindex', '--db', url, '--min-size', '100kB', '--max-duration', '0s', '--execute', '--json']);
     expect(late.exitCode).toBe(1);
-    expect(JSON.parse(late.stdout).indexes.map((i: { status: string; note: string }) => [i.status, i.note])).toEqual([
+    expect(jsonData(late.stdout).indexes.map((i: { status: string; note: string }) => [i.status, i.note])).toEqual([
       ['skipped', 'not started: the run reached --max-duration'],
       ['skipped', 'not started: the run reached --max-duration'],
     ]);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_FILE } from '../../lib/repo/identity.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import type { S3Server } from '../support/s3.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
@@ -40,7 +40,7 @@ describe('repository identity', () => {
     const repo = path.join(dir, 'backups-main');
     const first = await runCli(['repo', 'init', '--repo', `file://${repo}`, '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ ok: true, created: true, identity: { format: 'pgops-repo', version: 1 } });
+    expect(jsonData(first.stdout)).toMatchObject({ ok: true, created: true, identity: { format: 'pgops-repo', version: 1 } });
     const written = JSON.parse(fs.readFileSync(path.join(repo, REPO_FILE), 'utf8'));
     const again = await runCli(['repo', 'init', '--repo', `file://${repo}`]);
     expect(again.exitCode, again.stderr).toBe(0);
@@ -56,7 +56,7 @@ describe('repository identity', () => {
     expect(ok.exitCode, ok.stderr).toBe(0);
     const info = await runCli(['repo', 'info', '--repo', `file://${repo}`, '--json']);
     expect(info.exitCode, info.stderr).toBe(0);
-    const data = JSON.parse(info.stdout);
+    const data = jsonData(info.stdout);
     expect(data.databases).toMatchObject([{ database: 'app', sets: 1, complete: 1 }]);
     expect(data.identity.createdAt).toBe(written.createdAt);
   });
@@ -80,7 +80,7 @@ describe('repository identity', () => {
     expect(adopt.stdout).toContain('adopting the 1 backup set(s) it holds');
     expect(fs.readdirSync(path.join(repo, 'backups/app'))).toEqual(before);
     const list = await runCli(['backups', 'list', '--repo', `file://${repo}`, '--json']);
-    expect(JSON.parse(list.stdout).sets.map((s: { status: string }) => s.status)).toEqual(['complete']);
+    expect(jsonData(list.stdout).sets.map((s: { status: string }) => s.status)).toEqual(['complete']);
   });
 
   it('a repository of a newer format is refused by writers; prune and drill are writers too', async () => {
@@ -132,7 +132,7 @@ describe.each(S3_SERVERS)('repository identity on $name', ({ start }) => {
     expect(typo.stderr).toContain(`did you mean --repo ${url}`);
     expect(init.exitCode, init.stderr).toBe(0);
     // s3rver ignores If-None-Match, RGW answers 412
-    expect(JSON.parse(init.stdout).identity.conditionalWrites).toBe(s3.capabilities.conditionalWrites);
+    expect(jsonData(init.stdout).identity.conditionalWrites).toBe(s3.capabilities.conditionalWrites);
     const info = await runCli(['repo', 'info', '--repo', url, '--json'], s3Env());
     expect(info.exitCode, info.stderr).toBe(0);
     const ok = await runCli(['backup', '--db', cluster.url('app'), '--repo', url], s3Env());

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, jsonEnvelope, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 
@@ -31,7 +31,7 @@ afterAll(async () => {
 async function backup(...args: string[]) {
   const r = await runCli(['backup', '--db', c.url('shop'), '--repo', repo, '--json', ...args]);
   expect(r.exitCode, r.stderr).toBe(0);
-  const out = JSON.parse(r.stdout);
+  const out = jsonData(r.stdout);
   const folder = path.join(dir, 'repo', path.dirname(out.manifest));
   const file = path.join(folder, 'manifest.json');
   return { id: out.backupId as string, folder, manifest: JSON.parse(fs.readFileSync(file, 'utf8')), save: (m: unknown) => fs.writeFileSync(file, JSON.stringify(m)) };
@@ -56,7 +56,7 @@ describe('restore of a set made by a newer pg_dump', () => {
 
     const r = await runCli(['restore', '--repo', repo, '--db', 'shop', '--backup', set.id, '--to', c.url('shop_from_17'), '--create', '--json']);
     expect(r.exitCode, r.stderr).toBe(3);
-    const error = JSON.parse(r.stdout).error as string;
+    const error = jsonEnvelope(r.stdout).error as string;
     expect(error).toMatch(/^pg_restore 15\.18 \(.*\) is older than the pg_dump 17\.18 that made the dump \(major version 17\): pg_restore must be at least the dump's pg_dump version$/);
     expect(error).not.toContain("server's");
     expect(await c.query("SELECT 1 FROM pg_database WHERE datname = 'shop_from_17'")).toEqual([]);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyKey } from '../../lib/repo/layout.ts';
 import { parseWalFileName } from '../../lib/wal/names.ts';
 import { fileArchive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { freePort, type Cluster } from '../support/cluster.ts';
 import { serverWritableDir, switchWal, waitArchived } from '../support/wal.ts';
 
@@ -45,7 +45,7 @@ async function row(what: string) {
 async function basebackup(...extra: string[]): Promise<{ backupId: string; wal: { first: string } }> {
   const r = await runCli(['basebackup', '--db', cluster.url('app'), '--repo', archive.url, '--json', '--log-format', 'human', ...extra], archive.env);
   expect(r.exitCode, r.stderr).toBe(0);
-  const data = JSON.parse(r.stdout);
+  const data = jsonData(r.stdout);
   // the id is a second: the next backup must not collide with it
   await new Promise((res) => setTimeout(res, 1100));
   return data;
@@ -85,7 +85,7 @@ describe('prune of the whole chain', () => {
 
     const r = await cli('prune', '--keep-last', '2', '--execute', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
-    const data = JSON.parse(r.stdout);
+    const data = jsonData(r.stdout);
     expect(data.basebackupsDeleted).toEqual([ids[0]]);
     expect(fs.readdirSync(baseDir()).sort()).toEqual([ids[1], ids[2]]);
     expect(data.wal.find((w: { systemIdentifier: string }) => w.systemIdentifier === systemId).cutoff).toEqual({ segment: starts[1], backupId: ids[1] });
@@ -119,7 +119,7 @@ describe('prune of the whole chain', () => {
     const before = archived();
     const r = await cli('prune', '--keep-last', '1', '--execute', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
-    const decisions = JSON.parse(r.stdout).basebackups[0].decisions;
+    const decisions = jsonData(r.stdout).basebackups[0].decisions;
     expect(decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons[0]])).toEqual([
       [newest.backupId, 'keep', 'last 1/1'],
       [ids[2], 'delete', 'no rule keeps it'],
@@ -133,7 +133,7 @@ describe('prune of the whole chain', () => {
     const list = await cli('backups', 'list');
     expect(list.exitCode).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^${systemId}\\s+${ids[1]}\\s+complete\\s+.*\\s+pre-migration-42\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\s`, 'm'));
-    const json = JSON.parse((await cli('backups', 'list', '--json')).stdout);
+    const json = jsonData((await cli('backups', 'list', '--json')).stdout);
     const pinned = json.basebackups.find((b: { backupId: string }) => b.backupId === ids[1]);
     expect(pinned).toMatchObject({ label: 'pre-migration-42', pinned: true, status: 'complete', wal: { first: starts[1] } });
     // 30 days from the backup, give or take the run
@@ -159,10 +159,10 @@ describe('labelled logical sets', () => {
     const newer = await runCli(['backup', '--db', cluster.url('app'), '--repo', archive.url, '--json'], archive.env);
     expect(newer.exitCode, newer.stderr).toBe(0);
 
-    const list = JSON.parse((await cli('backups', 'list', '--db', 'app', '--json')).stdout);
+    const list = jsonData((await cli('backups', 'list', '--db', 'app', '--json')).stdout);
     expect(list.sets.map((s: { backupId: string; label: string | null; pinned: boolean }) => [s.backupId, s.label, s.pinned])).toEqual([
-      [JSON.parse(newer.stdout).backupId, null, false],
-      [JSON.parse(labelled.stdout).backupId, 'before-cleanup', true],
+      [jsonData(newer.stdout).backupId, null, false],
+      [jsonData(labelled.stdout).backupId, 'before-cleanup', true],
     ]);
 
     const r = await cli('restore', '--db', 'app', '--backup', 'label:before-cleanup', '--to', cluster.url('restored_labelled'), '--create');

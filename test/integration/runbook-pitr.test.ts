@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopServer } from '../../lib/tasks/recover/server.ts';
 import { pgopsCommands } from '../../tools/docs/runbooks.ts';
 import { fileArchive, startArchivingCluster, type ArchiveRepo } from '../support/archiving.ts';
-import { BIN, runCli } from '../support/cli.ts';
+import { BIN, jsonData, runCli } from '../support/cli.ts';
 import { freePort, SUPERUSER, type Cluster } from '../support/cluster.ts';
 import { serverWritableDir } from '../support/wal.ts';
 
@@ -136,7 +136,7 @@ describe('runbooks/point-in-time-recovery.md, followed as written', () => {
     await cluster.query(`INSERT INTO orders SELECT g, 'c' || (g % 7), CASE WHEN g % 3 = 0 THEN 'cancelled' ELSE 'open' END FROM generate_series(1, 60) g`, [], 'app');
     const b = await runCli(['basebackup', '--db', cluster.url(), '--repo', archive.url, '--json'], archive.env);
     expect(b.exitCode, b.stderr).toBe(0);
-    backupId = JSON.parse(b.stdout).backupId;
+    backupId = jsonData(b.stdout).backupId;
     await cluster.query(`INSERT INTO orders SELECT g, 'c' || (g % 7), CASE WHEN g % 3 = 0 THEN 'cancelled' ELSE 'open' END FROM generate_series(61, 90) g`, [], 'app');
     const before = await cluster.query<Row>('SELECT id, customer, status FROM orders ORDER BY id', [], 'app');
     await cluster.query(`DELETE FROM orders WHERE status = 'cancelled'`, [], 'app');

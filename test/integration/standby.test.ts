@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { startStandby, waitFor, type Recovered } from '../support/wal.ts';
@@ -55,7 +55,7 @@ describe('a streaming standby', () => {
   it('runs health there, read-only', async () => {
     const r = await runCli(['health', '--db', onStandby(), '--cache-hit-warning', '0', '--cache-hit-critical', '0', '--json']);
     expect(r.exitCode, r.stderr).not.toBe(3);
-    expect(JSON.parse(r.stdout).line).toMatch(/^PGOPS HEALTH (OK|WARNING|CRITICAL) - /);
+    expect(jsonData(r.stdout).line).toMatch(/^PGOPS HEALTH (OK|WARNING|CRITICAL) - /);
   });
 
   it('backs up from the standby in one snapshot, and the set restores on the primary and passes a drill', async () => {
@@ -63,13 +63,13 @@ describe('a streaming standby', () => {
     await initTestRepo(repo);
     const b = await runCli(['backup', '--db', onStandby(), '--repo', repo, '--fingerprint', 'hash', '--json']);
     expect(b.exitCode, b.stderr).toBe(0);
-    const manifest = JSON.parse(fs.readFileSync(path.join(repoDir, JSON.parse(b.stdout).manifest), 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(repoDir, jsonData(b.stdout).manifest), 'utf8'));
     expect(manifest.server.inRecovery).toBe(true);
     expect(manifest.fingerprints.tables.find((t: { name: string }) => t.name === 'orders')).toMatchObject({ rows: 3000 });
     // the drill restores into a scratch database on the primary's server
     const d = await runCli(['drill', '--repo', repo, '--db', DB, '--target', primary.url('postgres'), '--json']);
     expect(d.exitCode, d.stdout + d.stderr).toBe(0);
-    const report = JSON.parse(d.stdout) as { checks: { name: string; status: string; detail?: string }[] };
+    const report = jsonData(d.stdout) as { checks: { name: string; status: string; detail?: string }[] };
     expect(report.checks.filter((c) => c.status !== 'pass')).toEqual([]);
     expect(report.checks.map((c) => c.detail)).toContain('3 of 3 tables match (row count and content hash of every column)');
   });

@@ -5,7 +5,7 @@ import { PgopsError } from '../../lib/errors.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import { findSet } from '../../lib/repo/sets.ts';
 import { writeDrill, writeSet } from '../support/backup-sets.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { tempFileRepo } from '../support/repo.ts';
 
 // "verified" is the newest complete set whose newest drill passed: a later failing drill withdraws it; a drill that
@@ -58,7 +58,7 @@ describe('--backup verified', () => {
     await writeDrill(repo, 'app', '20261122T050000Z', B, 'fail');
 
     const list = await cli('backups', 'list', '--json');
-    expect(JSON.parse(list.stdout).sets.map((s: { backupId: string; drill: { result: string } | null; verified: boolean }) => [s.backupId, s.drill?.result ?? null, s.verified])).toEqual([
+    expect(jsonData(list.stdout).sets.map((s: { backupId: string; drill: { result: string } | null; verified: boolean }) => [s.backupId, s.drill?.result ?? null, s.verified])).toEqual([
       [C, null, false],
       [B, 'fail', false],
       [A, 'pass', true],
@@ -66,7 +66,7 @@ describe('--backup verified', () => {
 
     const p = await cli('prune', '--keep-last', '1', '--execute', '--json');
     expect(p.exitCode).toBe(0);
-    expect(JSON.parse(p.stdout).databases[0].decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
+    expect(jsonData(p.stdout).databases[0].decisions.map((d: { id: string; action: string; reasons: string[] }) => [d.id, d.action, d.reasons])).toEqual([
       [C, 'keep', ['last 1/1', 'newest complete']],
       [B, 'delete', ['no rule keeps it']],
       [A, 'keep', ['newest drill-verified']],

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setPrefix } from '../../lib/repo/layout.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { freePort, startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 import type { S3Server } from '../support/s3.ts';
@@ -29,7 +29,7 @@ let segments: string[];
 const verify = async (extra: string[] = [], now?: () => Date, env: NodeJS.ProcessEnv = {}, url = repo) => {
   const r = await runCli(['verify', '--repo', url, ...extra], env, now);
   const json = await runCli(['verify', '--repo', url, '--json', ...extra], env, now);
-  return { ...r, data: JSON.parse(json.stdout), jsonExit: json.exitCode };
+  return { ...r, data: jsonData(json.stdout), jsonExit: json.exitCode };
 };
 
 // Changes a file for the length of fn, then puts the original back.
@@ -56,7 +56,7 @@ const flipByte = (b: Buffer) => {
 const backup = async (database: string, extra: string[] = []) => {
   const r = await runCli(['backup', '--db', cluster.url(database), '--repo', repo, '--json', ...extra]);
   expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout).backupId as string;
+  return jsonData(r.stdout).backupId as string;
 };
 
 beforeAll(async () => {
@@ -157,7 +157,7 @@ describe('pgops verify on a file repository', () => {
     const key = `${setPrefix('app', appId)}dump`;
     await withDamage(path.join(repoDir, key), flipByte, async () => {
       const list = await runCli(['backups', 'list', '--repo', repo, '--db', 'app', '--json']);
-      expect(JSON.parse(list.stdout).sets[0]).toMatchObject({ backupId: appId, status: 'complete' });
+      expect(jsonData(list.stdout).sets[0]).toMatchObject({ backupId: appId, status: 'complete' });
       const r = await verify();
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toContain(`[CRITICAL] ${key} does not match its manifest: sha256 `);
@@ -302,7 +302,7 @@ describe.each(S3_SERVERS)('pgops verify on an S3 repository ($name)', ({ start }
     await initTestRepo(url, s3.options);
     const b = await runCli(['backup', '--db', cluster.url('app'), '--repo', url, '--json'], env());
     expect(b.exitCode, b.stderr).toBe(0);
-    backupId = JSON.parse(b.stdout).backupId;
+    backupId = jsonData(b.stdout).backupId;
     // two archived segments, pushed again compressed: their sidecars list the uncompressed sha256
     for (const name of segments.slice(0, 2)) {
       const p = await runCli(['wal', 'push', path.join(folder, name), '--repo', url, '--wal-compress', 'gzip'], env());

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { baseBackup, pgopsCommand, recoveryThatStops, serverWritableDir, setArchiveCommand, sha256, startRecovery, switchWal, waitArchived, waitFor } from '../support/wal.ts';
@@ -18,7 +18,7 @@ const pushCommand = () => pgopsCommand('push', ['%p', '--repo', repo]);
 
 const check = async (extra: string[] = [], db = cluster.url()) => {
   const r = await runCli(['wal', 'check', '--db', db, '--json', ...extra]);
-  return { ...r, data: JSON.parse(r.stdout) };
+  return { ...r, data: jsonData(r.stdout) };
 };
 
 beforeAll(async () => {

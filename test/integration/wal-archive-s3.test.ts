@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { clientFor } from '../support/s3-capabilities.ts';
@@ -54,7 +54,7 @@ describe.each(S3_SERVERS)('WAL archiving into an S3 repository on $name', ({ nam
   const s3Env = () => ({ ...s3.env, PGOPS_S3_ENDPOINT: s3.endpoint, PGOPS_S3_PATH_STYLE: 'true', PGOPS_S3_CHECKSUM: 'when-required' });
   const check = async (extra: string[] = [], db = cluster.url()) => {
     const r = await runCli(['wal', 'check', '--db', db, '--repo', s3.repoUrl(PREFIX), '--json', ...extra], s3Env());
-    return { ...r, data: JSON.parse(r.stdout) };
+    return { ...r, data: jsonData(r.stdout) };
   };
 
   beforeAll(async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from '../support/cli.ts';
+import { jsonData, runCli, spawnCli } from '../support/cli.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
 import type { S3Server } from '../support/s3.ts';
@@ -60,7 +60,7 @@ function pushAndFetch(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     const { repo, env } = repoOf();
     const first = await runCli(['wal', 'push', seg3, '--repo', repo, '--json'], env);
     expect(first.exitCode, first.stderr).toBe(0);
-    const pushed = JSON.parse(first.stdout);
+    const pushed = jsonData(first.stdout);
     expect(pushed).toMatchObject({ ok: true, name: SEG3, systemIdentifier: String(SYSTEM), again: false });
     expect(pushed.sidecar).toMatchObject({ size: 16 * 1024 * 1024, sha256: sha256(fs.readFileSync(seg3)), compression: 'none', stored: SEG3 });
     if (kind === 'file') {
@@ -71,7 +71,7 @@ function pushAndFetch(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     }
     const again = await runCli(['wal', 'push', seg3, '--repo', repo, '--json'], env);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, again: true, repaired: false });
+    expect(jsonData(again.stdout)).toMatchObject({ ok: true, again: true, repaired: false });
   });
 
   it('refuses a different segment under an archived name, naming both hashes, and overwrites nothing', async () => {
@@ -95,7 +95,7 @@ function pushAndFetch(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     const dest = path.join(dir, `${kind}-RECOVERYXLOG`);
     const r = await runCli(['wal', 'fetch', SEG3, dest, '--repo', repo, '--pgdata', pgdata, '--json'], env);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, found: true, name: SEG3, size: 16 * 1024 * 1024 });
+    expect(jsonData(r.stdout)).toMatchObject({ ok: true, found: true, name: SEG3, size: 16 * 1024 * 1024 });
     expect(fs.readFileSync(dest).equals(fs.readFileSync(seg3))).toBe(true);
     expect(tmpFiles(dir)).toEqual([]);
   });
@@ -129,7 +129,7 @@ function pushAndFetch(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     const file = segmentFile(name, compression);
     const r = await runCli(['wal', 'push', file, '--repo', repo, '--wal-compress', compression, '--json'], env);
     expect(r.exitCode, r.stderr).toBe(0);
-    const { sidecar } = JSON.parse(r.stdout);
+    const { sidecar } = jsonData(r.stdout);
     expect(sidecar.compression).toBe(compression);
     expect(sidecar.storedSize).toBeLessThan(sidecar.size / 2);
     const dest = path.join(dir, `${kind}-${compression}`);
@@ -147,7 +147,7 @@ function pushAndFetch(kind: string, repoOf: () => { repo: string; env: NodeJS.Pr
     fs.writeFileSync(history, '1\t0/3000060\tno recovery target specified\n');
     const r = await runCli(['wal', 'push', history, '--repo', repo, '--pgdata', pgdata, '--json'], env);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).systemIdentifier).toBe(String(SYSTEM));
+    expect(jsonData(r.stdout).systemIdentifier).toBe(String(SYSTEM));
     const none = await runCli(['wal', 'push', history, '--repo', repo, '--pgdata', dir], env);
     expect(none.exitCode).toBe(3);
     expect(none.stderr).toMatch(/cannot tell which database system 00000002.history belongs to/);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.ts';
 import type { OptionValues } from '../../lib/options.ts';
 import { openRepo } from '../../lib/repo/open.ts';
-import { runCli } from '../support/cli.ts';
+import { jsonData, runCli } from '../support/cli.ts';
 import { race, type RaceResult } from '../support/race.ts';
 import { initTestRepo } from '../support/repo.ts';
 import { S3_SERVERS } from '../support/s3-servers.ts';
@@ -164,7 +164,7 @@ describe.each(S3_SERVERS)('wal push racing on an s3 repository on $name', ({ sta
     // repo init probes whether the store refuses overwrites, and records it for every writer
     const init = await runCli(['repo', 'init', '--repo', t.repo, '--json'], t.env);
     expect(init.exitCode, init.stderr).toBe(0);
-    t.exclusive = JSON.parse(init.stdout).identity.conditionalWrites === true;
+    t.exclusive = jsonData(init.stdout).identity.conditionalWrites === true;
     expect(t.exclusive).toBe(s3.capabilities.conditionalWrites);
   }, 120_000);
   afterAll(async () => {

@@ -6,6 +6,10 @@ describe('plan tables', () => {
     expect(formatTable(['a', 'bb'], [['long cell', 'x']])).toBe('a          bb\nlong cell  x');
   });
 
+  it('keeps a column of system identifiers (all digits, but names) left-aligned', () => {
+    expect(formatTable(['SYSTEM', 'SIZE'], [['7714355481143449614', '1.0 MB'], ['-', '12 B']])).toBe('SYSTEM                 SIZE\n7714355481143449614  1.0 MB\n-                      12 B');
+  });
+
   it('right-aligns the columns of numbers (counts, sizes, durations, "-" for none), headers too, the last one included', () => {
     const text = formatTable(
       ['ID', 'SIZE', 'DURATION', 'NAME', 'ROWS'],
