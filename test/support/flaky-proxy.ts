@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import { forward, listenLocal } from './proxy.ts';
 
 // An HTTP proxy in front of a real server that fails some requests on purpose: a 503 SlowDown answer, or a
 // reset connection. It proves that clients retry; it never stands in for the server itself.
@@ -34,27 +35,17 @@ export async function startFlakyProxy(target: string, every = 3): Promise<FlakyP
       return;
     }
     state.forwarded++;
-    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
+    forward(upstream, req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
+  const { endpoint, close } = await listenLocal(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     get faults() {
       return state.faults;
     },
     get forwarded() {
       return state.forwarded;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

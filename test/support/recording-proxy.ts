@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type net from 'node:net';
+import { forward, listenLocal } from './proxy.ts';
 
 // An HTTP proxy in front of a real S3 server that forwards every request unchanged and remembers what was asked: the
 // method, the path and the headers (the SigV4 Authorization header names the region a request was signed for).
@@ -17,24 +17,14 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const requests: RecordingProxy['requests'] = [];
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
-    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
+    forward(upstream, req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
+  const { endpoint, close } = await listenLocal(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     requests,
     signedRegions: () =>
       requests.map((r) => /Credential=[^/]+\/\d{8}\/([^/]+)\/s3\/aws4_request/.exec(String(r.headers.authorization ?? ''))?.[1] ?? '(unsigned)'),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

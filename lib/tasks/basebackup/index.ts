@@ -62,7 +62,8 @@ export const basebackup: TaskHandler<'basebackup'> = async (ctx) => {
         signal,
         log,
         onProgress: byteProgress(log, `base backup ${p.id}`),
-        sizeHint: await clusterSizeHint(client),
+        // only s3 sizes its parts by it: pg_database_size() walks every file of every database
+        sizeHint: repo.kind === 's3' ? await clusterSizeHint(client) : undefined,
         started,
         now: ctx.now,
       });

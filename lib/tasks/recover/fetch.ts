@@ -72,13 +72,18 @@ export async function tarMismatch(repo: Repo, unchecked: NonNullable<FetchedBack
   }
 }
 
+// A file the manifest lists that the repository lacks: a damaged backup.
+function listedButMissing(key: string, repo: Repo): PgopsError {
+  return new PgopsError(`${key} is listed in the base backup's manifest but missing from ${repo.url}`, { code: ExitCode.INTEGRITY, hint: DAMAGED_HINT });
+}
+
 // Reads key through a hash into sink; a key the repository lacks is a damaged backup.
 async function readHashed(repo: Repo, key: string, sink: NodeJS.WritableStream, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ sha256: string; size: number }> {
   let body;
   try {
     body = await repo.get(key);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new PgopsError(`${key} is listed in the base backup's manifest but missing from ${repo.url}`, { code: ExitCode.INTEGRITY, hint: DAMAGED_HINT });
+    if (err instanceof NotFoundError) throw listedButMissing(key, repo);
     throw err;
   }
   const counter = new HashCounter(onBytes);
@@ -102,7 +107,7 @@ export async function fetchBaseBackup(repo: Repo, b: CompleteBaseBackup, o: { st
       (st) => st.size,
       () => undefined,
     );
-    if (size === undefined) throw new PgopsError(`${prefix + tar.path} is listed in the base backup's manifest but missing from ${repo.url}`, { code: ExitCode.INTEGRITY, hint: DAMAGED_HINT });
+    if (size === undefined) throw listedButMissing(prefix + tar.path, repo);
     // a size that differs needs no read to tell
     if (size !== tar.size) compare(prefix + tar.path, tar, { sha256: '(not read: the size differs)', size });
     return { tarPath: local[0], manifestPath: local[1], bytes: manifest.size, staged: false, tarUnchecked: { key: prefix + tar.path, expected: tar }, cleanup: async () => {} };

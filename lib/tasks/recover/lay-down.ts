@@ -52,7 +52,8 @@ export interface LayDownOptions {
 }
 
 // Checks every file of the base backup against its sha256 (exit 6 when one differs: nothing is laid down, or, for a
-// tar checked as it is read, what was laid down is removed), lays the backup down into pgdata (absent or empty; owned by osUser when we are root), runs pg_verifybackup, writes the
+// tar checked as it is read, what was laid down is removed), lays the backup down into pgdata (absent or empty;
+// owned by osUser when we are root), runs pg_verifybackup, writes the
 // settings and restore_command into postgresql.auto.conf and creates recovery.signal. On failure, what was laid down
 // is removed (pgdata too when it was created here); the staging folder is removed whatever happens.
 export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptions): Promise<LaidDown> {
