@@ -9,7 +9,7 @@ import { freePort, SUPERUSER, type Cluster } from '../support/cluster.ts';
 import { serverWritableDir, switchWal, waitArchived, waitFor } from '../support/wal.ts';
 
 // recover --start fetches WAL ahead into <pgdata>/pgops_spool/ while the server replays: restore_command moves a
-// spooled file into place and runs wal fetch only for what the spool lacks. Proven on a real cluster archiving with
+// spooled file into place, asks the spool for what it lacks, and runs wal fetch only for what the spool cannot answer. Proven on a real cluster archiving with
 // pgops wal push: the files came from the spool (wal fetch ran for fewer), the recovered server holds every row, a
 // file that does not match its sidecar never reaches PostgreSQL, and the spool folder is gone after success, failure
 // and SIGTERM.
@@ -90,6 +90,10 @@ describe('recover --start with the spool', () => {
     expect(data.recovery.spool.served).toBeGreaterThan(0);
     expect(data.recovery.spool.served + byWalFetch.length).toBe(byServer.length);
     expect(byWalFetch.length).toBeLessThan(byServer.length);
+    // what recovery asks for beyond the plan's segments (the next timeline's history at the start; the last segment
+    // again, the end of the archive and two history files at the end) the spool answered: no wal fetch said "not found"
+    expect(data.recovery.spool.answered).toBeGreaterThanOrEqual(4);
+    expect(fs.readFileSync(data.recovery.logFile, 'utf8')).not.toContain('"kind":"not-found"');
     expect(r.stderr).toMatch(/"kind":"spool","message":"\d+ of the \d+ WAL files restored came from the spool/);
     expect(fs.existsSync(path.join(pgdata, 'pgops_spool'))).toBe(false);
   });

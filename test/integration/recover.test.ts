@@ -173,7 +173,7 @@ describe('pgops recover from a file repository', () => {
     const auto = fs.readFileSync(path.join(pgdata, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toContain(`# added by pgops recover from base backup ${backupId}`);
     // --start: the spool first (spool.ts), then wal fetch
-    expect(auto).toMatch(new RegExp(`restore_command = 'f=${pgdata}/pgops_spool/%f; .* then exit 0; fi; exec ${process.execPath} \\S+/bin/pgops.js wal fetch %f %p --repo ${archive.url} --system-id ${systemId}'`));
+    expect(auto).toMatch(new RegExp(`restore_command = 'f=${pgdata}/pgops_spool/%f; .* fi; exec ${process.execPath} \\S+/bin/pgops.js wal fetch %f %p --repo ${archive.url} --system-id ${systemId}'`));
     expect(fs.existsSync(path.join(pgdata, 'recovery.signal'))).toBe(false); // consumed by the promotion
   });
 

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { OptionsOf } from '../../options.ts';
 import type { Repo } from '../../repo/repo.ts';
 import type { S3Repo } from '../../repo/s3.ts';
+import { ExitCode } from '../../errors.ts';
+import { ABSENT_SUFFIX, ASK_SUFFIX } from './spool.ts';
 
 // restore_command as the recovered server runs it: `pgops wal fetch %f %p` with absolute paths (the server's PATH
 // is not ours), the repository, the system, and the S3 options that are not secrets. Credentials never go into it:
@@ -54,8 +56,7 @@ function withoutUserInfo(endpoint: string): string {
 // restore_command for this repository: absolute node and pgops paths, `wal fetch %f %p --repo URL --system-id ID`
 // and the S3 options that are not secrets (endpoint, path style, checksum) when they differ from the defaults, and
 // the region (o.s3Region: pass the one the repository resolved, resolvedS3Region).
-// With a spool folder (spool.ts: recover --start, drill --pitr), a file spooled there is moved into place first; without
-// the folder (the server started by hand later) the test fails and wal fetch runs as it would alone.
+// With a spool folder (spool.ts: recover --start, drill --pitr), the spool serves what it can first (spooledCommand).
 export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: Partial<OptionsOf<'recover'>>, spool?: string): string {
   const words = [process.execPath, pgopsBin(), 'wal', 'fetch', '%f', '%p', '--repo', repoUrl, '--system-id', systemIdentifier];
   if (repoUrl.startsWith('s3://')) {
@@ -66,10 +67,32 @@ export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: 
   }
   const fetch = words.map((w) => (w === '%f' || w === '%p' ? w : commandWord(w))).join(' ');
   if (!spool) return fetch;
-  // a spooled file is whole and verified, and mv inside the data directory is a rename; an mv that fails (the file went
-  // meanwhile) falls through to the fetch, never to an exit PostgreSQL would take for the end of the archive; exec keeps
-  // wal fetch's exit code and death by signal what PostgreSQL sees
-  return `f=${commandWord(`${spool}/`)}%f; if [ -f "$f" ] && mv -f "$f" %p; then exit 0; fi; exec ${fetch}`;
+  return spooledCommand(spool, fetch);
+}
+
+// How long restore_command waits for the spool's answer to its question: 600 looks 10 ms apart, a few seconds, enough
+// for a segment's download; it stops waiting at once when the pgops process answering is gone.
+const ASK_LOOKS = 600;
+
+// restore_command with a spool (spool.ts: recover --start, drill --pitr, while this process waits for the replay):
+// - a file spooled ahead is moved into place: it is whole and verified, and mv inside the data directory is a rename;
+// - else the file is asked for (<name>.ask) and the answer awaited: the file, or <name>.absent ("not archived": wal
+//   fetch's exit code), or the question removed unanswered;
+// - anything else (no folder: the server started by hand later; no answer; this process gone, as /proc shows; an mv
+//   that fails) falls through to wal fetch, never to an exit PostgreSQL would take for the end of the archive.
+// exec keeps wal fetch's exit code, and its death by a signal, what PostgreSQL sees. The subshell around the question's
+// creation keeps a failed redirection from ending sh (it would for the special built-in ":").
+function spooledCommand(spool: string, fetch: string): string {
+  const folder = commandWord(spool);
+  const alive = `/proc/${process.pid}`;
+  const take = 'if [ -f "$f" ] && mv -f "$f" %p; then exit 0; fi';
+  const absent = `if [ -f "$f${ABSENT_SUFFIX}" ]; then rm -f "$f${ABSENT_SUFFIX}"; exit ${ExitCode.NOT_FOUND}; fi`;
+  return [
+    `f=${folder}/%f`,
+    take,
+    `if [ -d ${folder} ] && rm -f "$f${ABSENT_SUFFIX}" && (: > "$f${ASK_SUFFIX}") 2>/dev/null; then i=0; while [ $i -lt ${ASK_LOOKS} ] && [ -d ${alive} ]; do ${take}; ${absent}; [ -f "$f${ASK_SUFFIX}" ] || break; sleep 0.01; i=$((i+1)); done; ${take}; ${absent}; rm -f "$f${ASK_SUFFIX}"; fi`,
+    `exec ${fetch}`,
+  ].join('; ');
 }
 
 // The options restore_command is made from, with the region an S3 repository resolved (flag, environment, profile,

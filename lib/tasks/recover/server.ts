@@ -139,7 +139,7 @@ export async function runRecovery(opts: RunRecoveryOptions): Promise<RecoveryEnd
     const stats = await spool?.stop();
     if (end && stats) {
       end.spool = stats;
-      opts.log.info('spool', `${stats.served} of the ${end.restored} WAL files restored came from the spool (fetched ahead while the server replayed), wal fetch fetched the rest`);
+      opts.log.info('spool', `${stats.served} of the ${end.restored} WAL files restored came from the spool (fetched ahead while the server replayed, or when restore_command asked), wal fetch fetched the rest; ${stats.answered} of restore_command's questions answered without a wal fetch`);
     }
   }
 }

@@ -6,6 +6,7 @@ import { messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { timelineOfSegment, type TimelineSpan } from '../../wal/history.ts';
+import { archivedNames, firstLaterSegment } from '../wal/gap.ts';
 import { parseLsn, parseWalFileName, segmentName, segmentNumber, segmentOfLsn } from '../../wal/names.ts';
 import { readArchived, readSidecar } from '../wal/archived.ts';
 import { archivedChain } from '../wal/check/repository.ts';
@@ -19,6 +20,13 @@ import type { RecoveryTarget } from './target.ts';
 // (restore-command.ts) and runs wal fetch only for what the spool lacks. A name appears in the spool only whole,
 // fsynced and verified against its sidecar, and is always the archived file of exactly that name: whatever PostgreSQL
 // asks for, it gets the bytes wal fetch would give. The folder is removed when the replay ends.
+//
+// What the spool does not hold, restore_command asks for (a file <name>.ask), and the spool answers while it runs:
+// with the file itself (fetched and verified as any spooled file), with <name>.absent where wal fetch would exit
+// "not archived" (a history file never written, the segment past the archive's end), or by removing the question
+// unanswered (a gap, a damaged file, an error: wal fetch runs and says why). An answer is given only while the
+// question it answers stands (the same file). Recovery asks for four or five such files (the next timeline's history
+// at its start; the last segment again, the end of the archive, two history files at its end), each a node start.
 
 export const SPOOL_FOLDER = 'pgops_spool';
 // the temp name of a download: never a WAL file name, so restore_command never takes one
@@ -31,6 +39,9 @@ const DOWNLOADS = 2;
 const MAX_FAILURES_IN_A_ROW = 3;
 // how often the spool looks for the files the server moved out
 const POLL_MS = 50;
+/** restore_command's question for a file the spool lacks, and the answer "not archived" (restore-command.ts) */
+export const ASK_SUFFIX = '.ask';
+export const ABSENT_SUFFIX = '.absent';
 
 // The spool folder of a data directory.
 export function spoolFolder(pgdata: string): string {
@@ -55,11 +66,13 @@ export function segmentsToReplay(plan: { first: string; last: string; backupLast
   return names;
 }
 
-// What the spool did: files fetched into it, taken out by the server, and not fetched (wal fetch fetched those).
+// What the spool did: files fetched into it, taken out by the server, and not fetched (wal fetch fetched those);
+// restore_command's questions it answered (a file placed, or "not archived").
 export interface SpoolStats {
   fetched: number;
   served: number;
   skipped: number;
+  answered: number;
 }
 
 // A running spool: told how far replay got, stopped (downloads ended, folder removed) when it ends.
@@ -130,6 +143,12 @@ class Prefetcher implements Spool {
   /** the names renamed into the folder that the server has not taken yet */
   private readonly placed = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** downloads by name, so that a question for a file on its way waits for it */
+  private readonly downloading = new Map<string, Promise<void>>();
+  /** files placed to answer a question, not yet taken */
+  private readonly answeredFiles = new Set<string>();
+  private readonly answering = new Map<string, Promise<void>>();
+  private watcher: fs.FSWatcher | undefined;
   private readonly abort = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly onAbort = () => this.abort.abort();
@@ -138,7 +157,7 @@ class Prefetcher implements Spool {
   private position = -1;
   private failuresInARow = 0;
   private stopped = false;
-  private readonly stats: SpoolStats = { fetched: 0, served: 0, skipped: 0 };
+  private readonly stats: SpoolStats = { fetched: 0, served: 0, skipped: 0, answered: 0 };
 
   constructor(
     readonly folder: string,
@@ -148,6 +167,16 @@ class Prefetcher implements Spool {
     o.signal.addEventListener('abort', this.onAbort, { once: true });
     this.timer = setInterval(() => this.fill(), POLL_MS);
     this.timer.unref();
+    try {
+      // a question is seen at once; the poll (fill) finds any the watch missed
+      this.watcher = fs.watch(folder, (_event, file) => {
+        if (typeof file === 'string' && file.endsWith(ASK_SUFFIX)) this.answer(file.slice(0, -ASK_SUFFIX.length));
+      });
+      this.watcher.on('error', () => this.watcher?.close());
+      this.watcher.unref();
+    } catch {
+      // no watch (inotify instances used up): the poll answers, 50 ms later
+    }
   }
 
   replayed(name: string): void {
@@ -160,6 +189,7 @@ class Prefetcher implements Spool {
   fill(): void {
     if (this.stopped) return;
     this.noteTaken();
+    this.findQuestions();
     // files replay went past (wal fetch got them first, the spool being late) would hold the room forever: once they
     // fill it, they go (not before: at its start replay reads the checkpoint's segment, then the redo point's before it;
     // a file removed while restore_command moves it makes its mv fail, and wal fetch fetches it)
@@ -178,16 +208,97 @@ class Prefetcher implements Spool {
     const downloads = this.o.downloads ?? DOWNLOADS;
     while (this.running.size < downloads && this.placed.size + this.running.size < this.o.ahead && this.next < this.o.names.length && this.failuresInARow < MAX_FAILURES_IN_A_ROW) {
       const name = this.o.names[this.next++];
+      // asked for and fetched already (the spool was behind)
+      if (this.answering.has(name) || this.answeredFiles.has(name)) {
+        this.stats.skipped += 1;
+        continue;
+      }
       const p: Promise<void> = this.download(name).finally(() => {
         this.running.delete(p);
+        this.downloading.delete(name);
         this.fill();
       });
       this.running.add(p);
+      this.downloading.set(name, p);
     }
+  }
+
+  // The questions in the folder the watch did not report.
+  private findQuestions(): void {
+    let files: string[];
+    try {
+      files = fs.readdirSync(this.folder);
+    } catch {
+      return;
+    }
+    for (const f of files) if (f.endsWith(ASK_SUFFIX)) this.answer(f.slice(0, -ASK_SUFFIX.length));
+  }
+
+  // Answers restore_command's question for name, once at a time per name; asked again meanwhile, it is answered again.
+  private answer(name: string): void {
+    if (this.stopped || this.answering.has(name)) return;
+    const p = this.answerOnce(name)
+      .catch(() => undefined)
+      .finally(() => {
+        this.answering.delete(name);
+        if (!this.stopped && fs.existsSync(this.question(name))) this.answer(name);
+      });
+    this.answering.set(name, p);
+  }
+
+  private question(name: string): string {
+    return path.join(this.folder, name + ASK_SUFFIX);
+  }
+
+  private async answerOnce(name: string): Promise<void> {
+    const ask = this.question(name);
+    const asked = inodeOf(ask);
+    if (asked === undefined) return;
+    let answer: 'placed' | 'absent' | 'unanswered' = 'unanswered';
+    try {
+      if (parseWalFileName(name)) answer = await this.find(name);
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      this.o.log.debug('spool', `restore_command's question for ${name} is left to wal fetch: ${messageOf(err)}`, { name });
+    }
+    // the question went (restore_command gave up) or was asked anew: this answer is not for it
+    if (inodeOf(ask) !== asked) return;
+    if (answer === 'absent') {
+      const absent = path.join(this.folder, name + ABSENT_SUFFIX);
+      fs.writeFileSync(absent, '', { mode: 0o600 });
+      if (this.o.owner) fs.chownSync(absent, this.o.owner.uid, this.o.owner.gid);
+    }
+    if (answer !== 'unanswered') this.stats.answered += 1;
+    // after the answer: restore_command reads a question gone without an answer as "ask wal fetch"
+    fs.rmSync(ask, { force: true });
+  }
+
+  // The answer to a question: the file placed in the folder, "not archived" where wal fetch would say so, or none.
+  private async find(name: string): Promise<'placed' | 'absent' | 'unanswered'> {
+    const { repo, systemId } = this.o;
+    const file = path.join(this.folder, name);
+    await this.downloading.get(name);
+    if (fs.existsSync(file)) return 'placed';
+    const sidecar = await readSidecar(repo, systemId, name);
+    if (!sidecar) {
+      // a segment missing before later ones is a gap, which wal fetch reports (and fails the recovery on)
+      if (parseWalFileName(name)!.kind !== 'segment') return 'absent';
+      return firstLaterSegment(name, await archivedNames(repo, systemId)) === undefined ? 'absent' : 'unanswered';
+    }
+    const signal = this.abort.signal;
+    await writeSpooled(file, (out) => readArchived(repo, systemId, sidecar, out, signal), this.o.owner, signal);
+    this.answeredFiles.add(name);
+    return 'placed';
   }
 
   // The files gone from the folder: the server moved them out.
   private noteTaken(): void {
+    for (const name of this.answeredFiles) {
+      if (fs.existsSync(path.join(this.folder, name))) continue;
+      this.answeredFiles.delete(name);
+      this.stats.served += 1;
+      this.position = Math.max(this.position, this.index.get(name) ?? -1);
+    }
     for (const name of this.placed) {
       if (fs.existsSync(path.join(this.folder, name))) continue;
       this.placed.delete(name);
@@ -221,12 +332,22 @@ class Prefetcher implements Spool {
       this.noteTaken();
       this.stopped = true;
       clearInterval(this.timer);
+      this.watcher?.close();
       this.o.signal.removeEventListener('abort', this.onAbort);
       this.abort.abort();
-      await Promise.allSettled([...this.running]);
+      await Promise.allSettled([...this.running, ...this.answering.values()]);
       fs.rmSync(this.folder, { recursive: true, force: true });
     }
     return { ...this.stats };
+  }
+}
+
+// The inode of a file, undefined when there is none: tells a question from the one asked again under its name.
+function inodeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return undefined;
   }
 }
 

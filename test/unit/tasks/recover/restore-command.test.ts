@@ -37,7 +37,11 @@ describe('restore_command', () => {
       fs.mkdirSync(path.join(pgdata, 'pg_wal'), { recursive: true });
       fs.mkdirSync(spool);
       const cmd = restoreCommandFor('file:///nowhere/pgops', '7300000000000000000', {}, spool);
-      expect(cmd).toBe(`f='${parent}/it'\\''s my %%f data/pgops_spool/'%f; if [ -f "$f" ] && mv -f "$f" %p; then exit 0; fi; exec ${restoreCommandFor('file:///nowhere/pgops', '7300000000000000000', {})}`);
+      const quoted = `'${parent}/it'\\''s my %%f data/pgops_spool'`;
+      // the spooled file first; then the question for the spool (spool.test.ts), while this process lives; then wal fetch
+      expect(cmd.startsWith(`f=${quoted}/%f; if [ -f "$f" ] && mv -f "$f" %p; then exit 0; fi; if [ -d ${quoted} ] && `)).toBe(true);
+      expect(cmd).toContain(`[ -d /proc/${process.pid} ]`);
+      expect(cmd.endsWith(`; fi; exec ${restoreCommandFor('file:///nowhere/pgops', '7300000000000000000', {})}`)).toBe(true);
       const conf = confValue(cmd);
       const name = '000000010000000000000007';
       fs.writeFileSync(path.join(spool, name), 'the spooled segment');
@@ -48,7 +52,9 @@ describe('restore_command', () => {
       expect(fs.readFileSync(path.join(pgdata, 'pg_wal/RECOVERYXLOG'), 'utf8')).toBe('the spooled segment');
       expect(fs.readdirSync(spool)).toEqual([]);
       fs.rmSync(path.join(pgdata, 'pg_wal/RECOVERYXLOG'));
-      // not spooled: wal fetch runs (and says that the repository is not one), %p is not written
+      // not spooled, and no spool folder (the server started by hand later): wal fetch runs (and says that the
+      // repository is not one), %p is not written
+      fs.rmdirSync(spool);
       const fetched = run('000000010000000000000008');
       expect(fetched.status).not.toBe(0);
       expect(fetched.stderr).toContain('/nowhere/pgops');

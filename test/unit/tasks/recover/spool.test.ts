@@ -2,12 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../lib/log.ts';
 import { FileRepo } from '../../../../lib/repo/file.ts';
 import { dataKey, sidecarKey } from '../../../../lib/repo/layout.ts';
 import { encodeSidecar, SIDECAR_FORMAT, type Sidecar } from '../../../../lib/repo/wal-sidecar.ts';
-import { aheadFor, segmentsToReplay, spoolFolder, startSpool, type Spool } from '../../../../lib/tasks/recover/spool.ts';
+import { restoreCommandFor } from '../../../../lib/tasks/recover/restore-command.ts';
+import { ABSENT_SUFFIX, ASK_SUFFIX, aheadFor, segmentsToReplay, spoolFolder, startSpool, type Spool } from '../../../../lib/tasks/recover/spool.ts';
+import { initTestRepo } from '../../../support/repo.ts';
 import { timelineChain } from '../../../../lib/wal/history.ts';
 import { parseLsn, segmentName } from '../../../../lib/wal/names.ts';
 
@@ -136,6 +139,87 @@ describe('the spool', () => {
     const s = start(list, 3, ac.signal);
     ac.abort(new Error('SIGTERM'));
     await s.stop();
+    expect(fs.existsSync(spoolFolder(pgdata))).toBe(false);
+  });
+
+  // restore_command with this spool, run by sh in the data directory as PostgreSQL runs it (an archive recovery:
+  // recovery.signal), its answer written to pgdata/RECOVERYXLOG; pid stands in for the pgops process that answers
+  async function restore(name: string, pid?: number) {
+    await initTestRepo(`file://${path.join(root, 'repo')}`);
+    fs.writeFileSync(path.join(pgdata, 'recovery.signal'), '');
+    let command = restoreCommandFor(`file://${path.join(root, 'repo')}`, SYSTEM, {}, spoolFolder(pgdata));
+    if (pid !== undefined) command = command.replaceAll(`/proc/${process.pid} `, `/proc/${pid} `);
+    const sh = command.replaceAll('%f', name).replaceAll('%p', 'pg_wal/RECOVERYXLOG').replaceAll('%%', '%');
+    fs.mkdirSync(path.join(pgdata, 'pg_wal'), { recursive: true });
+    const r = await execa('sh', ['-c', sh], { cwd: pgdata, reject: false, env: { PATH: process.env.PATH, PGOPS_VERBOSE: '1' } });
+    const out = path.join(pgdata, 'pg_wal', 'RECOVERYXLOG');
+    const restored = fs.existsSync(out) ? fs.readFileSync(out) : undefined;
+    fs.rmSync(out, { force: true });
+    return { exitCode: r.exitCode, stderr: r.stderr, restored };
+  }
+  // what is left of restore_command's questions and answers in the folder
+  const leftovers = () => inSpool().filter((f) => f.endsWith(ASK_SUFFIX) || f.endsWith(ABSENT_SUFFIX));
+  const history = (tl: number) => `${tl.toString(16).toUpperCase().padStart(8, '0')}.history`;
+
+  it("answers restore_command's questions itself: a file it lacks is fetched and handed over, one never archived is \"not archived\" (exit 5), and wal fetch never runs", async () => {
+    const list = names(1, 3);
+    for (const n of list) archive(n);
+    archive(history(2), Buffer.from('1\t0/3000000\tno recovery target specified\n'));
+    const s = start(list, 8);
+    await until('the segments spooled', () => inSpool().join() === list.join());
+    // the next timeline's history, asked for at the start and the end of a recovery: not archived
+    const next = await restore(history(3));
+    expect(next).toMatchObject({ exitCode: 5, restored: undefined });
+    // an archived history file the spool never fetched ahead
+    const archived = await restore(history(2));
+    expect(archived.exitCode, archived.stderr).toBe(0);
+    expect(archived.restored!.equals(content.get(history(2))!)).toBe(true);
+    // the spooled segments, then the last one again (as PostgreSQL asks once replay is done), then the end of the archive
+    for (const n of list) expect((await restore(n)).restored!.equals(content.get(n)!)).toBe(true);
+    const again = await restore(list[2]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.restored!.equals(content.get(list[2])!)).toBe(true);
+    expect(await restore(names(4, 4)[0])).toMatchObject({ exitCode: 5, restored: undefined });
+    // wal fetch logs every run (PGOPS_VERBOSE): none ran
+    for (const r of [next, archived, again]) expect(r.stderr).toBe('');
+    expect(leftovers()).toEqual([]);
+    const stats = await s.stop();
+    expect(stats).toMatchObject({ answered: 4, served: 5, fetched: 3 });
+  });
+
+  it('leaves what wal fetch must say to wal fetch: a segment missing before a later one (a gap, exit 128) and a damaged file', async () => {
+    const list = names(1, 4);
+    archive(list[0]);
+    const good = randomBytes(4096);
+    const bad = Buffer.from(good);
+    bad[7] ^= 0xff;
+    archive(list[1], bad, good);
+    archive(list[3]);
+    const s = start([list[0]], 8);
+    await until('the first segment spooled', () => inSpool().join() === list[0]);
+    const damaged = await restore(list[1]);
+    expect(damaged.exitCode).toBe(128);
+    expect(damaged.stderr).toContain(`${list[1]} in file://${path.join(root, 'repo')} does not match its sidecar`);
+    const gap = await restore(list[2]);
+    expect(gap.exitCode).toBe(128);
+    expect(gap.stderr).toContain(`WAL file ${list[2]} is missing from`);
+    expect(gap.restored).toBeUndefined();
+    expect(leftovers()).toEqual([]);
+    expect((await s.stop()).answered).toBe(0);
+  });
+
+  it('runs wal fetch when the pgops process that answers is gone, and when there is no spool folder', async () => {
+    archive(names(1, 1)[0]);
+    // a pid no process has: the folder is there, nobody answers
+    fs.mkdirSync(spoolFolder(pgdata));
+    const dead = await restore(history(2), 2 ** 22 + 1);
+    expect(dead.exitCode).toBe(5);
+    expect(dead.stderr).toContain(`${history(2)} is not in`);
+    expect(leftovers()).toEqual([]);
+    fs.rmSync(spoolFolder(pgdata), { recursive: true });
+    const none = await restore(names(1, 1)[0]);
+    expect(none.exitCode, none.stderr).toBe(0);
+    expect(none.stderr).toContain(`restored ${names(1, 1)[0]}`);
     expect(fs.existsSync(spoolFolder(pgdata))).toBe(false);
   });
 });
