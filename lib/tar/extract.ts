@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../errors.ts';
-import { HashWorker, type HashOp } from './hash-worker.ts';
+import { LayDownWorkers, type ChunkWork } from './write-workers.ts';
 import { TarParser, type TarEntry } from './parse.ts';
 
 // Lays a tar stream (pg_basebackup's, lib/tar/parse.ts) down into an empty folder: regular files (0600),
@@ -27,11 +27,11 @@ export interface ExtractOptions {
   onProgress?: (bytes: number) => void;
   /**
    * sha256 (hex) of files by member path (pg_basebackup's backup_manifest): each such file is hashed as it is
-   * written (on a worker thread, hash-worker.ts) and a mismatch rejects (exit 6) once the archive is laid down, so
+   * written (by its writer thread, write-workers.ts) and a mismatch rejects (exit 6) once the archive is laid down, so
    * nothing needs to read the files again to check their content
    */
   sha256?: ReadonlyMap<string, string>;
-  /** sha256 of the tar stream itself, on the same worker: Extracted.tarSha256 (an uncompressed stored tar's sum) */
+  /** sha256 of the tar stream itself, on a thread of its own: Extracted.tarSha256 (an uncompressed stored tar's sum) */
   hashTar?: boolean;
 }
 
@@ -78,26 +78,26 @@ export function memberPath(name: string, symlinks: ReadonlySet<string>): string[
 
 type Op = { kind: 'entry'; e: TarEntry } | { kind: 'data'; chunk: Buffer } | { kind: 'end' };
 
-// Lays what source holds down into dest (an existing, empty folder); rejects (and stops) at the first member it
-// refuses or the first write that fails. The caller removes what was laid down when it rejects.
-export async function extractTar(source: Readable, dest: string, opts: ExtractOptions = {}): Promise<Extracted> {
+// Lays what source holds (a stream, or an uncompressed tar file) down into dest (an existing, empty folder); rejects
+// (and stops) at the first member it refuses or the first write that fails. The caller removes what was laid down
+// when it rejects.
+export async function extractTar(source: Readable | { file: string }, dest: string, opts: ExtractOptions = {}): Promise<Extracted> {
   const root = path.resolve(dest);
   const result: Extracted = { files: 0, directories: 0, symlinks: 0, tarBytes: 0, dataBytes: 0, syncMs: 0, checked: 0 };
   const symlinks = new Set<string>();
   const dirs = new Set<string>(['']);
   const written: string[] = [];
   let ops: Op[] = [];
-  // the file being written: its descriptor (written synchronously: one call per chunk, no round trip through the
-  // thread pool, which made the lay-down several times slower than tar -x)
-  let open: number | undefined;
-  // the sums, off the main thread; hashOps are what the current chunk says of the files to hash
-  const hasher = opts.sha256 || opts.hashTar ? new HashWorker(opts.hashTar ?? false) : undefined;
-  let hashOps: HashOp[] = [];
-  let hashingFile = false;
+  // the files' writes and sums, and the tar's sum, run on threads (write-workers.ts); the main thread reads, parses,
+  // makes folders and symlinks, and opens each file (O_EXCL|O_NOFOLLOW) for the writer thread it goes to
+  const workers = new LayDownWorkers(opts.hashTar ?? false);
+  // the chunk being parsed, and the writer of the file being written
+  let current: ChunkWork | undefined;
+  let writer: number | undefined;
   let pushed: Buffer | undefined;
   const parser = new TarParser({
     entry: (e) => ops.push({ kind: 'entry', e }),
-    // a view into the pushed chunk, which stays alive until the ops of this chunk are done
+    // a view into the pushed chunk: only its place in the chunk is used (the writers read the chunk's copy)
     data: (_e, chunk) => ops.push({ kind: 'data', chunk }),
     end: () => ops.push({ kind: 'end' }),
   });
@@ -138,10 +138,11 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
       result.symlinks += 1;
       return;
     }
-    hashingFile = opts.sha256?.has(rel) ?? false;
-    if (hashingFile) hashOps.push(['b', rel]);
-    open = fsSync.openSync(p, FILE_FLAGS, 0o600);
-    if (opts.owner) fsSync.fchownSync(open, opts.owner.uid, opts.owner.gid);
+    const fd = fsSync.openSync(p, FILE_FLAGS, 0o600);
+    workers.opened(fd);
+    if (opts.owner) fsSync.fchownSync(fd, opts.owner.uid, opts.owner.gid);
+    writer = workers.assign(e.size);
+    current!.ops[writer].push(['b', rel, fd, opts.sha256?.has(rel) ?? false]);
     written.push(p);
     result.files += 1;
   };
@@ -154,44 +155,44 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
           throw (err as NodeJS.ErrnoException).code === 'EEXIST' ? new PgopsError(`the tar stream holds ${JSON.stringify(op.e.name)} twice, or under a name it already used; nothing was written over it`, { code: ExitCode.INTEGRITY, hint: TAMPERED_HINT }) : err;
         }
       }
-      else if (op.kind === 'data' && open !== undefined) {
-        if (hashingFile) hashOps.push(['d', op.chunk.byteOffset - pushed!.byteOffset, op.chunk.length]);
-        for (let off = 0; off < op.chunk.length; ) off += fsSync.writeSync(open, op.chunk, off, op.chunk.length - off);
+      else if (op.kind === 'data' && writer !== undefined) {
+        current!.ops[writer].push(['d', op.chunk.byteOffset - pushed!.byteOffset, op.chunk.length]);
         result.dataBytes += op.chunk.length;
-      } else if (op.kind === 'end' && open !== undefined) {
-        const fd = open;
-        open = undefined;
-        fsSync.closeSync(fd);
-        if (hashingFile) hashOps.push(['e']);
-        hashingFile = false;
+      } else if (op.kind === 'end' && writer !== undefined) {
+        current!.ops[writer].push(['e']);
+        writer = undefined;
       }
     }
   };
 
+  // parses one chunk in its slot (chunk: the bytes parsed, the slot's copy or the bytes it was copied from) and hands
+  // its ops to the threads
+  const consume = (work: ChunkWork, chunk: Buffer) => {
+    pushed = chunk;
+    current = work;
+    parser.push(chunk);
+    const list = ops;
+    ops = [];
+    result.tarBytes = parser.bytes;
+    run(list);
+    workers.post(work);
+    current = undefined;
+    opts.onProgress?.(parser.bytes);
+  };
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, done) {
-      pushed = chunk;
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      const list = ops;
-      ops = [];
-      result.tarBytes = parser.bytes;
-      try {
-        run(list);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      opts.onProgress?.(parser.bytes);
-      if (!hasher) return done();
-      const fileOps = hashOps;
-      hashOps = [];
-      hasher.push(chunk, fileOps, done);
+      // a slot of the threads' pool for the chunk: the next chunk waits until the threads are done with one
+      workers.whenFree((failed) => {
+        if (failed) return done(failed);
+        try {
+          consume(workers.take(chunk)!, chunk);
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+        done();
+      });
     },
     final(done) {
       try {
@@ -201,34 +202,46 @@ export async function extractTar(source: Readable, dest: string, opts: ExtractOp
         done(err as Error);
       }
     },
-    destroy(err, done) {
-      const fd = open;
-      open = undefined;
-      if (fd !== undefined) {
-        try {
-          fsSync.closeSync(fd);
-        } catch {
-          // the error that destroyed the stream is the one to report
-        }
-      }
-      done(err);
-    },
   });
+  // a file is read straight into the slots: no chunk of its own to allocate, none to copy
+  const readFile = async (file: string) => {
+    const fd = fsSync.openSync(file, 'r');
+    try {
+      for (let position = 0; ; ) {
+        opts.signal?.throwIfAborted();
+        await new Promise<void>((resolve, reject) => workers.whenFree((failed) => (failed ? reject(failed) : resolve())));
+        const work = workers.slot()!;
+        work.length = fsSync.readSync(fd, work.buffer, 0, work.buffer.length, position);
+        position += work.length;
+        consume(work, work.buffer.subarray(0, work.length));
+        if (work.length === 0) break;
+      }
+      parser.finish();
+    } finally {
+      fsSync.closeSync(fd);
+    }
+  };
+  let sums;
   try {
-    await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
+    if ('file' in source) {
+      if (opts.decompress) throw new Error('extractTar reads a file source as an uncompressed tar: stream a compressed one through decompress');
+      await readFile(source.file);
+    }
+    else await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
+    sums = await workers.finish();
   } catch (err) {
-    await hasher?.close();
+    // what was handed to the threads is written first (unless the run is stopped), so that a refused member leaves
+    // the files before it whole; then the threads end, and the descriptors they had not closed yet are closed
+    if (!opts.signal?.aborted) await workers.drained().catch(() => undefined);
+    await workers.close();
     throw err;
   }
-  if (hasher) {
-    const sums = await hasher.finish();
-    for (const [rel, actual] of sums.files) {
-      const expected = opts.sha256!.get(rel)!;
-      if (actual !== expected) throw new PgopsError(`${rel} of the tar stream does not match backup_manifest: sha256 ${actual}, the manifest lists ${expected}`, { code: ExitCode.INTEGRITY, hint: TAMPERED_HINT });
-    }
-    result.checked = sums.files.length;
-    result.tarSha256 = sums.tar;
+  for (const [rel, actual] of sums.files) {
+    const expected = opts.sha256?.get(rel);
+    if (expected !== undefined && actual !== expected) throw new PgopsError(`${rel} of the tar stream does not match backup_manifest: sha256 ${actual}, the manifest lists ${expected}`, { code: ExitCode.INTEGRITY, hint: TAMPERED_HINT });
   }
+  result.checked = sums.files.length;
+  result.tarSha256 = sums.tar;
 
   if (opts.sync ?? true) {
     const started = Date.now();

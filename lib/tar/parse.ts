@@ -3,7 +3,9 @@ import { ExitCode, PgopsError } from '../errors.ts';
 // The tar archives pg_basebackup writes (PostgreSQL's src/port/tar.c): ustar headers, names up to 99 bytes, regular
 // files, directories and symlinks, 512-byte blocks, two zero blocks at the end. The parser is pushed chunks as they
 // stream past (basebackup reads backup_label and backup_manifest from the stream it stores; recover lays files down)
-// and calls its handlers synchronously; it copies only header blocks, never file data.
+// and calls its handlers synchronously; it copies only header blocks, never file data. Every byte of an archive but
+// the files' data is checked here (headers by their checksum, padding and the end-of-archive blocks as zeros): with
+// each file's data checked against backup_manifest's sums (extract.ts), a byte changed anywhere is found.
 
 const BLOCK = 512;
 
@@ -99,6 +101,8 @@ export class TarParser {
       }
       if (this.padding > 0) {
         const n = Math.min(this.padding, chunk.length - pos);
+        // zeros, as tar writes them: a byte changed there is found like one changed anywhere else in the archive
+        for (let i = pos; i < pos + n; i += 1) if (chunk[i] !== 0) throw malformed('the padding after a member holds a byte that is not zero', this.offset + i - pos);
         pos += n;
         this.padding -= n;
         this.offset += n;
@@ -119,6 +123,7 @@ export class TarParser {
   // Throws unless the archive ended properly: no member cut short, the end-of-archive marker read.
   finish(): void {
     if (this.current) throw malformed(`it ends inside ${this.current.name} (${this.remaining} bytes missing)`, this.offset);
+    if (this.padding > 0 || this.headerFill > 0) throw malformed('it ends inside a block', this.offset);
     if (!this.ended) throw malformed('it ends without the end-of-archive marker', this.offset);
   }
 

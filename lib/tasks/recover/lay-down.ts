@@ -78,22 +78,29 @@ export async function layDown(repo: Repo, plan: RecoveryPlan, opts: LayDownOptio
     try {
       preparePgdata(pgdata, absent, owner);
       const t1 = Date.now();
-      // the tar's sum as it is read: of an uncompressed tar on the lay-down's hashing thread, of a compressed one here
-      // (the pipeline hands a read error on to the hash, and so to the lay-down)
-      const method = methodOf(m.compression);
-      const read = unchecked && method !== 'none' ? new HashCounter() : undefined;
-      const file = createReadStream(fetched.tarPath, { highWaterMark: 1024 * 1024 });
-      const source = read ? pipeline(file, read, () => {}) : file;
       // every file's content is checked against backup_manifest's SHA256 as it is written, so pg_verifybackup need
       // not read the data directory again (-s); a manifest with other checksums is left to pg_verifybackup whole
       const listed = parseBackupManifestFacts(fs.readFileSync(fetched.manifestPath, 'utf8'));
       const sha256 = listed.sha256.size === listed.files.size ? listed.sha256 : undefined;
-      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(method), owner, signal, sha256, hashTar: Boolean(unchecked && !read), onProgress: (n) => opts.onProgress?.(n, 'lay-down') }).catch(async (err: unknown) => {
+      // a tar read in place is checked as it is laid down: every byte of it, by each file's SHA256 and the parser's
+      // checks of the rest (lib/tar/parse.ts); only without those sums is the tar's own sha256 needed, computed as it
+      // is read (of an uncompressed tar on a lay-down thread, of a compressed one here: the pipeline hands a read error
+      // on to the hash, and so to the lay-down)
+      const method = methodOf(m.compression);
+      const hashTar = Boolean(unchecked && !sha256);
+      const read = hashTar && method !== 'none' ? new HashCounter() : undefined;
+      // an uncompressed tar is read straight into the lay-down's buffers; a compressed one streams through its decompressor
+      const stream = () => {
+        const file = createReadStream(fetched.tarPath, { highWaterMark: 1024 * 1024 });
+        return read ? pipeline(file, read, () => {}) : file;
+      };
+      const source = method === 'none' ? { file: fetched.tarPath } : stream();
+      const extracted = await extractTar(source, pgdata, { decompress: decompressStream(method), owner, signal, sha256, hashTar: hashTar && !read, onProgress: (n) => opts.onProgress?.(n, 'lay-down') }).catch(async (err: unknown) => {
         // a damaged tar fails as a tar or a decompressor fails (or as a file whose sum differs): its checksum is the
         // real cause
         throw (unchecked && (await tarMismatch(repo, unchecked, signal))) || err;
       });
-      if (unchecked) checkTarRead(unchecked, read ? { sha256: read.digest(), size: read.bytes } : { sha256: extracted.tarSha256!, size: extracted.tarBytes });
+      if (unchecked && hashTar) checkTarRead(unchecked, read ? { sha256: read.digest(), size: read.bytes } : { sha256: extracted.tarSha256!, size: extracted.tarBytes });
       const layDownMs = Date.now() - t1;
       log.info('laid-down', `laid ${extracted.files} files (${formatSize(extracted.tarBytes)}) down into ${pgdata}${owner ? `, owned by ${opts.osUser}` : ''}, ${extracted.checked} checked against backup_manifest's sha256 on the way (fsync ${extracted.syncMs} ms)`);
 

@@ -128,6 +128,23 @@ describe('laying a tar stream down', () => {
     expect((await extractTar(chunked(archive), other, { hashTar: true })).tarSha256).toBe(sum(archive));
   });
 
+  it('reads an uncompressed tar file straight into its buffers: the same files and sums as the stream, its end and a cut file found alike', async () => {
+    const sum = (t: Buffer | string) => createHash('sha256').update(t).digest('hex');
+    // more than the 16 slots of 1 MB the threads share, several files to each writer
+    const files = Array.from({ length: 6 }, (_, i) => ({ name: `base/1/${16384 + i}`, data: Buffer.alloc(3 * 1024 * 1024 + i * 1000, `f${i}`) }));
+    const archive = tar(member('PG_VERSION', { data: '15\n' }), ...files.map((f) => member(f.name, { data: f.data })));
+    const file = path.join(dir, 'base.tar');
+    fs.writeFileSync(file, archive);
+    const r = await extractTar({ file }, dest, { hashTar: true, sha256: new Map(files.map((f) => [f.name, sum(f.data)])) });
+    expect(r).toMatchObject({ files: 7, checked: 6, tarBytes: archive.length, tarSha256: sum(archive) });
+    for (const f of files) expect(fs.readFileSync(path.join(dest, f.name)).equals(f.data)).toBe(true);
+    const cut = path.join(dir, 'cut.tar');
+    fs.writeFileSync(cut, archive.subarray(0, 5 * 1024 * 1024));
+    const other = path.join(dir, 'other3');
+    fs.mkdirSync(other);
+    await expect(extractTar({ file: cut }, other)).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/ends inside base\/1\/16385/) });
+  });
+
   it('refuses an archive cut short', async () => {
     const whole = tar(member('base/1/1259', { data: 'x'.repeat(3000) }));
     await expect(extractTar(chunked(whole.subarray(0, 2000)), dest)).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/ends inside base\/1\/1259/) });

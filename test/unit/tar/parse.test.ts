@@ -155,4 +155,24 @@ describe('the tar parser', () => {
     badOctal.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
     expect(() => parse(badOctal)).toThrow(/the size field is not octal/);
   });
+
+  it('checks every byte that is not a file\'s data: a byte changed in the padding after a member, in the end-of-archive blocks or after them, or an archive cut inside a block, is refused', () => {
+    const whole = tar(MEMBERS);
+    // the first member's data ends at 512 + its length; its padding runs to the next block
+    const first = MEMBERS.find((m) => m.data && m.data.length % 512 !== 0)!;
+    const at = MEMBERS.slice(0, MEMBERS.indexOf(first)).reduce((n, m) => n + 512 + Math.ceil((m.data?.length ?? 0) / 512) * 512, 0) + 512 + first.data!.length;
+    for (const step of [1, 7, whole.length]) {
+      const padded = Buffer.from(whole);
+      padded[at + 3] = 1;
+      expect(() => parse(padded, step)).toThrow(new RegExp(`at byte ${at + 3}: the padding after a member holds a byte that is not zero`));
+    }
+    for (const offset of [whole.length - 700, whole.length - 1]) {
+      const end = Buffer.from(whole);
+      end[offset] = 1;
+      expect(() => parse(end).parser.finish()).toThrow(/malformed/);
+    }
+    const trailing = parse(Buffer.concat([whole, Buffer.alloc(100)]));
+    expect(() => trailing.parser.finish()).toThrow(/it ends inside a block/);
+    expect(() => parse(Buffer.concat([whole, Buffer.alloc(512)])).parser.finish()).not.toThrow();
+  });
 });
