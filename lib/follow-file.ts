@@ -1,5 +1,6 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 
 // Reads a file while another process writes it from start to end (pg_basebackup writing base.tar into a file
 // repository), so that whatever reads the bytes (a hash, a tar parser) keeps pace with the writer instead of reading
@@ -14,6 +15,13 @@ export interface FollowOptions {
   /** settles when the writer is done (it exited): rejected, the reader stops with that error */
   writerDone: Promise<unknown>;
   signal?: AbortSignal;
+  /**
+   * yield views of one buffer, read into again (synchronously, a chunk at a time) once the consumer asks for the next:
+   * the consumer is done with a chunk before it pulls the next one (a for await loop, not a stream that reads ahead).
+   * No chunk is allocated and collected, and no read goes through the thread pool: on a 1.5 GB base.tar the pool's
+   * reads took 0.97 s of the main thread and fresh chunks 0.3 s of garbage collection
+   */
+  reuse?: boolean;
 }
 
 // The file's bytes in order, as the writer adds them; ends when the writer is done and the end of the file is
@@ -48,12 +56,15 @@ export async function* followFile(file: string, opts: FollowOptions): AsyncGener
       }
     }
     let position = 0;
+    const reused = opts.reuse ? Buffer.allocUnsafe(CHUNK) : undefined;
     for (;;) {
       opts.signal?.throwIfAborted();
       // as above: a read that comes up short after the writer was seen done has reached the real end
       const finished = settled();
-      const buffer = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+      const buffer = reused ?? Buffer.allocUnsafe(CHUNK);
+      // a synchronous read gives the event loop no turn: it gets one before each (timers, signals, the writer's exit)
+      if (reused) await nextTurn();
+      const bytesRead = reused ? fsSync.readSync(handle.fd, buffer, 0, CHUNK, position) : (await handle.read(buffer, 0, CHUNK, position)).bytesRead;
       if (bytesRead > 0) {
         position += bytesRead;
         yield buffer.subarray(0, bytesRead);

@@ -18,10 +18,10 @@ function writer() {
 }
 
 describe('followFile', () => {
-  it('reads what the writer appends, waiting for more until the writer is done, then to the end', async () => {
+  it.each([false, true])('reads what the writer appends, waiting for more until the writer is done, then to the end (one buffer reused: %s)', async (reuse) => {
     const file = path.join(tempDir(), 'base.tar');
     const w = writer();
-    const reader = followFile(file, { writerDone: w.finished });
+    const reader = followFile(file, { writerDone: w.finished, reuse });
     // the file does not exist yet: the reader waits for it
     const first = reader.next();
     fs.writeFileSync(file, 'abc');
@@ -34,8 +34,19 @@ describe('followFile', () => {
     fs.appendFileSync(file, Buffer.alloc(3 * 1024 * 1024, 7));
     w.done();
     const rest: Buffer[] = [];
-    for (let r = await reader.next(); !r.done; r = await reader.next()) rest.push(r.value);
+    for (let r = await reader.next(); !r.done; r = await reader.next()) rest.push(Buffer.from(r.value));
     expect(Buffer.concat(rest)).toEqual(Buffer.alloc(3 * 1024 * 1024, 7));
+  });
+
+  it('reading into one buffer, gives the event loop a turn before each read (what else waits runs while it reads)', async () => {
+    const file = path.join(tempDir(), 'base.tar');
+    fs.writeFileSync(file, Buffer.alloc(8 * 1024 * 1024, 1));
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const seen: boolean[] = [];
+    for await (const chunk of followFile(file, { writerDone: Promise.resolve(), reuse: true })) seen.push(turned && chunk.length > 0);
+    expect(seen.length).toBe(8);
+    expect(seen.every(Boolean)).toBe(true);
   });
 
   it('stops with the writer error when the writer fails', async () => {

@@ -1,12 +1,11 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline, Readable, Transform } from 'node:stream';
-import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { followFile } from '../../follow-file.ts';
 import { execPgTool, streamPgTool } from '../../pg/exec-tool.ts';
-import { discardSink, HashCounter } from '../../repo/hashing.ts';
 import type { PutResult, Repo, ScratchFolder } from '../../repo/repo.ts';
 import { compressStream, type CompressionSpec } from '../../tar/compression.ts';
 import { TarParser, type TarEntry } from '../../tar/parse.ts';
@@ -93,28 +92,38 @@ async function writeInPlace(req: StreamRequest, scratch: ScratchFolder): Promise
     const written = execPgTool({ file: req.pgBasebackup.path, args: pgBasebackupArgs(req.connString, req.label, scratch.path), env: req.env, signal: AbortSignal.any([req.signal, stop.signal]), what: 'pg_basebackup', hint: HINT });
     written.catch(() => {});
     const tarFile = path.join(scratch.path, 'base.tar');
-    const { tap, facts } = tarTap(req, new Set(['backup_label']));
-    const counter = new HashCounter();
-    const read = pipelineAsync(Readable.from(followFile(tarFile, { writerDone: written, signal: req.signal })), tap, counter, discardSink());
+    const watch = tarWatch(req, new Set(['backup_label']));
+    const hash = createHash('sha256');
+    let size = 0;
+    const read = (async () => {
+      // one buffer, read into again once its bytes are parsed and hashed: no chunk to allocate and collect
+      for await (const chunk of followFile(tarFile, { writerDone: written, signal: req.signal, reuse: true })) {
+        watch.push(chunk);
+        hash.update(chunk);
+        size += chunk.length;
+      }
+      watch.finish();
+    })();
     read.catch((err: unknown) => stop.abort(err));
     const [done, tool] = await Promise.allSettled([read, written]);
     const failure = streamFailure(done, tool, req.signal);
     if (failure !== undefined || done.status === 'rejected') throw failure ?? (done as PromiseRejectedResult).reason;
-    const tar = facts();
+    const tar = watch.facts();
     tar.backupManifest = await fs.readFile(path.join(scratch.path, 'backup_manifest')).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? incomplete(`it wrote no backup_manifest into ${scratch.path}`) : err;
     });
     req.signal.throwIfAborted();
     await scratch.publish(tarFile, req.key);
-    return { put: { key: req.key, size: counter.bytes, sha256: counter.digest() }, tar };
+    return { put: { key: req.key, size, sha256: hash.digest('hex') }, tar };
   } finally {
     await scratch.remove();
   }
 }
 
-// A pass-through that feeds every chunk to a TarParser; its flush (pg_basebackup's stdout ended, which streamPgTool
-// does only after an exit 0) fails unless the archive ended properly and held the members to capture.
-function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerStop'>, capture: ReadonlySet<string>): { tap: Transform; facts: () => TarFacts } {
+// What watches the tar as it passes: a TarParser that keeps copies of the members to capture, notes every member's
+// size, and tells the request of backup_label and of global/pg_control; finish fails unless the archive ended properly
+// and held the members to capture.
+function tarWatch(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerStop'>, capture: ReadonlySet<string>): { push(chunk: Buffer): void; finish(): void; facts: () => TarFacts } {
   const captured = new Map<string, Buffer[]>();
   const members = new Map<string, number>();
   let memberCount = 0;
@@ -133,31 +142,15 @@ function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerSto
       if (e.name === 'backup_label') req.onLabel?.(Buffer.concat(captured.get(e.name) ?? []).toString('utf8'));
     },
   });
-  const tap = new Transform({
-    highWaterMark: 1024 * 1024,
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        cb(err as Error);
-        return;
-      }
-      req.onProgress(parser.bytes);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      try {
-        parser.finish();
-        for (const name of capture) if (!captured.has(name)) throw incomplete(`it holds no ${name}`);
-      } catch (err) {
-        cb(err as Error);
-        return;
-      }
-      cb();
-    },
-  });
   return {
-    tap,
+    push(chunk) {
+      parser.push(chunk);
+      req.onProgress(parser.bytes);
+    },
+    finish() {
+      parser.finish();
+      for (const name of capture) if (!captured.has(name)) throw incomplete(`it holds no ${name}`);
+    },
     facts: () => ({
       backupLabel: Buffer.concat(captured.get('backup_label')!).toString('utf8'),
       backupManifest: Buffer.concat(captured.get('backup_manifest') ?? []),
@@ -166,6 +159,34 @@ function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerSto
       tarSize: parser.bytes,
     }),
   };
+}
+
+// tarWatch as a pass-through: its flush (pg_basebackup's stdout ended, which streamPgTool does only after an exit 0)
+// fails unless the archive ended properly.
+function tarTap(req: Pick<StreamRequest, 'onProgress' | 'onLabel' | 'onServerStop'>, capture: ReadonlySet<string>): { tap: Transform; facts: () => TarFacts } {
+  const watch = tarWatch(req, capture);
+  const tap = new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        watch.push(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      cb(null, chunk);
+    },
+    flush(cb) {
+      try {
+        watch.finish();
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      cb();
+    },
+  });
+  return { tap, facts: watch.facts };
 }
 
 function incomplete(what: string): PgopsError {
