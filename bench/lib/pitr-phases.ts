@@ -29,7 +29,7 @@ const TIMELINE = (tool: string): PhaseDef[] => [
 export const RECOVER_PHASES: PhaseDef[] = [
   { id: 'startup', label: 'start-up, repository, plan: base backup, archive listed (to [plan])', from: 'spawn', to: 'plan' },
   { id: 'check', label: 'sha256 of backup_manifest (to [checked])', from: 'plan', to: 'checked' },
-  { id: 'lay-down', label: 'tar extracted, its sha256 and every file\'s checked, chowned, fsynced (to [laid-down])', from: 'checked', to: 'laid-down' },
+  { id: 'lay-down', label: 'tar extracted on two writer threads, every file\'s sha256 checked, chowned, fsynced (to [laid-down])', from: 'checked', to: 'laid-down' },
   { id: 'verify', label: 'pg_verifybackup, settings, pg_ctl start (to [started])', from: 'laid-down', to: 'started' },
   { id: 'replay', label: 'replay until promoted, seen by its poll of the log; exit (to the end)', from: 'started', to: 'exit' },
   ...TIMELINE('wal fetch'),
