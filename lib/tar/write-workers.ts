@@ -244,7 +244,12 @@ export class LayDownWorkers {
     }
     for (const fd of m.closed ?? []) {
       this.open.delete(fd);
-      fs.closeSync(fd);
+      try {
+        fs.closeSync(fd);
+      } catch (err) {
+        // a close that fails (EIO) fails the lay-down, as a write would
+        this.fail(err as Error);
+      }
     }
     if (m.error) {
       this.fail(Object.assign(new Error(m.error.message), { code: m.error.code, syscall: m.error.syscall, errno: m.error.errno }));

@@ -241,7 +241,8 @@ class Prefetcher implements Spool {
       .catch(() => undefined)
       .finally(() => {
         this.answering.delete(name);
-        if (!this.stopped && fs.existsSync(this.question(name))) this.answer(name);
+        // asked anew while this answer was on its way (restore_command gave up and asked again): answered again
+        if (!this.stopped && !this.abort.signal.aborted && fs.existsSync(this.question(name))) this.answer(name);
       });
     this.answering.set(name, p);
   }
