@@ -70,9 +70,9 @@ export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: 
   return spooledCommand(spool, fetch);
 }
 
-// How long restore_command waits for the spool's answer to its question: 600 looks 10 ms apart, a few seconds, enough
-// for a segment's download; it stops waiting at once when the pgops process answering is gone.
-const ASK_LOOKS = 600;
+// How long restore_command waits for the spool's answer to its question: 2000 looks 10 ms apart, over 20 s, enough for
+// a segment's download from a slow bucket; it stops waiting at once when the pgops process answering is gone.
+const ASK_LOOKS = 2000;
 
 // restore_command with a spool (spool.ts: recover --start, drill --pitr, while this process waits for the replay):
 // - a file spooled ahead is moved into place: it is whole and verified, and mv inside the data directory is a rename;
