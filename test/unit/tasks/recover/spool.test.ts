@@ -67,6 +67,18 @@ describe('the spool', () => {
     const sidecar: Sidecar = { format: SIDECAR_FORMAT, version: 1, name, systemIdentifier: SYSTEM, size: sidecarOf.length, sha256: createHash('sha256').update(sidecarOf).digest('hex'), compression: 'none', stored: name, storedSize: data.length, pushedAt: new Date().toISOString() };
     fs.writeFileSync(path.join(root, 'repo', sidecarKey(SYSTEM, name)), encodeSidecar(sidecar));
   }
+  // Four segments: the first and the last archived, the second archived with a byte that differs from its sidecar's
+  // sum, the third not archived at all.
+  function withDamagedAndMissing(): string[] {
+    const list = names(1, 4);
+    archive(list[0]);
+    const good = randomBytes(4096);
+    const bad = Buffer.from(good);
+    bad[100] ^= 0xff;
+    archive(list[1], bad, good);
+    archive(list[3]);
+    return list;
+  }
   const inSpool = () => fs.readdirSync(spoolFolder(pgdata)).sort();
   const start = (list: string[], ahead = 3, signal = new AbortController().signal) => {
     spool = startSpool({ pgdata, repo, systemId: SYSTEM, names: list, ahead, log: silentLogger(), signal });
@@ -106,14 +118,7 @@ describe('the spool', () => {
   });
 
   it('never puts a file that does not match its sidecar under its name: it is skipped for wal fetch, and the next ones spooled', async () => {
-    const list = names(1, 4);
-    archive(list[0]);
-    const good = randomBytes(4096);
-    const bad = Buffer.from(good);
-    bad[100] ^= 0xff;
-    archive(list[1], bad, good);
-    archive(list[3]);
-    // list[2] is not archived at all
+    const list = withDamagedAndMissing();
     const s = start(list, 8);
     await until('the good files spooled', () => inSpool().join() === [list[0], list[3]].join());
     const stats = await s.stop();
@@ -188,13 +193,7 @@ describe('the spool', () => {
   });
 
   it('leaves what wal fetch must say to wal fetch: a segment missing before a later one (a gap, exit 128) and a damaged file', async () => {
-    const list = names(1, 4);
-    archive(list[0]);
-    const good = randomBytes(4096);
-    const bad = Buffer.from(good);
-    bad[7] ^= 0xff;
-    archive(list[1], bad, good);
-    archive(list[3]);
+    const list = withDamagedAndMissing();
     const s = start([list[0]], 8);
     await until('the first segment spooled', () => inSpool().join() === list[0]);
     const damaged = await restore(list[1]);
