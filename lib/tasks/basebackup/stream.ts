@@ -97,7 +97,7 @@ async function writeInPlace(req: StreamRequest, scratch: ScratchFolder): Promise
     let size = 0;
     const read = (async () => {
       // one buffer, read into again once its bytes are parsed and hashed: no chunk to allocate and collect
-      for await (const chunk of followFile(tarFile, { writerDone: written, signal: req.signal, reuse: true })) {
+      for await (const chunk of followFile(tarFile, { writerDone: written, signal: req.signal })) {
         watch.push(chunk);
         hash.update(chunk);
         size += chunk.length;
