@@ -7,8 +7,8 @@ import { Worker } from 'node:worker_threads';
 // a thread of its own. A single thread writing every file was the lay-down's bottleneck: on bench:pitr's 1.5 GB base
 // backup it took 5.0 s where pgBackRest's restore (two processes) took 2.6 s.
 //
-// Chunks are shared, not copied to each thread: the main thread copies a chunk into a slot of a pool of
-// SharedArrayBuffers and posts each thread its part's ops; the slot is reused once every thread it went to is done
+// Chunks are shared, not copied to each thread: the main thread reads a file straight into a slot of a pool of
+// SharedArrayBuffers (or copies a streamed chunk into one) and posts each thread its part's ops; the slot is reused once every thread it went to is done
 // with it. At most SLOTS chunks are in flight: the lay-down holds its next chunk until a slot is free.
 
 /** a slot holds one chunk of the tar stream (the read stream's, at most 1 MB; for a bigger one the slot grows) */
