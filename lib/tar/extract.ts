@@ -11,8 +11,8 @@ import { TarParser, type TarEntry } from './parse.ts';
 // directories (0700), symlinks. Nothing is ever written outside the folder: a member whose name is absolute, holds
 // "..", or leads through a symlink of the archive is refused, and files are created with O_EXCL|O_NOFOLLOW, so no
 // name is written twice or through a link. When asked, every file and folder is given to an owner (the server's user
-// when we are root) and everything is fsynced at the end, files first, then folders deepest first, as initdb -S and
-// pg_basebackup do: PostgreSQL expects a durable data directory.
+// when we are root) and everything is fsynced, each file once written (write-workers.ts), then the folders deepest first
+// at the end, as initdb -S and pg_basebackup do: PostgreSQL expects a durable data directory.
 
 // How extractTar lays an archive down.
 export interface ExtractOptions {
@@ -20,8 +20,10 @@ export interface ExtractOptions {
   decompress?: Duplex;
   /** uid and gid every file, folder and symlink gets (we are root) */
   owner?: { uid: number; gid: number };
-  /** fsync files and folders once everything is written (default true) */
+  /** fsync each file once written, and the folders once everything is (default true) */
   sync?: boolean;
+  /** with sync, a file's data between early flushes of what it has written so far (default 64 MB) */
+  flushEvery?: number;
   signal?: AbortSignal;
   /** bytes of the tar stream consumed so far */
   onProgress?: (bytes: number) => void;
@@ -44,7 +46,7 @@ export interface Extracted {
   tarBytes: number;
   /** bytes of the files' data */
   dataBytes: number;
-  /** how long the final fsyncs took */
+  /** how long the fsyncs took once everything was written: the files' not yet done, then the folders' */
   syncMs: number;
   /** files whose content was checked against opts.sha256 */
   checked: number;
@@ -54,6 +56,8 @@ export interface Extracted {
 
 const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const SYNC_PARALLEL = 8;
+/** a file's data handed to its writer between early flushes (write-workers.ts flushEarly) */
+const FLUSH_EARLY_BYTES = 64 * 1024 * 1024;
 
 const TAMPERED_HINT = 'pg_basebackup never writes such an archive: the stored base backup was tampered with or damaged; use another one (pgops backups list)';
 
@@ -86,14 +90,17 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
   const result: Extracted = { files: 0, directories: 0, symlinks: 0, tarBytes: 0, dataBytes: 0, syncMs: 0, checked: 0 };
   const symlinks = new Set<string>();
   const dirs = new Set<string>(['']);
-  const written: string[] = [];
   let ops: Op[] = [];
   // the files' writes and sums, and the tar's sum, run on threads (write-workers.ts); the main thread reads, parses,
   // makes folders and symlinks, and opens each file (O_EXCL|O_NOFOLLOW) for the writer thread it goes to
-  const workers = new LayDownWorkers(opts.hashTar ?? false);
+  const sync = opts.sync ?? true;
+  const workers = new LayDownWorkers(opts.hashTar ?? false, sync);
   // the chunk being parsed, and the writer of the file being written
   let current: ChunkWork | undefined;
   let writer: number | undefined;
+  // the file being written, and its bytes handed to its writer since its last early flush
+  let fd = -1;
+  let unflushed = 0;
   let pushed: Buffer | undefined;
   const parser = new TarParser({
     entry: (e) => ops.push({ kind: 'entry', e }),
@@ -138,12 +145,12 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
       result.symlinks += 1;
       return;
     }
-    const fd = fsSync.openSync(p, FILE_FLAGS, 0o600);
+    fd = fsSync.openSync(p, FILE_FLAGS, 0o600);
+    unflushed = 0;
     workers.opened(fd);
     if (opts.owner) fsSync.fchownSync(fd, opts.owner.uid, opts.owner.gid);
     writer = workers.assign(e.size);
     current!.ops[writer].push(['b', rel, fd, opts.sha256?.has(rel) ?? false]);
-    written.push(p);
     result.files += 1;
   };
   const run = (list: Op[]) => {
@@ -158,6 +165,11 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
       else if (op.kind === 'data' && writer !== undefined) {
         current!.ops[writer].push(['d', op.chunk.byteOffset - pushed!.byteOffset, op.chunk.length]);
         result.dataBytes += op.chunk.length;
+        unflushed += op.chunk.length;
+        if (unflushed >= (opts.flushEvery ?? FLUSH_EARLY_BYTES)) {
+          workers.flushEarly(fd);
+          unflushed = 0;
+        }
       } else if (op.kind === 'end' && writer !== undefined) {
         current!.ops[writer].push(['e']);
         writer = undefined;
@@ -228,7 +240,7 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
       await readFile(source.file);
     }
     else await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
-    sums = await workers.finish();
+    sums = await workers.finish(() => (result.syncMs = Date.now()));
   } catch (err) {
     // what was handed to the threads is written first (unless the run is stopped), so that a refused member leaves
     // the files before it whole; then the threads end, and the descriptors they had not closed yet are closed
@@ -243,9 +255,8 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
   result.checked = sums.files.length;
   result.tarSha256 = sums.tar;
 
-  if (opts.sync ?? true) {
-    const started = Date.now();
-    await syncAll(written, opts.signal);
+  if (sync) {
+    const started = result.syncMs || Date.now();
     // deepest first, the folder itself last: a folder's entry is durable once its parent is synced
     const folders = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length).map((rel) => path.join(root, rel));
     await syncAll(folders, opts.signal);

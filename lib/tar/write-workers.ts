@@ -10,6 +10,10 @@ import { Worker } from 'node:worker_threads';
 // Chunks are shared, not copied to each thread: the main thread reads a file straight into a slot of a pool of
 // SharedArrayBuffers (or copies a streamed chunk into one) and posts each thread its part's ops; the slot is reused once every thread it went to is done
 // with it. At most SLOTS chunks are in flight: the lay-down holds its next chunk until a slot is free.
+//
+// When asked, each file is fsynced as soon as its writer has written its end (on libuv's pool, so neither the writers
+// nor the parse wait for it) and closed after: the flushes overlap the writes of the files after it, where one pass
+// over every file at the end (1.5 GB: 0.7 s) waited for all of them.
 
 /** a slot holds one chunk of the tar stream (the read stream's, at most 1 MB; for a bigger one the slot grows) */
 const SLOT_BYTES = 1024 * 1024;
@@ -119,8 +123,13 @@ export class LayDownWorkers {
   /** the buffer of each slot as each thread has it */
   private readonly known: SharedArrayBuffer[][] = [];
   private readonly pending = new Map<Worker, { resolve: (m: Reply) => void; reject: (err: Error) => void }>();
+  /** the fsyncs under way, each closing its descriptor once done */
+  private readonly syncs = new Set<Promise<void>>();
+  /** the early flushes under way (flushEarly), by descriptor */
+  private readonly early = new Map<number, Promise<void>>();
 
-  constructor(hashTar: boolean) {
+  // hashTar: sum the tar on a thread of its own; sync: fsync each file once written, then close it
+  constructor(hashTar: boolean, private readonly sync = false) {
     this.tar = hashTar ? new Worker(TAR_HASHER, { eval: true, execArgv: [] }) : undefined;
     this.all = this.tar ? [...this.writers, this.tar] : [...this.writers];
     for (const w of this.all) {
@@ -141,6 +150,17 @@ export class LayDownWorkers {
   // Hands a descriptor to the threads (closed here once its thread has written the file's end).
   opened(fd: number): void {
     this.open.add(fd);
+  }
+
+  // Starts writing back what a big file's writer has written so far (sync), while it goes on: the fsync once it is
+  // written then waits only for its last part. An error fails the lay-down (the fsync after would not see it again).
+  flushEarly(fd: number): void {
+    if (!this.sync || this.early.has(fd) || this.failure) return;
+    this.early.set(fd, new Promise<void>((resolve) => fs.fdatasync(fd, (err) => {
+      if (err) this.fail(err);
+      this.early.delete(fd);
+      resolve();
+    })));
   }
 
   // A free slot of at least size bytes, to read a chunk into; undefined when every slot is in use (wait with whenFree).
@@ -198,13 +218,17 @@ export class LayDownWorkers {
     });
   }
 
-  // The sums, once every chunk posted is written and summed; the threads end.
-  async finish(): Promise<WrittenSums> {
+  // The sums, once every chunk posted is written and summed and (sync) every file fsynced; the threads end. written is
+  // called once everything is written, before the fsyncs still under way are waited for.
+  async finish(written?: () => void): Promise<WrittenSums> {
     try {
       await this.drained();
       const done = await Promise.all(this.all.map((w) => this.ask(w)));
+      written?.();
       const files = (done.slice(0, WRITERS) as [string, string][][]).flat();
       const tar = this.tar ? (done[WRITERS] as { sha256: string; bytes: number }) : undefined;
+      await this.synced();
+      if (this.failure) throw this.failure;
       return { tar: tar?.sha256, tarBytes: tar?.bytes ?? 0, files };
     } finally {
       await this.close();
@@ -215,6 +239,7 @@ export class LayDownWorkers {
   async close(): Promise<void> {
     for (const w of this.all) w.removeAllListeners('exit');
     await Promise.all(this.all.map((w) => w.terminate()));
+    await this.synced();
     for (const fd of this.open) fs.closeSync(fd);
     this.open.clear();
   }
@@ -244,18 +269,38 @@ export class LayDownWorkers {
     }
     for (const fd of m.closed ?? []) {
       this.open.delete(fd);
-      try {
-        fs.closeSync(fd);
-      } catch (err) {
-        // a close that fails (EIO) fails the lay-down, as a write would
-        this.fail(err as Error);
-      }
+      if (this.sync && !this.failure) this.syncThenClose(fd);
+      else this.closeFd(fd);
     }
     if (m.error) {
       this.fail(Object.assign(new Error(m.error.message), { code: m.error.code, syscall: m.error.syscall, errno: m.error.errno }));
       return;
     }
     if (m.slot !== undefined && --this.refs[m.slot] === 0) this.release(m.slot);
+  }
+
+  // a close that fails (EIO) fails the lay-down, as a write would
+  private closeFd(fd: number): void {
+    try {
+      fs.closeSync(fd);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private syncThenClose(fd: number): void {
+    const done: Promise<void> = (this.early.get(fd) ?? Promise.resolve()).then(() => new Promise<void>((resolve) => fs.fsync(fd, (err) => {
+      if (err) this.fail(err);
+      this.closeFd(fd);
+      this.syncs.delete(done);
+      resolve();
+    })));
+    this.syncs.add(done);
+  }
+
+  // Settles once no fsync or early flush is under way.
+  private async synced(): Promise<void> {
+    while (this.syncs.size > 0 || this.early.size > 0) await Promise.all([...this.syncs, ...this.early.values()]);
   }
 
   private release(slot: number): void {

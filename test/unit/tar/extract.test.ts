@@ -145,6 +145,26 @@ describe('laying a tar stream down', () => {
     await expect(extractTar({ file: cut }, other)).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/ends inside base\/1\/16385/) });
   });
 
+  it('fsyncs each file as it is written, a big one flushed early on the way, and leaves no descriptor open, laid down whole or refused', async () => {
+    const openFds = () => fs.readdirSync('/proc/self/fd').length;
+    const files = Array.from({ length: 5 }, (_, i) => ({ name: `base/1/${16384 + i}`, data: Buffer.alloc(3 * 1024 * 1024 + i * 777, `s${i}`) }));
+    const members = [member('PG_VERSION', { data: '15\n' }), ...files.map((f) => member(f.name, { data: f.data }))];
+    const file = path.join(dir, 'base.tar');
+    fs.writeFileSync(file, tar(...members));
+    const before = openFds();
+    const r = await extractTar({ file }, dest, { flushEvery: 256 * 1024 });
+    expect(r.files).toBe(6);
+    for (const f of files) expect(fs.readFileSync(path.join(dest, f.name)).equals(f.data)).toBe(true);
+    expect(openFds()).toBe(before);
+    // refused after the files before it were handed over: their fsyncs and early flushes end before it rejects
+    const bad = path.join(dir, 'bad.tar');
+    fs.writeFileSync(bad, tar(...members, member('../escape', { data: 'x' })));
+    const other = path.join(dir, 'other4');
+    fs.mkdirSync(other);
+    await expect(extractTar({ file: bad }, other, { flushEvery: 256 * 1024 })).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/goes up with/) });
+    expect(openFds()).toBe(before);
+  });
+
   it('refuses an archive cut short', async () => {
     const whole = tar(member('base/1/1259', { data: 'x'.repeat(3000) }));
     await expect(extractTar(chunked(whole.subarray(0, 2000)), dest)).rejects.toMatchObject({ code: 6, message: expect.stringMatching(/ends inside base\/1\/1259/) });
