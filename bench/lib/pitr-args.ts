@@ -11,9 +11,11 @@ export interface PitrBenchOptions {
 
 export const PITR_USAGE = `usage: npm run bench:pitr [-- options]
 
-  --rounds N    interleaved rounds of the backups, then of the recoveries (default 3)
+  --rounds N    interleaved rounds of the backups, then of the recoveries (default 5: on a VM, one
+                command's time varies by up to 1.5x between rounds)
   --size MB     the generated database (accounts, events: text, jsonb, numeric, uuid; it compresses about
-                like production data, not like pgbench) grows to this size before the backups (default 300)
+                like production data, not like pgbench) grows to this size before the backups (default 1024;
+                on a few hundred MB, fixed costs such as node's start-up weigh as they do not in production)
   --wal-mb MB   WAL the workload writes after the base backups; every recovery replays it (default 256)
   --help        this text
 
@@ -37,5 +39,5 @@ export function parsePitrArgs(argv: string[]): PitrBenchOptions | undefined {
   }
   if (values.help) return undefined;
   const text = (k: string, d: string) => (values[k] as string | undefined) ?? d;
-  return { rounds: wholeNumber('rounds', text('rounds', '3'), 1), sizeMb: wholeNumber('size', text('size', '300'), 16), walMb: wholeNumber('wal-mb', text('wal-mb', '256'), 16) };
+  return { rounds: wholeNumber('rounds', text('rounds', '5'), 1), sizeMb: wholeNumber('size', text('size', '1024'), 16), walMb: wholeNumber('wal-mb', text('wal-mb', '256'), 16) };
 }

@@ -84,7 +84,7 @@ describe('bench:pitr results', () => {
   });
 
   it('parses its options and refuses bad ones naming the value', () => {
-    expect(parsePitrArgs([])).toEqual({ rounds: 3, sizeMb: 1024, walMb: 256 });
+    expect(parsePitrArgs([])).toEqual({ rounds: 5, sizeMb: 1024, walMb: 256 });
     expect(parsePitrArgs(['--rounds', '5', '--size', '64', '--wal-mb', '32'])).toEqual({ rounds: 5, sizeMb: 64, walMb: 32 });
     expect(parsePitrArgs(['--help'])).toBeUndefined();
     expect(() => parsePitrArgs(['--rounds', '0'])).toThrow(ArgsError);
