@@ -234,13 +234,15 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
     }
   };
   let sums;
+  // when the last byte was handed to its writer: the fsyncs still under way then, and the folders', are syncMs
+  let written = 0;
   try {
     if ('file' in source) {
       if (opts.decompress) throw new Error('extractTar reads a file source as an uncompressed tar: stream a compressed one through decompress');
       await readFile(source.file);
     }
     else await (opts.decompress ? pipeline(source, opts.decompress, sink, { signal: opts.signal }) : pipeline(source, sink, { signal: opts.signal }));
-    sums = await workers.finish(() => (result.syncMs = Date.now()));
+    sums = await workers.finish(() => (written = Date.now()));
   } catch (err) {
     // what was handed to the threads is written first (unless the run is stopped), so that a refused member leaves
     // the files before it whole; then the threads end, and the descriptors they had not closed yet are closed
@@ -256,11 +258,10 @@ export async function extractTar(source: Readable | { file: string }, dest: stri
   result.tarSha256 = sums.tar;
 
   if (sync) {
-    const started = result.syncMs || Date.now();
     // deepest first, the folder itself last: a folder's entry is durable once its parent is synced
     const folders = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length).map((rel) => path.join(root, rel));
     await syncAll(folders, opts.signal);
-    result.syncMs = Date.now() - started;
+    result.syncMs = Date.now() - written;
   }
   return result;
 }
