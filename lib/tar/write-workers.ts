@@ -123,7 +123,7 @@ export class LayDownWorkers {
   /** the buffer of each slot as each thread has it */
   private readonly known: SharedArrayBuffer[][] = [];
   private readonly pending = new Map<Worker, { resolve: (m: Reply) => void; reject: (err: Error) => void }>();
-  /** the fsyncs under way, each closing its descriptor once done */
+  /** the fsyncs (and closes waiting for an early flush) under way, each closing its descriptor once done */
   private readonly syncs = new Set<Promise<void>>();
   /** the early flushes under way (flushEarly), by descriptor */
   private readonly early = new Map<number, Promise<void>>();
@@ -269,8 +269,7 @@ export class LayDownWorkers {
     }
     for (const fd of m.closed ?? []) {
       this.open.delete(fd);
-      if (this.sync && !this.failure) this.syncThenClose(fd);
-      else this.closeFd(fd);
+      this.ended(fd);
     }
     if (m.error) {
       this.fail(Object.assign(new Error(m.error.message), { code: m.error.code, syscall: m.error.syscall, errno: m.error.errno }));
@@ -288,13 +287,22 @@ export class LayDownWorkers {
     }
   }
 
-  private syncThenClose(fd: number): void {
-    const done: Promise<void> = (this.early.get(fd) ?? Promise.resolve()).then(() => new Promise<void>((resolve) => fs.fsync(fd, (err) => {
-      if (err) this.fail(err);
-      this.closeFd(fd);
-      this.syncs.delete(done);
-      resolve();
-    })));
+  // A file its writer has ended: fsynced (sync, unless the lay-down failed) and closed, in either case only once its
+  // early flush is done, so that no flush runs on a descriptor closed (or reused) meanwhile.
+  private ended(fd: number): void {
+    const sync = this.sync && !this.failure;
+    const early = this.early.get(fd);
+    if (!sync && !early) return this.closeFd(fd);
+    const done: Promise<void> = (early ?? Promise.resolve()).then(() => new Promise<void>((resolve) => {
+      const close = (err: Error | null) => {
+        if (err) this.fail(err);
+        this.closeFd(fd);
+        this.syncs.delete(done);
+        resolve();
+      };
+      if (sync) fs.fsync(fd, close);
+      else close(null);
+    }));
     this.syncs.add(done);
   }
 
