@@ -132,6 +132,8 @@ async function restoreAndVerify(ctx: TaskContext<'drill'>, d: DrillRun, report: 
     }
     report.checks.push(...limits(report, o.maxRpo, o.maxRto));
   } finally {
+    // --keep keeps a scratch database that exists: a drill that stopped before creating one kept nothing
+    report.kept = o.keep && scratch.created;
     if (scratch.created && !o.keep) await removeScratch(ctx, d.server, scratch.name);
   }
 }

@@ -1,18 +1,34 @@
 import fs from 'node:fs';
 import type { DrillReport } from '../../repo/drill-reports.ts';
-import { drillKey } from '../../repo/layout.ts';
+import { backupIdFor, backupIdTime, drillKey } from '../../repo/layout.ts';
 import { messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { Repo } from '../../repo/repo.ts';
+import { AlreadyExistsError, type Repo } from '../../repo/repo.ts';
 import { renderMarkdown } from './render.ts';
 
+// how many seconds later a drill's id may move when drills of one database started in the same second
+const ID_TRIES = 60;
+
 // Stores the drill's report in the repository (never over another) and appends it to the GitHub Actions job summary
-// when there is one. A failure to record is a warning: the drill's result and exit code stand as they are.
+// when there is one. Two drills of one database that started in the same second would share an id: the later one
+// takes the next free second (its report says so by its id), as backups do. A failure to record is a warning: the
+// drill's result and exit code stand as they are.
 export async function recordDrill(repo: Repo, r: DrillReport, log: Logger, env: NodeJS.ProcessEnv): Promise<void> {
-  try {
-    await repo.putBytes(drillKey(r.database, r.drillId), JSON.stringify(r, null, 2) + '\n', { ifAbsent: true });
-  } catch (err) {
-    log.warn('report', `could not store the drill report: ${messageOf(err)}`);
+  const first = r.drillId;
+  for (let i = 0; ; i++) {
+    try {
+      await repo.putBytes(drillKey(r.database, r.drillId), JSON.stringify(r, null, 2) + '\n', { ifAbsent: true });
+      if (r.drillId !== first) log.info('report', `drill ${first} already has a report: this one is stored as drill ${r.drillId}`);
+      break;
+    } catch (err) {
+      const at = backupIdTime(r.drillId);
+      if (err instanceof AlreadyExistsError && at && i < ID_TRIES) {
+        r.drillId = backupIdFor(new Date(at.getTime() + 1000));
+        continue;
+      }
+      log.warn('report', `could not store the drill report: ${messageOf(err)}`);
+      break;
+    }
   }
   appendJobSummary(renderMarkdown(r), env, log);
 }

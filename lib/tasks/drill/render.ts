@@ -16,7 +16,9 @@ export function renderText(r: DrillReport): string {
   const lines = [headline(r)];
   if (r.error) lines.push(`error: ${r.error}`);
   lines.push(...checkLines(r.checks));
-  lines.push(`report: drills/.../${r.drillId}.json; scratch database ${r.scratchDatabase} ${r.kept ? 'kept (--keep)' : 'dropped'}`);
+  // the restore check is there once the scratch database was created (a set whose checksums fail never gets one)
+  const created = r.checks.some((c) => c.name === 'restore');
+  lines.push(`report: drills/.../${r.drillId}.json; scratch database ${r.scratchDatabase} ${r.kept ? 'kept (--keep)' : created ? 'dropped' : 'not created'}`);
   return lines.join('\n');
 }
 
