@@ -58,6 +58,9 @@ describe('a set whose newest dump file was deleted', () => {
       `backup ${NEWEST} is damaged: dump is missing`,
       expect.stringMatching(/^newest passing drill 20261121T050000Z /),
     ]);
+    // a damaged set leads to verify's step for it
+    expect(data.runbook).toEqual(['runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set']);
+    expect((await cli('status', '--db', 'app', '--max-backup-age', '2d', '--max-drill-age', '8d')).stdout.split('\n')[1]).toBe('runbook: runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set');
   });
 
   it('prune --keep-last 1 --execute keeps the older restorable set and the damaged one, and exits 1', async () => {

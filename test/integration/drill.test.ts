@@ -197,19 +197,28 @@ describe('status and prune after drills', () => {
     let s = await status(1);
     expect(s.exitCode).toBe(2);
     expect(s.stdout).toMatch(/^PGOPS STATUS CRITICAL - shop ü: .*no passing restore drill/);
+    expect(s.stdout.split('\n').slice(1)).toEqual(['runbook: runbooks/drill-failed.md', '']);
     expect((await runCli(drillArgs(repo), {}, at(1))).exitCode).toBe(0);
     s = await status(2);
     expect(s.exitCode).toBe(0);
+    // one line: OK names no runbook page
     expect(s.stdout).toMatch(/^PGOPS STATUS OK - .* \| 'shop ü backup_age'=\d+s;93600;187200;0 'shop ü drill_age'=\d+s;691200;1382400;0\n$/);
     s = await status(30);
     expect(s.exitCode).toBe(1);
     expect(s.stdout).toMatch(/^PGOPS STATUS WARNING - .*newest backup \d{8}T\d{6}Z is 1d0\dh old \(warning over 1d02h\)/);
+    expect(s.stdout.split('\n').slice(1)).toEqual(['runbook: runbooks/backup-failed.md', '']);
     s = await status(24 * 9);
     expect(s.exitCode).toBe(2);
     expect(s.stdout).toMatch(/CRITICAL.*backup.*critical over 2d04h.*drill.*warning over 8d00h/);
+    // the CRITICAL backup's page, not the WARNING drill's
+    expect(s.stdout.split('\n').slice(1)).toEqual(['runbook: runbooks/backup-failed.md', '']);
+    const json = jsonData((await runCli(['status', '--repo', repo, '--db', DB, '--max-backup-age', '26h', '--max-drill-age', '8d', '--json'], {}, at(24 * 9))).stdout);
+    expect(json.runbook).toEqual(['runbooks/backup-failed.md']);
+    expect(json.databases[0].findings).toEqual([{ level: 2, kind: 'backup-age' }, { level: 1, kind: 'drill-age' }]);
     const unknown = await runCli(['status', '--repo', 'ftp://nowhere']);
     expect(unknown.exitCode).toBe(3);
     expect(unknown.stdout).toMatch(/^PGOPS STATUS UNKNOWN - unsupported repository URL/);
+    expect(unknown.stdout).not.toContain('runbook:');
   });
 
   it('prune keeps the newest drill-verified backup whatever the rules say', async () => {

@@ -49,6 +49,7 @@ describe('health', () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^PGOPS HEALTH OK - 10 checks ok \| 'connections'=\d+;40;47;0;50 'cache_hit'=[\d.]+%;0:;0:;0;100 .*'xid_age'=\d+;1073741824;1610612736;0;2147483648$/);
+    // OK names no runbook page: the status line, then the checks
     expect(lines.slice(1).map((l) => l.replace(/ .*/, ''))).toEqual(Array(10).fill('[OK]'));
     expect(lines).toContain('[OK] no session waits for a lock');
   });
@@ -60,10 +61,19 @@ describe('health', () => {
     expect(warn.exitCode).toBe(1);
     expect(checkOf(warn, 'connections')).toMatchObject({ level: 1 });
     expect(jsonData(warn.stdout).line).toMatch(/^PGOPS HEALTH WARNING - connections \d+ of max_connections 50 \(\d+%\) \(warning over 10%\): .*'connections'=\d+;5;25;0;50/);
+    expect(jsonData(warn.stdout).runbook).toEqual(['runbooks/connections-exhausted.md']);
+    // as text: the status line first, as monitors read it, then the page
+    const text = await runCli(['health', '--db', c.url('shop'), '--cache-hit-warning', '0', '--cache-hit-critical', '0', '--connections-warning', '10', '--connections-critical', '50']);
+    const [line, page, first] = text.stdout.split('\n');
+    expect(line).toMatch(/^PGOPS HEALTH WARNING - connections \d+ of max_connections 50 /);
+    expect(page).toBe('runbook: runbooks/connections-exhausted.md');
+    expect(first).toMatch(/^\[WARNING\] connections /);
     const crit = await health(['--connections-warning', '5', '--connections-critical', '10']);
     expect(crit.exitCode).toBe(2);
     expect(checkOf(crit, 'connections').level).toBe(2);
-    expect(checkOf(await health(), 'connections').level).toBe(0);
+    const calm = await health();
+    expect(checkOf(calm, 'connections').level).toBe(0);
+    expect(jsonData(calm.stdout).runbook).toEqual([]);
   });
 
   it('grades a session idle in transaction and the transaction it keeps open', async () => {
@@ -78,6 +88,9 @@ describe('health', () => {
     expect(idle.message).toMatch(new RegExp(`^longest idle in transaction \\d+\\.\\ds \\(warning over 1\\.0s\\): pid ${s.pid} root@shop \\(forgot-commit\\)$`));
     expect(checkOf(r, 'longest_transaction')).toMatchObject({ level: 2 });
     expect(jsonData(r.stdout).line).toMatch(/^PGOPS HEALTH CRITICAL - longest transaction .*; longest idle in transaction/);
+    // the CRITICAL transaction's page only, not the WARNING idle session's
+    expect(jsonData(r.stdout).runbook).toEqual(['runbooks/health.md#2-the-checks-their-limits-and-what-to-do']);
+    expect(jsonData((await health(['--idle-in-transaction-warning', '1s'])).stdout).runbook).toEqual(['runbooks/idle-cleanup.md']);
     // with the default limits (5m, 1h) both are fine
     const calm = await health();
     expect(checkOf(calm, 'idle_in_transaction').level).toBe(0);
@@ -124,7 +137,7 @@ describe('health', () => {
       // --report - prints the markdown instead of the status lines
       const printed = await runCli(['health', '--db', c.url('shop'), '--cache-hit-critical', '0', '--dead-tuples-min', '100', '--report', '-']);
       expect(printed.exitCode).toBe(2);
-      expect(printed.stdout).toMatch(/^# PostgreSQL health: CRITICAL\n/);
+      expect(printed.stdout).toMatch(/^# PostgreSQL health: CRITICAL\nrunbook: runbooks\/index-bloat\.md#4-dead-rows-in-tables\n/);
       // below --dead-tuples-min it is not graded
       expect(checkOf(await health(['--dead-tuples-min', '5000']), 'dead_tuples').level).toBe(0);
     } finally {

@@ -137,10 +137,11 @@ describe('partitions create', () => {
   });
 
   it('creates nothing for a table whose default partition holds rows of a new partition, says how many, where, and the fix', async () => {
-    c.psql(`CREATE TABLE orders (id int, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
+    // an identity column the fix must keep, a generated one it must leave to the server
+    c.psql(`CREATE TABLE orders (id int GENERATED ALWAYS AS IDENTITY, ts timestamptz NOT NULL, day date GENERATED ALWAYS AS ((ts AT TIME ZONE 'UTC')::date) STORED) PARTITION BY RANGE (ts);
             CREATE TABLE orders_default PARTITION OF orders DEFAULT;
             ${monthly('orders', 12, 12)}
-            INSERT INTO orders VALUES (1, '2026-12-05 10:00+00'), (2, '2027-01-15 10:00+00');
+            INSERT INTO orders (ts) VALUES ('2026-12-05 10:00+00'), ('2027-01-15 10:00+00');
             CREATE TABLE audit (ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
             ${monthly('audit', 12, 12)}`, DB);
     const before = await partitionsOf('public', 'orders');
@@ -159,9 +160,9 @@ describe('partitions create', () => {
     const fixed = await partitions(['create', '--table', 'orders', '--ahead', '2', '--execute', '--json'], '2026-12-10T00:00:00Z');
     expect(fixed.exitCode, fixed.stderr).toBe(0);
     expect(json(fixed).tables[0].created).toEqual(['orders_p2027_02']);
-    expect(await c.query(`SELECT tableoid::regclass::text AS part, id FROM orders ORDER BY id`, [], DB)).toEqual([
-      { part: 'orders_p2026_12', id: 1 },
-      { part: 'orders_p2027_01', id: 2 },
+    expect(await c.query(`SELECT tableoid::regclass::text AS part, id, day::text FROM orders ORDER BY id`, [], DB)).toEqual([
+      { part: 'orders_p2026_12', id: 1, day: '2026-12-05' },
+      { part: 'orders_p2027_01', id: 2, day: '2027-01-15' },
     ]);
   });
 
@@ -354,21 +355,27 @@ describe('partitions check', () => {
   it('is OK with the current period and --ahead periods covered, with perfdata', async () => {
     const r = await partitions(['check', '--table', 'chk', '--ahead', '3'], '2026-12-15T00:00:00Z');
     expect(r.exitCode).toBe(0);
+    // one line: OK names no runbook page
     expect(r.stdout.trim()).toBe(`PGOPS PARTITIONS OK - public.chk: the current and the next 3 months have partitions | 'public.chk current'=1;;1:;0;1 'public.chk future'=3;3:;;0`);
+    expect(json(await partitions(['check', '--table', 'chk', '--ahead', '3', '--json'], '2026-12-15T00:00:00Z')).runbook).toEqual([]);
   });
 
   it('warns when fewer than --ahead future periods have partitions', async () => {
     const r = await partitions(['check', '--table', 'chk', '--ahead', '4'], '2026-12-15T00:00:00Z');
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^PGOPS PARTITIONS WARNING - public.chk: 3 of 4 future months have partitions \(2027-04 has none\) \|/);
+    expect(r.stdout.split('\n').slice(1)).toEqual(['runbook: runbooks/partition-missing.md', '']);
   });
 
   it('is CRITICAL when the current period has none, and UNKNOWN for a table that does not exist', async () => {
     const r = await partitions(['check', '--table', 'chk', '--json'], '2027-04-02T00:00:00Z');
     expect(r.exitCode).toBe(2);
-    expect(json(r).tables[0]).toMatchObject({ level: 2, currentCovered: false, message: 'public.chk: the current month 2027-04 has no partition' });
+    expect(json(r).tables[0]).toMatchObject({ level: 2, kind: 'current-missing', currentCovered: false, message: 'public.chk: the current month 2027-04 has no partition' });
+    expect(json(r).runbook).toEqual(['runbooks/partition-missing.md']);
     const missing = await partitions(['check', '--table', 'chk', '--table', 'nope'], '2026-12-15T00:00:00Z');
     expect(missing.exitCode).toBe(3);
     expect(missing.stdout).toMatch(/^PGOPS PARTITIONS UNKNOWN - public.nope: table public.nope does not exist; public.chk: the current/);
+    // UNKNOWN names no page: the table or the connection is what to fix
+    expect(missing.stdout).not.toContain('runbook:');
   });
 });

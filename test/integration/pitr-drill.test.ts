@@ -120,6 +120,7 @@ describe('drill --pitr', () => {
     const s = jsonData(r.stdout);
     expect(s.line).toMatch(new RegExp(`^PGOPS STATUS OK - system ${systemId}: newest base backup ${backupId} is .* old; newest passing point-in-time drill \\S+ \\(base backup ${backupId}\\) is .* old \\| '${systemId} basebackup_age'=\\d+s;691200;1382400;0 '${systemId} pitr_drill_age'=\\d+s;691200;1382400;0$`));
     expect(s.systems).toHaveLength(1);
+    expect(s.runbook).toEqual([]);
   });
 
   it('drills to a named target: the restore point the base backup made, without the rows after it', async () => {
@@ -228,6 +229,7 @@ describe('drill --pitr', () => {
     const r = await runCli(['status', '--repo', archive.url]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^PGOPS STATUS WARNING - system \d+: .*the newest point-in-time drill \S+ \(base backup \S+\) could not run/);
+    expect(r.stdout.split('\n').slice(1)).toEqual(['runbook: runbooks/pitr-drill-failed.md', '']);
   });
 
   it('reads every value: one that cannot be turned into text fails the integrity read naming its table, and the rest is still read', async () => {

@@ -103,6 +103,7 @@ describe('pgops verify on a file repository', () => {
     const bytes = app.totalSize + shop.totalSize + walBytes;
     const [line, ...rest] = r.stdout.trimEnd().split('\n');
     expect(line).toMatch(new RegExp(`^PGOPS VERIFY OK - ${files} files \\(.*\\) of 2 set\\(s\\) and 1 WAL archive\\(s\\) match their manifests and sidecars; WAL of system ${systemId} continuous from [0-9A-F]{24} to ${segments.at(-1)} \\| 'files'=${files};;;0 'bytes'=${bytes}B;;;0 'seconds'=[\\d.]+s;;;0 'damaged'=0;;0;0 'missing'=0;;0;0 'missing_segments'=0;;;0$`));
+    expect(rest.filter((l) => l.startsWith('runbook:'))).toEqual([]);
     expect(rest).toContain(`[OK] ${setPrefix('app', appId)}: ${app.files.length} files match the manifest (custom format)`);
     expect(rest).toContain(`[OK] ${setPrefix('shop', shopId)}: ${shop.files.length} files match the manifest (directory format)`);
     expect(rest.find((l) => l.includes(`wal/${systemId}/: ${sidecars.length} WAL files, continuous from`))).toMatch(/oldest base backup label [0-9A-F]{24}\.[0-9A-F]{8}\.backup\)$/);
@@ -112,6 +113,7 @@ describe('pgops verify on a file repository', () => {
       status: 'OK',
       exitCode: 0,
       line: expect.stringMatching(/^PGOPS VERIFY OK - /),
+      runbook: [],
       repo,
       database: null,
       identity: { present: true, version: 1 },
@@ -138,6 +140,9 @@ describe('pgops verify on a file repository', () => {
       expect(r.data.findings.filter((f: { level: string }) => f.level !== 'OK')).toEqual([
         { level: 'CRITICAL', kind: 'damaged', key: `wal/${systemId}/${name}`, text: expect.stringContaining('does not match its sidecar') },
       ]);
+      // a damaged archived segment is the WAL archive's step, not a set's
+      expect(r.stdout.split('\n')[1]).toBe('runbook: runbooks/verify.md#3-a-damaged-or-missing-wal-file-or-a-gap');
+      expect(r.data.runbook).toEqual(['runbooks/verify.md#3-a-damaged-or-missing-wal-file-or-a-gap']);
       // a monitor reads the figures from the run's metrics too
       const metricsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-verify-metrics-'));
       try {
@@ -162,6 +167,8 @@ describe('pgops verify on a file repository', () => {
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toContain(`[CRITICAL] ${key} does not match its manifest: sha256 `);
       expect(r.data.sets.find((s: { database: string }) => s.database === 'app').problems).toBe(1);
+      expect(r.stdout.split('\n')[1]).toBe('runbook: runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set');
+      expect(r.data.runbook).toEqual(['runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set']);
     });
   });
 
@@ -198,6 +205,7 @@ describe('pgops verify on a file repository', () => {
         expect(r.data.counts.missingSegments).toBe(1);
         expect(r.data.findings[0]).toMatchObject({ level: 'CRITICAL', kind: 'wal', key: `wal/${systemId}/${name}`, text: expect.stringMatching(new RegExp(`wal/${systemId}/: WAL ${name} is missing: base backups from [0-9A-F.]+backup on cannot be recovered past it$`)) });
         expect(r.stdout).toMatch(/'missing_segments'=1;;;0$/m);
+        expect(r.data.runbook).toEqual(['runbooks/verify.md#3-a-damaged-or-missing-wal-file-or-a-gap']);
       });
     });
   });
@@ -255,6 +263,10 @@ describe('pgops verify on a file repository', () => {
         ['orphan', `wal/${systemId}/0000000100000000000000F0`],
       ]);
       expect(later.stdout).toContain(`[WARNING] wal/${systemId}/0000000100000000000000F0 has no sidecar (untouched for 2d00h)`);
+      // the incomplete set's page first (its key sorts first), then the leftovers' step, each once
+      expect(later.stdout.split('\n').slice(1, 3)).toEqual(['runbook: runbooks/backup-failed.md', 'runbook: runbooks/verify.md#5-leftovers-warning']);
+      expect(later.data.runbook).toEqual(['runbooks/backup-failed.md', 'runbooks/verify.md#5-leftovers-warning']);
+      expect(fresh.data.runbook).toEqual([]);
     } finally {
       fs.rmSync(incomplete, { recursive: true, force: true });
       fs.rmSync(temp, { force: true });
@@ -276,7 +288,8 @@ describe('pgops verify on a file repository', () => {
     const empty = await verify([], undefined, {}, `${repo}-typo`);
     expect(empty.exitCode).toBe(3);
     expect(empty.stdout).toBe(`PGOPS VERIFY UNKNOWN - ${repo}-typo is not a pgops repository (no pgops-repo.json, no backup sets, no WAL)\n`);
-    expect(empty.data).toEqual({ status: 'UNKNOWN', exitCode: 3, line: empty.stdout.trimEnd(), findings: [] });
+    // UNKNOWN names no page: the HINT on stderr says what to fix
+    expect(empty.data).toEqual({ status: 'UNKNOWN', exitCode: 3, line: empty.stdout.trimEnd(), runbook: [], findings: [] });
   });
 });
 

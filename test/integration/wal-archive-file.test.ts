@@ -64,6 +64,7 @@ describe('WAL archiving into a file repository', () => {
     expect(r.data.line).toMatch(/archive continuous from [0-9A-F]{24} to [0-9A-F]{24}/);
     expect(r.data.line).toMatch(/\| 'archive_failed'=0c 'archive_age'=\d+s;600;1200;0 'ready'=\d+;10;100;0 'pg_wal'=\d+B;\d+;\d+;0 'missing_segments'=0;;0;0 'switch_time'=/);
     expect(r.data.switch.done).toBe(true);
+    expect(r.data.runbook).toEqual([]);
     expect(fs.existsSync(path.join(folder, `${r.data.switch.segment}.json`))).toBe(true);
   });
 
@@ -76,6 +77,7 @@ describe('WAL archiving into a file repository', () => {
     expect(plain.data.line).toContain('pg_ls_archive_statusdir() needs pg_monitor');
     expect(plain.data.line).toContain('pg_ls_waldir() needs pg_monitor');
     expect(plain.data.line).toContain('--switch skipped: pg_switch_wal() is not granted');
+    expect(plain.data.runbook).toEqual(['runbooks/wal-archiving.md#2-check-it-pgops-wal-check']);
     // what it could see, it still checked
     expect(plain.data.line).toMatch(/archive continuous from/);
   });
@@ -165,6 +167,11 @@ describe('WAL archiving into a file repository', () => {
       expect(r.data.line).toMatch(/^PGOPS WAL CRITICAL - 1 of \d+ segments from /);
       expect(r.data.line).toContain(`are missing in ${repo}/wal/${systemId}/: ${victim}`);
       expect(r.data.line).toContain("'missing_segments'=1;;0;0");
+      expect(r.data.runbook).toEqual(['runbooks/wal-archiving.md#5-a-gap-in-the-archive']);
+      expect(r.data.findings).toContainEqual({ level: 'CRITICAL', kind: 'gap', text: expect.stringContaining(victim) });
+      // as text: the status line stays the first line, as monitors read it; the page follows
+      const text = await runCli(['wal', 'check', '--db', cluster.url(), '--repo', repo, '--wal-window', 'all']);
+      expect(text.stdout.split('\n')).toEqual([expect.stringMatching(/^PGOPS WAL CRITICAL - 1 of \d+ segments from /), 'runbook: runbooks/wal-archiving.md#5-a-gap-in-the-archive', '']);
     } finally {
       fs.renameSync(aside, path.join(folder, victim));
     }
@@ -181,6 +188,7 @@ describe('WAL archiving into a file repository', () => {
       const warn = await check(['--max-ready', '2', '--critical-ready', '10']);
       expect(warn.exitCode, warn.stdout).toBe(1);
       expect(warn.data.line).toMatch(/^PGOPS WAL WARNING - \d+ WAL files wait to be archived \(oldest [0-9A-F]{24}\) \(warning over 2\)/);
+      expect(warn.data.runbook).toEqual(['runbooks/wal-archiving-failing.md']);
       const crit = await check(['--max-ready', '1', '--critical-ready', '3']);
       expect(crit.exitCode).toBe(2);
       expect(crit.data.line).toMatch(/WAL files wait to be archived .* \(critical over 3\)/);
@@ -205,6 +213,7 @@ describe('WAL archiving into a file repository', () => {
       const r = await check(['--repo', repo]);
       expect(r.exitCode).toBe(2);
       expect(r.data.line).toMatch(/^PGOPS WAL CRITICAL - archiving is failing: \d+ failed attempts since .*, the last for [0-9A-F]{24} [\d.]+s ago; last success [0-9A-F]{24}/);
+      expect(r.data.runbook).toEqual(['runbooks/wal-archiving-failing.md']);
       const failed = Number(/'archive_failed'=(\d+)c/.exec(r.data.line)![1]);
       expect(failed).toBeGreaterThan(0);
       expect(fs.existsSync(path.join(forbidden, 'repo'))).toBe(false);
@@ -219,5 +228,6 @@ describe('WAL archiving into a file repository', () => {
     const ok = await check(['--repo', repo]);
     expect(ok.exitCode, ok.stdout).toBe(0);
     expect(ok.data.line).toMatch(/\d+ failed attempts since the statistics reset, the last [\d.ms]+ ago and followed by success/);
+    expect(ok.data.runbook).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runbookPages } from '../../tools/docs/runbooks.ts';
+import { headingAnchors as anchors, prose } from '../support/markdown.ts';
 
 // Every runbook follows runbooks/TEMPLATE.md, so that at 3 a.m. "Do this first", "Rollback" and "Escalation" are
 // in the same place on every page.
@@ -11,11 +12,6 @@ const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
 const SECTIONS = ['Why it matters', 'When', 'Do this first', 'Steps', 'How to verify', 'Troubleshooting by exit code', 'Rollback', 'Escalation', 'Related'];
 
 const SKIP = new Set<string>([]);
-
-// The page without its fenced code blocks (a "## " or "#anchor" inside them is not markdown structure).
-function prose(text: string): string {
-  return text.replace(/^ *(```|~~~)[^\n]*\n[\s\S]*?^ *\1[^\n]*$/gm, '');
-}
 
 // The texts of a page's headings of one level.
 function headings(text: string, level: number): string[] {
@@ -44,19 +40,6 @@ function section(text: string, name: string): string {
   const rest = body.slice(start + name.length + 5);
   const end = rest.search(/^## /m);
   return end < 0 ? rest : rest.slice(0, end);
-}
-
-// GitHub's anchor for a heading: lowercase, punctuation dropped, spaces turned into hyphens, -1, -2 for repeats.
-function anchors(text: string): Set<string> {
-  const seen = new Map<string, number>();
-  const out = new Set<string>();
-  for (const m of prose(text).matchAll(/^#{1,6} (.+?)\s*$/gm)) {
-    const base = m[1].toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    out.add(n === 0 ? base : `${base}-${n}`);
-  }
-  return out;
 }
 
 const pages = runbookPages(DIR);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { parse } from 'yaml';
 import { wrap } from '../../lib/cli/help.ts';
+import { RUNBOOK_PAGES, type RunbookPage } from '../../lib/check/runbook-pages.ts';
 import { OPTION_DEFS, type TaskName } from '../../lib/options.ts';
 import { TASKS } from '../../lib/tasks/index.ts';
 
@@ -28,20 +29,22 @@ export interface Job {
   warningIsSuccess?: boolean;
   /** why, for the unit's header */
   note?: string;
+  /** the runbook page a failed run leads to (a check's own output names the page of what it found) */
+  runbook: RunbookPage;
 }
 
 export const JOBS: readonly Job[] = [
-  { name: 'backup', what: 'logical backup (pg_dump into the repository)', workflow: 'backup.yml', commands: [{ task: 'backup', args: '' }], timeout: '4h', delay: '15min', note: 'pgops-prune@.timer prunes after it (the workflow prunes in the same job)' },
-  { name: 'prune', what: 'prune backup sets, base backups and WAL by the retention rules', workflow: 'backup.yml', commands: [{ task: 'prune', args: '--execute' }], timeout: '1h', delay: '15min', note: 'runs 90 minutes after the backup timer; prune never deletes a set a running backup writes, so an overlap is safe' },
-  { name: 'basebackup', what: 'base backup (pg_basebackup into the repository)', workflow: 'basebackup.yml', commands: [{ task: 'basebackup', args: '' }], timeout: '6h', delay: '10min' },
-  { name: 'drill', what: 'restore drill of the newest backup set', workflow: 'drill.yml', commands: [{ task: 'drill', args: '--max-rpo 26h' }], timeout: '6h', delay: '10min' },
-  { name: 'pitr-drill', what: 'point-in-time recovery drill on a throwaway server', workflow: 'pitr-drill.yml', commands: [{ task: 'drill', args: '--pitr --amcheck --max-rto 4h --max-rpo 1h' }], timeout: '6h', delay: '10min', note: 'needs the PostgreSQL server programs of the cluster\'s major version (pg_ctl, postgres) and disk for the whole cluster under PGOPS_TMP_DIR' },
-  { name: 'verify', what: 'verify every stored file against its manifest or sidecar', workflow: 'verify.yml', commands: [{ task: 'verify', args: '' }], timeout: '6h', delay: '10min' },
-  { name: 'wal-check', what: 'WAL archiving check', workflow: 'wal-check.yml', commands: [{ task: 'wal-check', args: '' }], timeout: '10min', delay: '1min' },
-  { name: 'maintenance', what: 'analyze, then reindex bloated indexes', workflow: 'maintenance.yml', commands: [{ task: 'analyze', args: '--execute' }, { task: 'reindex', args: '--execute' }], timeout: '4h', delay: '10min', warningIsSuccess: true },
-  { name: 'idle-cleanup', what: 'terminate idle connections', workflow: 'idle-cleanup.yml', commands: [{ task: 'idle-cleanup', args: '--execute' }], timeout: '10min', delay: '2min', warningIsSuccess: true },
-  { name: 'partitions', what: 'create the partitions ahead, then check them', workflow: 'partitions.yml', commands: [{ task: 'partitions-create', args: '--execute' }, { task: 'partitions-check', args: '' }], timeout: '30min', delay: '5min', warningIsSuccess: true },
-  { name: 'status', what: "status of backups and drills (dead man's switch)", workflow: 'status.yml', commands: [{ task: 'status', args: '' }], timeout: '10min', delay: '5min' },
+  { name: 'backup', what: 'logical backup (pg_dump into the repository)', workflow: 'backup.yml', commands: [{ task: 'backup', args: '' }], timeout: '4h', delay: '15min', runbook: 'runbooks/backup-failed.md', note: 'pgops-prune@.timer prunes after it (the workflow prunes in the same job)' },
+  { name: 'prune', what: 'prune backup sets, base backups and WAL by the retention rules', workflow: 'backup.yml', commands: [{ task: 'prune', args: '--execute' }], timeout: '1h', delay: '15min', runbook: 'runbooks/backup.md#6-prune-old-sets', note: 'runs 90 minutes after the backup timer; prune never deletes a set a running backup writes, so an overlap is safe' },
+  { name: 'basebackup', what: 'base backup (pg_basebackup into the repository)', workflow: 'basebackup.yml', commands: [{ task: 'basebackup', args: '' }], timeout: '6h', delay: '10min', runbook: 'runbooks/basebackup.md' },
+  { name: 'drill', what: 'restore drill of the newest backup set', workflow: 'drill.yml', commands: [{ task: 'drill', args: '--max-rpo 26h' }], timeout: '6h', delay: '10min', runbook: 'runbooks/drill-failed.md' },
+  { name: 'pitr-drill', what: 'point-in-time recovery drill on a throwaway server', workflow: 'pitr-drill.yml', commands: [{ task: 'drill', args: '--pitr --amcheck --max-rto 4h --max-rpo 1h' }], timeout: '6h', delay: '10min', runbook: 'runbooks/pitr-drill-failed.md', note: 'needs the PostgreSQL server programs of the cluster\'s major version (pg_ctl, postgres) and disk for the whole cluster under PGOPS_TMP_DIR' },
+  { name: 'verify', what: 'verify every stored file against its manifest or sidecar', workflow: 'verify.yml', commands: [{ task: 'verify', args: '' }], timeout: '6h', delay: '10min', runbook: 'runbooks/verify.md' },
+  { name: 'wal-check', what: 'WAL archiving check', workflow: 'wal-check.yml', commands: [{ task: 'wal-check', args: '' }], timeout: '10min', delay: '1min', runbook: 'runbooks/wal-archiving-failing.md' },
+  { name: 'maintenance', what: 'analyze, then reindex bloated indexes', workflow: 'maintenance.yml', commands: [{ task: 'analyze', args: '--execute' }, { task: 'reindex', args: '--execute' }], timeout: '4h', delay: '10min', warningIsSuccess: true, runbook: 'runbooks/index-bloat.md' },
+  { name: 'idle-cleanup', what: 'terminate idle connections', workflow: 'idle-cleanup.yml', commands: [{ task: 'idle-cleanup', args: '--execute' }], timeout: '10min', delay: '2min', warningIsSuccess: true, runbook: 'runbooks/idle-cleanup.md' },
+  { name: 'partitions', what: 'create the partitions ahead, then check them', workflow: 'partitions.yml', commands: [{ task: 'partitions-create', args: '--execute' }, { task: 'partitions-check', args: '' }], timeout: '30min', delay: '5min', warningIsSuccess: true, runbook: 'runbooks/partition-missing.md' },
+  { name: 'status', what: "status of backups and drills (dead man's switch)", workflow: 'status.yml', commands: [{ task: 'status', args: '' }], timeout: '10min', delay: '5min', runbook: 'runbooks/README.md#on-call-start-here' },
 ];
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -71,6 +74,9 @@ function scheduleOf(job: Job, root: string): string {
 }
 
 const commandOf = (task: TaskName) => TASKS.find((t) => t.name === task)!.command;
+
+// A job that runs a check (lib/check/runbook-pages.ts): its output names the runbook page of its worst finding.
+const isCheck = (job: Job) => job.commands.some((c) => c.task in RUNBOOK_PAGES);
 
 const HARDENING = `# Hardening (systemd-analyze security pgops-<job>@<target>.service scores it). Not set on purpose:
 # MemoryDenyWriteExecute, since V8's JIT compiler (and PostgreSQL's, in a PITR drill's server) writes code it runs.
@@ -107,6 +113,7 @@ export function serviceOf(job: Job): string {
   return `# pgops ${job.name}: ${job.what}, as .github/workflows/${job.workflow} runs it.
 # Generated by npm run docs (tools/systemd/units.ts): change it there, or override with systemctl edit.
 # One instance per config target: systemctl enable --now pgops-${job.name}@main.timer runs --target main.${job.note ? `\n# ${job.note}.` : ''}
+# A failed run leads to ${job.runbook}.${isCheck(job) ? `\n# The check's output names the page for what it found, after its status line: runbook: runbooks/<page>.md` : ''}
 [Unit]
 Description=pgops ${job.name} of target %i: ${job.what}
 Wants=network-online.target

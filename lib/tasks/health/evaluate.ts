@@ -1,5 +1,6 @@
 import { levelAbove, levelBelow, worstFirst, worstLevel, type Level } from '../../check/level.ts';
 import { statusLine, type PerfDatum } from '../../check/output.ts';
+import { runbookPages, type RunbookPage } from '../../check/runbook-pages.ts';
 import { displayName } from '../../pg/display-name.ts';
 import { oneLine } from '../../plan/one-line.ts';
 import { formatDuration, formatSize } from '../../units.ts';
@@ -22,9 +23,13 @@ export interface Limits {
   crit?: number;
 }
 
+// The checks, by the name each result carries: each names its runbook page (lib/check/runbook-pages.ts).
+export const HEALTH_CHECKS = ['connections', 'cache_hit', 'longest_transaction', 'idle_in_transaction', 'lock_waits', 'statements', 'unused_indexes', 'sizes', 'dead_tuples', 'wraparound'] as const;
+export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
+
 // One graded check: its level, a one-line finding, perfdata, and the rows the report shows.
 export interface CheckResult {
-  name: string;
+  name: HealthCheckName;
   title: string;
   level: Level;
   message: string;
@@ -47,7 +52,7 @@ const sessionTable = (rows: SessionRow[], what: string) => ({
 });
 
 // A check whose facts could not be read: UNKNOWN, with the reason.
-function unreadable(name: string, title: string, error: string): CheckResult {
+function unreadable(name: HealthCheckName, title: string, error: string): CheckResult {
   return { name, title, level: 3, message: `${title}: could not be read: ${error}`, perf: [] };
 }
 
@@ -85,7 +90,7 @@ function cacheHit(f: HealthFacts, t: HealthThresholds): CheckResult {
 }
 
 // The longest of a session list against limits: used for transactions and idle-in-transaction sessions.
-function longest(name: string, title: string, label: string, rows: SessionRow[], l: Limits, what: string): CheckResult {
+function longest(name: HealthCheckName, title: string, label: string, rows: SessionRow[], l: Limits, what: string): CheckResult {
   const worst = rows.reduce<SessionRow | undefined>((w, s) => (!w || s.ms > w.ms ? s : w), undefined);
   const level = worst ? levelAbove(worst.ms, l.warn, l.crit) : 0;
   const limit = level === 2 ? ` (critical over ${formatDuration(l.crit!)})` : level === 1 ? ` (warning over ${formatDuration(l.warn!)})` : '';
@@ -203,10 +208,10 @@ function wraparound(f: HealthFacts, t: HealthThresholds): CheckResult {
 
 // Grades every section of the facts; a section that could not be read is UNKNOWN.
 export function evaluateHealth(f: HealthFacts, t: HealthThresholds): CheckResult[] {
-  const checks: [string, string, string[], () => CheckResult][] = [
+  const checks: [HealthCheckName, string, string[], () => CheckResult][] = [
     ['connections', 'Connections', ['connections'], () => connections(f, t)],
     ['cache_hit', 'Cache hit ratio', ['cache'], () => cacheHit(f, t)],
-    ['transactions', 'Longest transactions', ['transactions'], () => longest('longest_transaction', 'Longest transactions', 'longest transaction', f.transactions!, t.transactionMs, 'open for')],
+    ['longest_transaction', 'Longest transactions', ['transactions'], () => longest('longest_transaction', 'Longest transactions', 'longest transaction', f.transactions!, t.transactionMs, 'open for')],
     ['idle_in_transaction', 'Idle in transaction', ['idleInTransaction'], () => longest('idle_in_transaction', 'Idle in transaction', 'longest idle in transaction', f.idleInTransaction!, t.idleInTransactionMs, 'idle for')],
     ['lock_waits', 'Blocked and blocking sessions', ['locks'], () => locks(f, t)],
     ['statements', 'Slowest statements', ['statements'], () => statements(f, t)],
@@ -221,10 +226,12 @@ export function evaluateHealth(f: HealthFacts, t: HealthThresholds): CheckResult
   });
 }
 
-// The Nagios status line: the findings that are not OK (worst first), or a count of the checks that are.
-export function healthLine(checks: CheckResult[]): { level: Level; line: string } {
+// The Nagios status line: the findings that are not OK (worst first), or a count of the checks that are; and the
+// runbook pages of the worst.
+export function healthLine(checks: CheckResult[]): { level: Level; line: string; runbook: RunbookPage[] } {
   const level = worstLevel(checks.map((c) => c.level));
   const bad = worstFirst(checks.filter((c) => c.level !== 0));
   const text = bad.length ? bad.map((c) => c.message).join('; ') : `${checks.length} checks ok`;
-  return { level, line: statusLine('HEALTH', level, text, checks.flatMap((c) => c.perf)) };
+  const runbook = runbookPages('health', bad.map((c) => ({ level: c.level, kind: c.name })));
+  return { level, line: statusLine('HEALTH', level, text, checks.flatMap((c) => c.perf)), runbook };
 }

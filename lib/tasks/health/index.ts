@@ -39,7 +39,7 @@ export const health: TaskHandler<'health'> = async (ctx) => {
         deadline.signal.throwIfAborted();
         const t = thresholdsOf(o);
         const checks = evaluateHealth(facts, t);
-        const { level, line } = healthLine(checks);
+        const { level, line, runbook } = healthLine(checks);
         const markdown = healthMarkdown(facts, checks, level, ctx.now());
         if (report && report !== '-') {
           fs.writeFileSync(report, markdown);
@@ -47,7 +47,7 @@ export const health: TaskHandler<'health'> = async (ctx) => {
         }
         const lines = [line, ...checks.map((c) => `[${LEVEL_NAMES[c.level]}] ${c.message}`)];
         const data = { database: facts.database, inRecovery: facts.inRecovery, statsReset: facts.statsReset, thresholds: t, checks, facts };
-        return checkResult(level, line, data, report === '-' ? markdown.trimEnd() : lines.join('\n'));
+        return checkResult(level, line, data, { summary: report === '-' ? markdown.trimEnd() : lines.join('\n'), runbook });
       }),
       { readOnly: true },
     ), { checks: [] });

@@ -31,8 +31,8 @@ export const partitionsCheck: TaskHandler<'partitions-check'> = async (ctx) => {
             checks.push(unreadableTable(name, messageOf(err)));
           }
         }
-        const { level, line } = partitionsLine(checks, ahead);
-        return checkResult(level, line, { now: wallClock(run.now.getTime(), true), timezone: run.zone, ahead, tables: checks });
+        const { level, line, runbook } = partitionsLine(checks, ahead);
+        return checkResult(level, line, { now: wallClock(run.now.getTime(), true), timezone: run.zone, ahead, tables: checks }, { runbook });
       }),
       true,
     ), { tables: [] });

@@ -176,7 +176,9 @@ async function grantStatements(client: pg.Client, parentOid: number, schema: str
   return rows.map((r) => r.sql);
 }
 
-// What to run by hand when the default partition holds rows of a new partition: move them in one transaction.
+// What to run by hand when the default partition holds rows of a new partition: move them in one transaction. The
+// columns are named (a partition attached later may order them otherwise); OVERRIDING SYSTEM VALUE keeps the ids of
+// a GENERATED ALWAYS identity column, and a generated column is computed again.
 async function fixSql(run: PartitionsRun, table: PartitionedTable, p: Period, name: string): Promise<string> {
   const d = table.defaultPartition!;
   const { rows } = await run.s.client.query<{ sql: string }>(
@@ -184,11 +186,15 @@ async function fixSql(run: PartitionsRun, table: PartitionedTable, p: Period, na
         'BEGIN;',
         format('ALTER TABLE %I.%I DETACH PARTITION %I.%I;', $1::text, $2::text, $3::text, $4::text),
         format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L);', $1::text, $5::text, $1::text, $2::text, lo, hi),
-        format('INSERT INTO %I.%I SELECT * FROM %I.%I WHERE %I >= %L AND %I < %L;', $1::text, $2::text, $3::text, $4::text, $6::text, lo, $6::text, hi),
+        format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %I.%I WHERE %I >= %L AND %I < %L;', $1::text, $2::text, cols, cols, $3::text, $4::text, $6::text, lo, $6::text, hi),
         format('DELETE FROM %I.%I WHERE %I >= %L AND %I < %L;', $3::text, $4::text, $6::text, lo, $6::text, hi),
         format('ALTER TABLE %I.%I ATTACH PARTITION %I.%I DEFAULT;', $1::text, $2::text, $3::text, $4::text),
         'COMMIT;') AS sql
-       FROM (SELECT ${boundExpr(table.keyType, '$7', '$9')} AS lo, ${boundExpr(table.keyType, '$8', '$9')} AS hi) b`,
+       FROM (SELECT ${boundExpr(table.keyType, '$7', '$9')} AS lo, ${boundExpr(table.keyType, '$8', '$9')} AS hi) b,
+            -- the columns by name, generated ones left to be computed again, identity values kept as they are
+            (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS cols
+               FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') c`,
     [table.schema, table.name, d.schema, d.name, name, table.column, wallClock(p.from, true), wallClock(p.to, true), ...(table.keyType === 'timestamptz' ? [run.zone] : [])],
   );
   return rows[0].sql;

@@ -84,10 +84,10 @@ export const status: TaskHandler<'status'> = async (ctx) => {
       if (sets.length === 0 && reports.length === 0 && systems.length === 0) await requireRepository(repo);
       // an empty repository is CRITICAL; one of base backups alone is graded on those
       if (names.length === 0 && systems.length === 0) statuses.push(evaluate({ database: only ?? '(repository)', completeBackups: 0, damagedBackups: [] }, t, now));
-      const { level, line } = statusOfAll(statuses, t, systems);
+      const { level, line, runbook } = statusOfAll(statuses, t, systems);
       const { basebackupWarnMs, basebackupCritMs, pitrDrillWarnMs, pitrDrillCritMs, ...logical } = t;
       const data = systems.length ? { databases: statuses, systems, thresholds: t } : { databases: statuses, thresholds: logical };
-      return checkResult(level, line, data);
+      return checkResult(level, line, data, { runbook });
     } finally {
       await repo.close();
     }

@@ -1,5 +1,6 @@
 import { LEVEL_NAMES, worstFirst, worstLevel, type Level } from '../../check/level.ts';
 import { statusLine, type PerfDatum } from '../../check/output.ts';
+import { runbookPages, type RunbookPage } from '../../check/runbook-pages.ts';
 import { formatSize } from '../../units.ts';
 
 // How verify grades what it finds (runbooks/verify.md explains each finding and what to do):
@@ -14,19 +15,22 @@ import { formatSize } from '../../units.ts';
 //   OK (0)        every listed file matched
 // Levels combine as every pgops check combines them (lib/check/level.ts): CRITICAL > WARNING > UNKNOWN > OK.
 
-// What a finding is about: the kinds that count as damaged or missing files are counted in the perfdata.
-export type FindingKind =
-  | 'damaged' // a stored file differs from its manifest or sidecar
-  | 'missing' // a file a manifest or sidecar lists is not stored
-  | 'manifest' // a set's manifest cannot be used
-  | 'wal' // continuity, timelines and segment sizes of a WAL archive
-  | 'incomplete' // a set without a manifest
-  | 'orphan' // a WAL data object without its sidecar, or one its sidecar does not name
-  | 'temp' // a temp file of a write in progress or of a crashed writer
-  | 'unlisted' // an object that no manifest or sidecar lists
-  | 'unreadable' // a file verify could not read: it cannot vouch for it
-  | 'repository' // pgops-repo.json, the selection
-  | 'ok'; // what was checked and found whole
+// What a finding is about: the kinds that count as damaged or missing files are counted in the perfdata; each kind
+// names its runbook page (lib/check/runbook-pages.ts).
+export const FINDING_KINDS = [
+  'damaged', // a stored file differs from its manifest or sidecar
+  'missing', // a file a manifest or sidecar lists is not stored
+  'manifest', // a set's manifest cannot be used
+  'wal', // continuity, timelines and segment sizes of a WAL archive
+  'incomplete', // a set without a manifest
+  'orphan', // a WAL data object without its sidecar, or one its sidecar does not name
+  'temp', // a temp file of a write in progress or of a crashed writer
+  'unlisted', // an object that no manifest or sidecar lists
+  'unreadable', // a file verify could not read: it cannot vouch for it
+  'repository', // pgops-repo.json, the selection
+  'ok', // what was checked and found whole
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
 
 export interface Finding {
   level: Level;
@@ -55,6 +59,8 @@ export interface VerifyGrade {
   /** the status line, then one line per finding, worst first */
   lines: string[];
   perf: PerfDatum[];
+  /** the runbook pages of the worst findings */
+  runbook: RunbookPage[];
 }
 
 /** at most this many problems are named in the status line; the lines after it name every one */
@@ -63,6 +69,12 @@ const NAMED_IN_LINE = 5;
 // Counts the damaged and missing files among the findings.
 export function countProblems(findings: readonly Finding[]): { damaged: number; missing: number } {
   return { damaged: findings.filter((f) => f.kind === 'damaged').length, missing: findings.filter((f) => f.kind === 'missing').length };
+}
+
+// The kind whose runbook step handles a finding: a damaged or missing file of the WAL archive is handled with the
+// archive's gaps (runbooks/verify.md step 3), not as a set's file (step 4).
+export function runbookKind(f: Finding): FindingKind {
+  return (f.kind === 'damaged' || f.kind === 'missing') && f.key?.startsWith('wal/') ? 'wal' : f.kind;
 }
 
 // Grades the findings and builds the status line: counts first, then the worst problems by name.
@@ -88,6 +100,7 @@ export function gradeVerify(findings: readonly Finding[], counts: VerifyCounts, 
     { label: 'missing_segments', value: counts.missingSegments, min: 0 },
   ];
   const line = statusLine('VERIFY', level, text, perf);
-  const lines = [line, ...worstFirst([...findings]).map((f) => `[${LEVEL_NAMES[f.level]}] ${f.text}`)];
-  return { level, line, lines, perf };
+  const ordered = worstFirst(findings);
+  const lines = [line, ...ordered.map((f) => `[${LEVEL_NAMES[f.level]}] ${f.text}`)];
+  return { level, line, lines, perf, runbook: runbookPages('verify', ordered.map((f) => ({ level: f.level, kind: runbookKind(f) }))) };
 }

@@ -119,5 +119,5 @@ async function verifyRepository(ctx: TaskContext<'verify'>, repo: Repo, signal: 
     // the bytes read: the run's metrics export them as pgops_last_bytes
     bytes: counts.bytes,
   };
-  return checkResult(graded.level, graded.line, data, graded.lines.join('\n'));
+  return checkResult(graded.level, graded.line, data, { summary: graded.lines.join('\n'), runbook: graded.runbook });
 }

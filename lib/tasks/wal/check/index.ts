@@ -106,14 +106,14 @@ export const walCheck: TaskHandler<'wal-check'> = async (ctx) => {
         const t = thresholds(o, server);
         const out = evaluateWal(server, repoSide, switched, t, switchTimeoutMs);
         return checkResult(out.level, out.line, {
-          findings: out.findings.map((f) => ({ level: LEVEL_NAMES[f.level], text: f.text })),
+          findings: out.findings.map((f) => ({ level: LEVEL_NAMES[f.level], kind: f.kind, text: f.text })),
           skipped: out.skipped,
           pending: out.pending,
           thresholds: t,
           server: { ...server, archiveCommand: maskSecrets(server.archiveCommand), now: server.now.toISOString() },
           repository: repoSide && 'facts' in repoSide ? { ...repoSide.facts, chain: repoSide.facts.chain.map((c) => ({ timeline: c.timeline, begin: c.begin.toString(), end: c.end?.toString() })) } : (repoSide ?? null),
           switch: switched ?? null,
-        });
+        }, { runbook: out.runbook });
       });
     } finally {
       await client.end().catch(() => {});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateHealth, healthLine, WRAPAROUND, type HealthThresholds } from '../../../../lib/tasks/health/evaluate.ts';
+import { evaluateHealth, HEALTH_CHECKS, healthLine, WRAPAROUND, type HealthThresholds } from '../../../../lib/tasks/health/evaluate.ts';
 import type { HealthFacts } from '../../../../lib/tasks/health/facts.ts';
 
 const thresholds: HealthThresholds = {
@@ -41,6 +41,7 @@ describe('health grading', () => {
   it('grades a quiet server OK with every check', () => {
     const checks = evaluateHealth(facts(), thresholds);
     expect(checks.map((c) => c.name)).toEqual(['connections', 'cache_hit', 'longest_transaction', 'idle_in_transaction', 'lock_waits', 'statements', 'unused_indexes', 'sizes', 'dead_tuples', 'wraparound']);
+    expect(healthLine(checks).runbook).toEqual([]);
     expect(checks.every((c) => c.level === 0)).toBe(true);
     expect(healthLine(checks).line).toMatch(/^PGOPS HEALTH OK - 10 checks ok \| 'connections'=10;80;95;0;100 'cache_hit'=99%;95:;90:;0;100 /);
   });
@@ -76,6 +77,23 @@ describe('health grading', () => {
     const { level, line } = healthLine(evaluateHealth(f, thresholds));
     expect(level).toBe(1);
     expect(line).toMatch(/^PGOPS HEALTH WARNING - connections 81 of max_connections 100 \(81%\) \(warning over 80%\): 81 idle; Blocked and blocking sessions: could not be read: permission denied/);
+  });
+
+  it('names a section it could not read by the name its graded result has', () => {
+    const sections = ['connections', 'cache', 'transactions', 'idleInTransaction', 'locks', 'statements', 'unusedIndexes', 'sizes', 'deadTuples', 'wraparound'];
+    const checks = evaluateHealth(facts({ errors: Object.fromEntries(sections.map((s) => [s, 'permission denied'])) }), thresholds);
+    expect(checks.map((c) => [c.name, c.level])).toEqual(HEALTH_CHECKS.map((name) => [name, 3]));
+  });
+
+  it('names the runbook page of the worst checks: each distinct page once, none for UNKNOWN', () => {
+    const session = { pid: 7, user: 'app', database: 'app', application: 'web', state: 'idle in transaction', query: 'UPDATE t SET x = 1' };
+    const idle = facts({ idleInTransaction: [{ ...session, ms: 301_000 }], connections: { max: 100, byState: { idle: 81 }, total: 81 } });
+    expect(healthLine(evaluateHealth(idle, thresholds)).runbook).toEqual(['runbooks/connections-exhausted.md', 'runbooks/idle-cleanup.md']);
+    const dead = facts({ idleInTransaction: [{ ...session, ms: 301_000 }], deadTuples: [{ schema: 'public', name: 't', live: 40, dead: 60, lastAutovacuum: null }] });
+    expect(healthLine(evaluateHealth(dead, thresholds)).runbook).toEqual(['runbooks/index-bloat.md#4-dead-rows-in-tables']);
+    const locked = facts({ errors: { cache: 'timeout' }, locks: { blocked: [{ ...session, state: 'active', ms: 31_000, blockedBy: [9] }], blocking: [] } });
+    expect(healthLine(evaluateHealth(locked, thresholds)).runbook).toEqual(['runbooks/health.md#2-the-checks-their-limits-and-what-to-do']);
+    expect(healthLine(evaluateHealth(facts({ errors: { cache: 'timeout' } }), thresholds)).runbook).toEqual([]);
   });
 
   it('is UNKNOWN when a section could not be read and nothing else is wrong', () => {

@@ -73,8 +73,33 @@ describe('status evaluate', () => {
   });
 });
 
+describe('status: the runbook page of what is wrong', () => {
+  it('names the finding of each kind, and none when everything is OK', () => {
+    expect(evaluate(facts(), T, NOW).findings).toEqual([]);
+    const late = evaluate(facts({ newestBackup: { id: 'b', time: ago(27) }, damagedBackups: [{ id: 'x', problem: 'dump is missing' }] }), T, NOW);
+    expect(late.findings).toEqual([{ level: 1, kind: 'backup-age' }, { level: 1, kind: 'backup-damaged' }]);
+    const drill = (h: number) => ({ drillId: 'd', backupId: 'b', time: ago(h) });
+    expect(evaluate(facts({ newestPassingDrill: undefined, newestDrill: { ...drill(1), result: 'fail' } }), T, NOW).findings).toEqual([{ level: 2, kind: 'drill-missing' }, { level: 1, kind: 'drill-failed' }]);
+    expect(statusOfAll([evaluate(facts(), T, NOW)], T).runbook).toEqual([]);
+  });
+
+  it('names the page of the worst finding only, and each distinct page of equally bad ones', () => {
+    // the backup is CRITICAL, the drill only WARNING: the backup's page
+    const backupWorse = evaluate(facts({ newestBackup: { id: 'b', time: ago(53) }, newestPassingDrill: { drillId: 'd', backupId: 'b', time: ago(9 * 24) } }), T, NOW);
+    expect(statusOfAll([backupWorse], T).runbook).toEqual(['runbooks/backup-failed.md']);
+    // both WARNING: both pages, in the order of the status line, each once
+    const both = evaluate(facts({ newestBackup: { id: 'b', time: ago(27) }, damagedBackups: [{ id: 'x', problem: 'p' }, { id: 'y', problem: 'q' }] }), T, NOW);
+    expect(statusOfAll([both], T).runbook).toEqual(['runbooks/backup-failed.md', 'runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set']);
+    // a database system's point-in-time drill beside a database that is fine
+    const sys = evaluateSystem(system({ newestPassingPitrDrill: undefined, newestPitrDrill: undefined }), T, NOW);
+    expect(statusOfAll([evaluate(facts(), T, NOW)], T, [sys]).runbook).toEqual(['runbooks/pitr-drill-failed.md']);
+    const damaged = evaluateSystem(system({ damagedBaseBackups: [{ id: 'z', problem: 'base.tar is missing' }] }), T, NOW);
+    expect(statusOfAll([], T, [damaged]).runbook).toEqual(['runbooks/pitr-drill-failed.md#a-damaged-base-backup']);
+  });
+});
+
 describe('status line', () => {
-  const db = (database: string, level: DatabaseStatus['level'], message: string): DatabaseStatus => ({ database, level, messages: [message], backupAgeSeconds: null, drillAgeSeconds: null });
+  const db = (database: string, level: DatabaseStatus['level'], message: string, findings: DatabaseStatus['findings'] = []): DatabaseStatus => ({ database, level, messages: [message], findings, backupAgeSeconds: null, drillAgeSeconds: null });
 
   it('names every database, worst first, with the ages as perfdata against the thresholds', () => {
     const ok = evaluate(facts({ database: 'app' }), T, NOW);
@@ -89,15 +114,15 @@ describe('status line', () => {
   });
 
   it('lets CRITICAL win beside UNKNOWN, and WARNING beside UNKNOWN', () => {
-    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 2, 'no complete backup')], T)).toEqual({ level: 2, line: 'PGOPS STATUS CRITICAL - b: no complete backup / a: could not be read' });
-    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 1, 'backup x is damaged')], T)).toEqual({ level: 1, line: 'PGOPS STATUS WARNING - b: backup x is damaged / a: could not be read' });
+    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 2, 'no complete backup', [{ level: 2, kind: 'backup-missing' }])], T)).toEqual({ level: 2, line: 'PGOPS STATUS CRITICAL - b: no complete backup / a: could not be read', runbook: ['runbooks/backup-failed.md'] });
+    expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 1, 'backup x is damaged', [{ level: 1, kind: 'backup-damaged' }])], T)).toEqual({ level: 1, line: 'PGOPS STATUS WARNING - b: backup x is damaged / a: could not be read', runbook: ['runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set'] });
     expect(statusOfAll([db('a', 3, 'could not be read'), db('b', 0, 'fine')], T).level).toBe(3);
   });
 
   it("keeps a database's name from breaking the perfdata", () => {
     const s = evaluate(facts({ database: "o'brien=1" }), T, NOW);
     expect(statusOfAll([s], T).line).toContain(" | 'o''brien_1 backup_age'=32400s;93600;187200;0 ");
-    expect(statusOfAll([], T)).toEqual({ level: 0, line: 'PGOPS STATUS OK - nothing to check' });
+    expect(statusOfAll([], T)).toEqual({ level: 0, line: 'PGOPS STATUS OK - nothing to check', runbook: [] });
   });
 });
 
@@ -121,6 +146,7 @@ describe('status evaluate: base backups and point-in-time drills', () => {
       systemIdentifier: SYS,
       level: 0,
       messages: ['newest base backup 20261120T020000Z is 2d10h old', 'newest passing point-in-time drill 20261121T040000Z (base backup 20261120T020000Z) is 1d08h old'],
+      findings: [],
       basebackupAgeSeconds: 58 * 3600,
       pitrDrillAgeSeconds: 32 * 3600,
     });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gradeVerify, type Finding, type VerifyCounts } from '../../../../lib/tasks/verify/grade.ts';
 
 const COUNTS: VerifyCounts = { sets: 2, walSystems: 1, files: 40, bytes: 3 * 1024 ** 2, damaged: 0, missing: 0, missingSegments: 0 };
-const f = (level: Finding['level'], text: string, kind: Finding['kind'] = 'damaged'): Finding => ({ level, kind, text });
+const f = (level: Finding['level'], text: string, kind: Finding['kind'] = 'damaged', key?: string): Finding => ({ level, kind, text, ...(key ? { key } : {}) });
 
 describe('verify grading', () => {
   it('is OK with the counts and perfdata when nothing is wrong', () => {
@@ -29,6 +29,20 @@ describe('verify grading', () => {
     expect(g.lines.slice(1)).toEqual(['[WARNING] an orphan', '[UNKNOWN] could not read x', '[OK] a set matches']);
     expect(gradeVerify([f(3, 'could not read x', 'unreadable'), f(0, 'a set matches', 'ok')], COUNTS, 1).level).toBe(3);
     expect(gradeVerify([f(1, 'an orphan', 'orphan')], COUNTS, 1).level).toBe(1);
+  });
+
+  it('names the runbook step of the worst findings: a set\'s file, or the WAL archive\'s', () => {
+    expect(gradeVerify([f(0, 'a set matches', 'ok')], COUNTS, 1).runbook).toEqual([]);
+    expect(gradeVerify([f(2, 'dump is damaged', 'damaged', 'backups/app/20261122T031700Z/dump'), f(1, 'an orphan', 'orphan')], COUNTS, 1).runbook).toEqual(['runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set']);
+    // a damaged or missing archived WAL file is handled with the archive's gaps
+    const wal = [f(2, 'segment is missing', 'missing', 'wal/7/000000010000000000000003'), f(2, 'a gap', 'wal', 'wal/7/000000010000000000000003')];
+    expect(gradeVerify(wal, COUNTS, 1).runbook).toEqual(['runbooks/verify.md#3-a-damaged-or-missing-wal-file-or-a-gap']);
+    expect(gradeVerify([...wal, f(2, 'dump is damaged', 'damaged', 'backups/app/x/dump')], COUNTS, 1).runbook).toEqual([
+      'runbooks/verify.md#3-a-damaged-or-missing-wal-file-or-a-gap',
+      'runbooks/verify.md#4-a-damaged-or-missing-file-of-a-backup-set',
+    ]);
+    expect(gradeVerify([f(1, 'no manifest', 'incomplete'), f(1, 'a temp file', 'temp'), f(1, 'no sidecar', 'orphan')], COUNTS, 1).runbook).toEqual(['runbooks/backup-failed.md', 'runbooks/verify.md#5-leftovers-warning']);
+    expect(gradeVerify([f(3, 'could not read x', 'unreadable')], COUNTS, 1).runbook).toEqual([]);
   });
 
   it('names five problems in the status line and every one in the lines below', () => {

@@ -156,6 +156,25 @@ describe('wal check grading', () => {
     expect(out.line).toMatch(/^PGOPS WAL WARNING - skipped WAL files waiting .*; repository: access denied/);
   });
 
+  it('names the runbook page of the worst findings, none when OK or UNKNOWN', () => {
+    expect(evaluateWal(server(), repo(), undefined, T, 60_000).runbook).toEqual([]);
+    expect(evaluateWal(server(), { error: 'cannot reach S3 endpoint' }, undefined, T, 60_000).runbook).toEqual([]);
+    const withGap = repo({ continuity: { first: '000000010000000000000001', last: '00000001000000000000000F', expected: 15, missing: [{ first: '000000010000000000000005', last: '000000010000000000000005', count: 1 }], missingCount: 1, wrongSize: [] } });
+    const gap = evaluateWal(server(), withGap, undefined, T, 60_000);
+    expect(gap.findings.filter((f) => f.level === 2)).toEqual([expect.objectContaining({ kind: 'gap' })]);
+    expect(gap.runbook).toEqual(['runbooks/wal-archiving.md#5-a-gap-in-the-archive']);
+    const failing = evaluateWal(server({}, { failedCount: 7, lastFailedWal: '000000010000000000000010', lastFailedTime: ago(5), lastArchivedTime: ago(300) }), undefined, undefined, T, 60_000);
+    expect(failing.runbook).toEqual(['runbooks/wal-archiving-failing.md']);
+    // a CRITICAL backlog beside a WARNING pg_wal: the one page, once
+    const backlog = evaluateWal(server({ pgWalBytes: 3 * 1024 ** 3, ready: Array.from({ length: 150 }, (_, i) => `0000000100000000000001${String(i).padStart(2, '0')}`) }), undefined, undefined, T, 60_000);
+    expect(backlog.runbook).toEqual(['runbooks/wal-archiving-failing.md']);
+    // equally bad findings with different pages: each page, in the order of the line
+    const both = evaluateWal(server({ archiveMode: 'off' }), withGap, undefined, T, 60_000);
+    expect(both.runbook).toEqual(['runbooks/wal-archiving.md#1-set-up-archive_command', 'runbooks/wal-archiving.md#5-a-gap-in-the-archive']);
+    const skipped = evaluateWal(server({ ready: null, skipped: ['pg_wal size: pg_ls_waldir() needs pg_monitor'] }), undefined, undefined, T, 60_000);
+    expect(skipped.runbook).toEqual(['runbooks/wal-archiving.md#2-check-it-pgops-wal-check']);
+  });
+
   it('keeps a multi-line error on one line and out of the perfdata', () => {
     const out = evaluateWal(server(), { error: 'request failed:\n  500 | internal error' }, undefined, T, 60_000);
     expect(out.line).toContain('repository: request failed: 500 / internal error;');
