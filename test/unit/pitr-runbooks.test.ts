@@ -6,7 +6,7 @@ import { shellWords } from '../../tools/docs/runbooks.ts';
 
 // The runbooks of base backups and point-in-time recovery (issue 12): their commands are the tasks they mean, with
 // the safety flags the pages rely on; the point-in-time page's worked example agrees with its own rules for picking
-// a target (test/integration/runbook-pitr.test.ts runs the page on a real cluster); the README says what is needed.
+// a target (test/drills/slow/point-in-time-recovery.drill.test.ts follows the page on a real cluster); the README says what is needed.
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), 'utf8');
 const SCRIPTS = {
@@ -20,7 +20,7 @@ const PAGES = Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[];
 // The `pgops ...` lines of a text's sh blocks, whole: placeholders filled in first, then a pipe or redirection
 // (after a space) cut off. (pgopsCommands cuts at the first ">", which ends a line at its first placeholder.)
 function commandsOf(text: string): string[] {
-  return [...text.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)]
+  return [...text.matchAll(/```(?:sh|bash|shell)(?:[ \t][^\n]*)?\n([\s\S]*?)```/g)]
     .flatMap((m) => m[1].replace(/\\\n\s*/g, '').split('\n'))
     .map((l) => l.trim().replace(/<[^>\s]+>/g, 'x'))
     .filter((l) => /^(npx )?pgops /.test(l))
@@ -86,9 +86,9 @@ describe('runbooks/point-in-time-recovery.md', () => {
     const micros = Number(clock.split('.')[1].padEnd(6, '0')) - 1;
     const expected = `${date} ${clock.split('.')[0]}.${String(micros).padStart(6, '0').replace(/0+$/, '')}+00`;
     expect(table).toContain(`\`--target-time '${expected}'\``);
-    // the recover line uses the table's LSN
-    const recover = (await parsed('point-in-time-recovery.md')).find((c) => c.task === 'recover')!;
-    expect(recover.flags['target-lsn']).toBe(mistaken.prev);
+    // the recover line takes the table's LSN, which the page names
+    expect(text).toContain('--target-lsn <target-lsn> ');
+    expect(text).toContain(`the \`prev\` of the mistaken COMMIT (\`${mistaken.prev}\` in the`);
   });
 
   it('warns that a target includes what it names', () => {

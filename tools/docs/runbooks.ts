@@ -27,7 +27,7 @@ export function renderRunbookReadme(dir: string, readme: string): string {
 
 // The `pgops ...` command lines of a page's sh blocks (continuation lines joined), placeholders kept.
 export function pgopsCommands(text: string): string[] {
-  const blocks = [...text.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, ''));
+  const blocks = [...text.matchAll(/```(?:sh|bash|shell)(?:[ \t][^\n]*)?\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, ''));
   return blocks
     .flatMap((b) => b.split('\n'))
     .map((l) => l.trim())
