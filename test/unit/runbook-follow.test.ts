@@ -82,6 +82,21 @@ describe('runBlock on a terminal', () => {
     expect(no.exitCode).toBe(1);
   });
 
+  it("answers pgops's own question (lib/confirm.ts, on the terminal script(1) gives it)", async () => {
+    const confirm = new URL('../../lib/confirm.ts', import.meta.url).pathname;
+    fs.writeFileSync(path.join(cwd, 'ask.mts'), `import { confirmOnTerminal, processTerminal } from '${confirm}';\nawait confirmOnTerminal(processTerminal(), 'restore --clean drops the objects of the backup that exist in app', 'app');\nconsole.log('went on');\nprocess.exit(0);\n`);
+    // tsx from this checkout: --import resolves a bare name from the folder the step runs in
+    const code = `# --execute\n${process.execPath} --import ${new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href} ask.mts`;
+    const env = { PATH: process.env.PATH! };
+    const yes = await runBlock(code, { cwd, env, confirm: ['app'] });
+    expect(yes.asked).toEqual(['app']);
+    expect(yes.output).toMatch(/went on/);
+    const no = await runBlock(code, { cwd, env, confirm: [] });
+    expect(no.output).toMatch(/not confirmed: "no" is not app; nothing was changed/);
+    expect(no.output).not.toMatch(/went on/);
+    expect(no.exitCode).not.toBe(0);
+  });
+
   it('runs a block without --execute off the terminal, stdin closed', async () => {
     const r = await runBlock('[ -t 0 ] && echo tty || echo "no tty"; cat', { cwd, env: { PATH: process.env.PATH! }, confirm: [] });
     expect(r.output).toBe('no tty\n');
