@@ -2,6 +2,7 @@
 // added here; test/unit/runbook-drills.test.ts then holds it to the drill's marks.
 export const SCENARIO_PAGES = [
   'backup-failed.md',
+  'basebackup.md',
   'before-risky-migration.md',
   'connections-exhausted.md',
   'disaster-recovery.md',
