@@ -1,6 +1,7 @@
 // What the doc tests read of a markdown page: its prose, and the anchors GitHub gives its headings.
 import fs from 'node:fs';
 import path from 'node:path';
+import { headingSlug } from '../../tools/docs/runbooks.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -14,7 +15,7 @@ export function headingAnchors(text: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
   for (const m of prose(text).matchAll(/^#{1,6} (.+?)\s*$/gm)) {
-    const base = m[1].toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const base = headingSlug(m[1]);
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildParser } from '../../lib/cli/parser.ts';
-import { shellWords } from '../../tools/docs/runbooks.ts';
+import { shellBlocks, shellWords } from '../../tools/docs/runbooks.ts';
 
 // The runbooks of base backups and point-in-time recovery (issue 12): their commands are the tasks they mean, with
 // the safety flags the pages rely on; the point-in-time page's worked example agrees with its own rules for picking
@@ -20,8 +20,8 @@ const PAGES = Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[];
 // The `pgops ...` lines of a text's sh blocks, whole: placeholders filled in first, then a pipe or redirection
 // (after a space) cut off. (pgopsCommands cuts at the first ">", which ends a line at its first placeholder.)
 function commandsOf(text: string): string[] {
-  return [...text.matchAll(/```(?:sh|bash|shell)(?:[ \t][^\n]*)?\n([\s\S]*?)```/g)]
-    .flatMap((m) => m[1].replace(/\\\n\s*/g, '').split('\n'))
+  return shellBlocks(text)
+    .flatMap((b) => b.code.replace(/\\\n\s*/g, '').split('\n'))
     .map((l) => l.trim().replace(/<[^>\s]+>/g, 'x'))
     .filter((l) => /^(npx )?pgops /.test(l))
     .map((l) => l.replace(/^npx /, '').replace(/\s+#.*$/, '').replace(/\s[|>].*$/, ''));

@@ -25,9 +25,55 @@ export function renderRunbookReadme(dir: string, readme: string): string {
   return replaceBetween(readme, 'index', runbookIndex(dir));
 }
 
+// GitHub's anchor of a heading (without the -1, -2 of repeats): lower case, punctuation but - and _ removed, each
+// space a hyphen.
+export function headingSlug(heading: string): string {
+  return heading
+    .replace(/^#+\s*/, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+    .replace(/ /g, '-');
+}
+
+/** a fenced shell block of a page */
+export interface ShellBlock {
+  /** the words of the fence's info string after the language (`sh run` has ["run"]) */
+  marks: string[];
+  /** the block's lines, without the indent of its fence */
+  code: string;
+  /** the line of the page its fence opens on (1-based) */
+  line: number;
+  /** the heading it is under, as written */
+  section: string;
+}
+
+const SHELLS = new Set(['sh', 'bash', 'shell']);
+
+// A page's sh, bash and shell blocks in order; a fence may be indented (a block inside a list item).
+export function shellBlocks(text: string): ShellBlock[] {
+  const lines = text.split('\n');
+  const out: ShellBlock[] = [];
+  let section = '';
+  for (let i = 0; i < lines.length; i++) {
+    const fence = /^( *)```(.*)$/.exec(lines[i]);
+    if (!fence) {
+      if (/^#{1,6} /.test(lines[i])) section = lines[i].replace(/^#+\s*/, '').trim();
+      continue;
+    }
+    const indent = fence[1].length;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !/^ *```\s*$/.test(lines[i]); i++) body.push(lines[i].slice(Math.min(indent, /^ */.exec(lines[i])![0].length)));
+    const [lang, ...marks] = fence[2].trim().split(/\s+/);
+    if (SHELLS.has(lang)) out.push({ marks, code: body.join('\n'), line: start + 1, section });
+  }
+  return out;
+}
+
 // The `pgops ...` command lines of a page's sh blocks (continuation lines joined), placeholders kept.
 export function pgopsCommands(text: string): string[] {
-  const blocks = [...text.matchAll(/```(?:sh|bash|shell)(?:[ \t][^\n]*)?\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, ''));
+  const blocks = shellBlocks(text).map((b) => b.code.replace(/\\\n\s*/g, ''));
   return blocks
     .flatMap((b) => b.split('\n'))
     .map((l) => l.trim())

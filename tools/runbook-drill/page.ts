@@ -16,6 +16,8 @@
 //   drill: test/drills/<page>.drill.test.ts    (or "none: <why>")
 //   -->
 
+import { headingSlug, shellBlocks } from '../docs/runbooks.ts';
+
 export const STEP_KINDS = ['run', 'diagnose', 'judgement', 'verify', 'outside', 'example'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
@@ -48,18 +50,6 @@ export interface DrillPage {
   unmarked: { section: string; line: number; info: string }[];
 }
 
-// GitHub's anchor of a heading: lower case, punctuation other than - and _ removed, spaces to -.
-export function headingSlug(heading: string): string {
-  return heading
-    .replace(/^#+\s*/, '')
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
-    .replace(/ /g, '-');
-}
-
-const SHELLS = new Set(['sh', 'bash', 'shell']);
-
 // The declaration comment, if the page has one.
 export function drillDeclaration(text: string): DrillDeclaration | undefined {
   const m = /<!--\s*drill\n([\s\S]*?)-->/.exec(text);
@@ -78,33 +68,19 @@ export function drillDeclaration(text: string): DrillDeclaration | undefined {
 
 // The page's shell blocks in order, with their marks and the section each is under.
 export function parseDrillPage(text: string): DrillPage {
-  const lines = text.split('\n');
   const steps: Step[] = [];
   const unmarked: DrillPage['unmarked'] = [];
   const perSection = new Map<string, number>();
-  let section = '';
-  for (let i = 0; i < lines.length; i++) {
-    // a fence may be indented (a block inside a list item): its lines lose that indent
-    const fence = /^( *)```(.*)$/.exec(lines[i]);
-    if (!fence) {
-      if (/^#{1,6} /.test(lines[i])) section = lines[i].replace(/^#+\s*/, '').trim();
-      continue;
-    }
-    const indent = fence[1].length;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !/^ *```\s*$/.test(lines[i]); i++) body.push(lines[i].slice(Math.min(indent, /^ */.exec(lines[i])![0].length)));
-    const [lang, mark] = fence[2].trim().split(/\s+/);
-    if (!SHELLS.has(lang)) continue;
-    const slug = headingSlug(section);
+  for (const b of shellBlocks(text)) {
+    const [mark] = b.marks;
     if (!mark || !(STEP_KINDS as readonly string[]).includes(mark)) {
-      unmarked.push({ section, line: start + 1, info: fence[2].trim() });
+      unmarked.push({ section: b.section, line: b.line, info: ['sh', ...b.marks].join(' ') });
       continue;
     }
+    const slug = headingSlug(b.section);
     const n = (perSection.get(slug) ?? 0) + 1;
     perSection.set(slug, n);
-    const code = body.join('\n');
-    steps.push({ id: `${slug}:${n}`, kind: mark as StepKind, section, code, line: start + 1, destructive: /#\s*DESTRUCTIVE:/.test(code) });
+    steps.push({ id: `${slug}:${n}`, kind: mark as StepKind, section: b.section, code: b.code, line: b.line, destructive: /#\s*DESTRUCTIVE:/.test(b.code) });
   }
   return { declaration: drillDeclaration(text), steps, unmarked };
 }
