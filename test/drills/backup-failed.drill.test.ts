@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followPage } from '../../tools/runbook-drill/follow.ts';
 import { drillScratch, recordPassed } from '../support/drill.ts';
-import { completeSets, filesBelow, startBackupWorld, type BackupWorld } from '../support/drill-backups.ts';
+import { completeSets, startBackupWorld, type BackupWorld } from '../support/drill-backups.ts';
+import { filesBelow } from '../support/files.ts';
 import { mountSmallDisk, unmountSmallDisk, type SmallDisk } from '../support/tmpfs.ts';
 
 // runbooks/backup-failed.md as a drill: a folder repository on a disk (a tmpfs) sized for three sets, holding three,

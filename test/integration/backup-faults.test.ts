@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_FILE, setPrefix } from '../../lib/repo/layout.ts';
 import { FileRepo } from '../../lib/repo/file.ts';
 import { writeSet } from '../support/backup-sets.ts';
+import { filesBelow } from '../support/files.ts';
 import { childrenOf, waitFor } from '../support/process.ts';
 import { jsonData, jsonEnvelope, runCli, spawnCli } from '../support/cli.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
@@ -22,11 +23,6 @@ let cluster: Cluster;
 let dir: string;
 const ID_RE = /^\d{8}T\d{6}Z$/;
 
-// Every file below a folder, relative and sorted.
-function filesBelow(root: string): string[] {
-  if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
-}
 
 // A session holding ACCESS EXCLUSIVE on app.small: a backup's pg_dump waits for it right after it starts.
 async function blockSmall(): Promise<pg.Client> {

@@ -13,6 +13,7 @@ import type { Repo } from '../../lib/repo/repo.ts';
 import { pruneWith } from '../../lib/tasks/prune/index.ts';
 import type { TaskContext } from '../../lib/task.ts';
 import { writeSet } from '../support/backup-sets.ts';
+import { filesBelow } from '../support/files.ts';
 import { jsonData } from '../support/cli.ts';
 import { segmentNames, writeBaseBackup, writeWalFile } from '../support/synthetic-basebackups.ts';
 import { tempFileRepo } from '../support/repo.ts';
@@ -37,9 +38,7 @@ beforeEach(async () => {
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 // Every file below the repository root, relative and sorted.
-function files(): string[] {
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
-}
+const files = () => filesBelow(root);
 
 // The set folders left in the repository: db/id.
 function setFolders(): string[] {

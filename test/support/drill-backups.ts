@@ -78,9 +78,3 @@ export async function completeSets(w: BackupWorld): Promise<{ backupId: string; 
   const sets = (JSON.parse(r.stdout).data.sets as { backupId: string; status: string; verified: boolean; database: string }[]).filter((s) => s.database === 'app');
   return sets.filter((s) => s.status === 'complete');
 }
-
-// Every file below a folder, relative and sorted.
-export function filesBelow(root: string): string[] {
-  if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).sort();
-}

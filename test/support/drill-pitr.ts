@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { stopServer } from '../../lib/tasks/recover/server.ts';
-import { runBlock } from '../../tools/runbook-drill/follow.ts';
+import { bind, DEFAULT_BINDS, runBlock, stepEnvironment } from '../../tools/runbook-drill/follow.ts';
 import { onHost, type DrillHost } from '../../tools/runbook-drill/host.ts';
 import { parseDrillPage } from '../../tools/runbook-drill/page.ts';
 import { fileArchive, startArchivingCluster, type ArchiveRepo } from './archiving.ts';
@@ -90,13 +90,11 @@ export async function queryOn<T extends pg.QueryResultRow>(port: number, databas
 // public.orders, in id order.
 export const rowsOf = (port: number, database: string) => queryOn<Order>(port, database, 'SELECT id, customer, status FROM public.orders ORDER BY id');
 
-// One step of a page run on its own, as followPage runs it (the host map, then placeholders given as strings), with
-// an edit of its text where a test changes what the page leaves to the engineer (another target).
+// One step of a page run on its own, as followPage runs it (the host map, then its placeholders, each of which must
+// be given), with an edit of its text where a test changes what the page leaves to the engineer (another target).
 export async function runPageStep(page: string, id: string, o: { host: DrillHost; cwd: string; binds: Record<string, string>; edit?: (code: string) => string }): Promise<{ output: string; exitCode: number }> {
   const step = parseDrillPage(fs.readFileSync(path.join(ROOT, 'runbooks', page), 'utf8')).steps.find((s) => s.id === id);
   if (!step) throw new Error(`${page} has no step ${id}`);
-  let code = (o.edit ?? ((c) => c))(onHost(step.code, o.host));
-  for (const [name, value] of Object.entries({ host: '127.0.0.1', user: 'root', superuser: 'root', ...o.binds })) code = code.replaceAll(`<${name}>`, value);
-  const env = { PATH: `${o.host.pgBin}:${process.env.PATH}`, HOME: process.env.HOME ?? '/root', PGHOST: '127.0.0.1', PGPORT: String(o.host.host.port), PGUSER: 'root', PGDATABASE: 'postgres' };
-  return runBlock(code, { cwd: o.cwd, env, confirm: [] });
+  const code = bind((o.edit ?? ((c) => c))(onHost(step.code, o.host)), { ...DEFAULT_BINDS, ...o.binds }, { outputs: new Map(), last: '' }, id);
+  return runBlock(code, { cwd: o.cwd, env: stepEnvironment(o.host), confirm: [] });
 }

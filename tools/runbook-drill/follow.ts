@@ -103,9 +103,26 @@ export async function runBlock(code: string, o: { cwd: string; env: Record<strin
   return { output: output.replace(/\r\n/g, '\n'), exitCode, asked };
 }
 
+// The environment of a page's steps: the server programs first on PATH, libpq's defaults at <host> as root, and what
+// the drill adds (S3 credentials).
+export function stepEnvironment(host: DrillHost, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: `${host.pgBin}:${process.env.PATH}`,
+    HOME: process.env.HOME ?? '/root',
+    PGHOST: '127.0.0.1',
+    PGPORT: String(host.host.port),
+    PGUSER: 'root',
+    PGDATABASE: 'postgres',
+    ...env,
+  };
+}
+
+/** what every drill binds: the server's address and the roles the pages name, all the clusters' superuser */
+export const DEFAULT_BINDS: Readonly<Record<string, Binding>> = { host: '127.0.0.1', superuser: 'root', user: 'root', monitor: 'root' };
+
 // Binds a block's placeholders; a placeholder with no binding stops the drill (the page would leave the engineer
 // guessing too).
-function bind(code: string, binds: Record<string, Binding>, ctx: FollowContext, id: string): string {
+export function bind(code: string, binds: Record<string, Binding>, ctx: FollowContext, id: string): string {
   let out = code;
   for (const name of placeholders(code)) {
     const b = binds[name];
@@ -131,16 +148,8 @@ export async function followPage(o: FollowOptions): Promise<FollowResult> {
     const s = steps.find((x) => x.id === id);
     if (!s || s.kind !== 'judgement') throw new StepFailed(`${o.page}: the drill decides step ${id}, which is no judgement step of the page (its judgement steps: ${steps.filter((x) => x.kind === 'judgement').map((x) => x.id).join(', ') || 'none'})`);
   }
-  const env = {
-    PATH: `${o.host.pgBin}:${process.env.PATH}`,
-    HOME: process.env.HOME ?? '/root',
-    PGHOST: '127.0.0.1',
-    PGPORT: String(o.host.host.port),
-    PGUSER: 'root',
-    PGDATABASE: 'postgres',
-    ...o.env,
-  };
-  const binds: Record<string, Binding> = { host: '127.0.0.1', superuser: 'root', user: 'root', monitor: 'root', ...o.binds };
+  const env = stepEnvironment(o.host, o.env);
+  const binds: Record<string, Binding> = { ...DEFAULT_BINDS, ...o.binds };
   const ctx: FollowContext = { outputs: new Map(), last: '' };
   const runs: StepRun[] = [];
   const started = Date.now();

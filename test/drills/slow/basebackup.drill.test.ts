@@ -6,7 +6,7 @@ import { backupIdFor, backupIdTime } from '../../../lib/repo/layout.ts';
 import { followPage } from '../../../tools/runbook-drill/follow.ts';
 import { jsonData, runCli, spawnCli, type CliResult } from '../../support/cli.ts';
 import { clusterHost, drillScratch, recordPassed } from '../../support/drill.ts';
-import { filesBelow } from '../../support/drill-backups.ts';
+import { filesBelow } from '../../support/files.ts';
 import { pitrWorld, type PitrWorld } from '../../support/drill-pitr.ts';
 import { switchWal, waitArchived, waitFor } from '../../support/wal.ts';
 
