@@ -7,7 +7,7 @@ export const TASK_NAMES = [
   // physical: base backups and point-in-time recovery
   'basebackup', 'recover',
   // repository
-  'repo-init', 'repo-info', 'verify',
+  'repo-init', 'repo-info', 'repo-rekey', 'verify',
   // WAL archiving
   'wal-push', 'wal-fetch', 'wal-check',
   // maintenance
@@ -41,7 +41,13 @@ export interface OptionDef {
   placeholder?: string;
 }
 
-const S3 = ['backup', 'basebackup', 'recover', 'restore', 'backups-list', 'prune', 'drill', 'status', 'repo-init', 'repo-info', 'verify', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
+const S3 = ['backup', 'basebackup', 'recover', 'restore', 'backups-list', 'prune', 'drill', 'status', 'repo-init', 'repo-info', 'repo-rekey', 'verify', 'wal-push', 'wal-fetch', 'wal-check', 'partitions-prune'] as const;
+// the tasks that store files: each encrypts them when the repository says so (pgops-repo.json's encryption)
+const WRITERS = ['backup', 'basebackup', 'drill', 'wal-push', 'partitions-prune', 'repo-rekey'] as const;
+// the tasks that read what was stored: they need an identity of an encrypted repository
+const READERS = ['restore', 'drill', 'recover', 'wal-fetch', 'verify', 'repo-rekey'] as const;
+// the tasks that take a passphrase-mode repository's passphrase: writers, readers and repo init
+const KEYED = ['repo-init', ...WRITERS, 'restore', 'recover', 'wal-fetch', 'verify'] as const;
 
 // The one table of options: help, environment variables, config keys and validation all come from here.
 export const OPTIONS = [
@@ -58,6 +64,15 @@ export const OPTIONS = [
 
   { flag: 'db', type: 'string', tasks: ['backup', 'basebackup', 'backups-list', 'prune', 'verify', 'restore', 'drill', 'status', 'wal-check', ...MAINTENANCE], env: ['PGOPS_DB', 'DATABASE_URL'], placeholder: 'CONNINFO', describe: 'the database, as psql takes it: a URL (postgresql://user@host:port/dbname), host=... dbname=... pairs, service=NAME, or a database name; libpq\'s PG* variables, pg_service.conf and ~/.pgpass apply' },
   { flag: 'repo', type: 'string', tasks: S3, env: ['PGOPS_REPO'], placeholder: 'URL', describe: 'repository: file:///abs/path or s3://bucket/prefix' },
+
+  // encryption (age) and object lock, recorded by repo init in pgops-repo.json and honoured by every writer
+  { flag: 'encrypt-to', type: 'list', tasks: ['repo-init'], noConfig: true, placeholder: 'RECIPIENT', describe: 'encrypt everything written from now on to this age recipient (age1..., from age-keygen; repeatable): the writers need no secret, readers need one identity of them (--identity); on an initialised repository, replaces its recipients for new writes (pgops repo rekey re-wraps the stored files)' },
+  { flag: 'encrypt-passphrase', type: 'boolean', tasks: ['repo-init'], default: false, noConfig: true, describe: "encrypt with a passphrase (age's scrypt mode) read from --passphrase-file, instead of recipients: simpler, but every writer then holds what reads the backups" },
+  { flag: 'passphrase-file', type: 'string', tasks: KEYED, env: ['PGOPS_AGE_PASSPHRASE_FILE'], placeholder: 'FILE', describe: "the passphrase of a repository encrypted with --encrypt-passphrase: the file's first line" },
+  { flag: 'identity', type: 'string', tasks: READERS, env: ['PGOPS_AGE_IDENTITY_FILE'], placeholder: 'FILE', describe: 'age identity file (AGE-SECRET-KEY-1..., as age-keygen writes it) that reads an encrypted repository: keep it on the restore and drill hosts, never on the backup host (repo rekey: the identity that reads the stored files now)' },
+  { flag: 's3-object-lock', type: 'duration', tasks: ['repo-init'], noConfig: true, describe: 'store every object of a set and every archived WAL file under S3 object lock for this long after it is written (the bucket must have object lock enabled; needs --s3-object-lock-mode)' },
+  { flag: 's3-object-lock-mode', type: 'choice', tasks: ['repo-init'], noConfig: true, choices: ['compliance', 'governance'], describe: 'compliance: no credential, root included, deletes or shortens a retention; governance: s3:BypassGovernanceRetention can' },
+  { flag: 'deep', type: 'boolean', tasks: ['verify'], env: ['PGOPS_DEEP'], default: false, describe: 'also decrypt every file of an encrypted repository and check the sha256 of its plaintext (needs --identity); without it verify checks the stored ciphertext, which needs no key' },
 
   { flag: 's3-endpoint', type: 'string', tasks: S3, env: ['PGOPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'], placeholder: 'URL', describe: 'S3-compatible endpoint (MinIO, Ceph, ...); AWS when absent' },
   { flag: 's3-region', type: 'string', tasks: S3, env: ['PGOPS_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'], placeholder: 'REGION', describe: "the bucket's region (default, as the AWS CLI finds it: the region of the profile AWS_PROFILE, else default, in AWS_CONFIG_FILE or ~/.aws/config; on EC2 the instance's region; with --s3-endpoint us-east-1 when none is set)" },
@@ -200,7 +215,7 @@ export const OPTIONS = [
   { flag: 'matview', type: 'list', tasks: ['refresh-matviews'], env: ['PGOPS_MATVIEW'], placeholder: 'SCHEMA.NAME', describe: 'refresh-matviews: refresh this materialized view (repeatable; default: all of them)' },
   { flag: 'concurrently-only', type: 'boolean', tasks: ['refresh-matviews'], env: ['PGOPS_CONCURRENTLY_ONLY'], default: false, describe: 'refresh-matviews: skip the views that cannot be refreshed CONCURRENTLY (a plain refresh blocks their readers)' },
 
-  { flag: 'execute', type: 'boolean', tasks: ['prune', ...MAINTENANCE], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
+  { flag: 'execute', type: 'boolean', tasks: ['prune', 'repo-rekey', ...MAINTENANCE], default: false, noConfig: true, describe: 'carry out the plan (without it, only print it)' },
 ] as const satisfies readonly OptionDef[];
 
 // The same table, each row as an OptionDef (help, docs, the config's keys: code that reads any row).

@@ -8,6 +8,7 @@ import { ExitCode, PgopsError } from '../errors.ts';
 import { fsError, type FsErrorContext } from './fs-errors.ts';
 import { TEMP_MARK } from './layout.ts';
 import { copyHashed, type Digest, type OpenFile } from './open-file.ts';
+import type { Encoder } from '../age/index.ts';
 
 // The one way pgops writes a file that others may read: to a temp name in the same folder, fsync of the file, rename
 // (or, never overwriting, link(2)) into place, fsync of the folder; on any failure the temp file is removed, so that
@@ -83,8 +84,8 @@ export interface FileAndMarker {
 export async function writeFileAndMarker(
   source: OpenFile,
   target: string,
-  marker: { path: string; text: (copied: Digest) => string | Promise<string> },
-  opts: { onTargetExists: (copied: Digest) => Promise<void>; signal?: AbortSignal },
+  marker: { path: string; text: (copied: Digest, stored?: Digest) => string | Promise<string> },
+  opts: { onTargetExists: (copied: Digest) => Promise<void>; signal?: AbortSignal; encode?: Encoder },
 ): Promise<FileAndMarker> {
   const where: FsErrorContext = { action: 'writing', path: target };
   const temps = [tempBeside(target), tempBeside(marker.path)];
@@ -106,10 +107,10 @@ export async function writeFileAndMarker(
     const refused = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (refused) throw refused.reason;
     const [out, markerOut] = opened.map((r) => (r as PromiseFulfilledResult<fs.FileHandle>).value);
-    const copy = await copyHashed(source, out, opts.signal);
+    const copy = await copyHashed(source, out, opts.signal, opts.encode);
     flushed = copy.flushed;
     const copied = copy.copied;
-    const text = await marker.text(copied);
+    const text = await marker.text(copied, copy.stored);
     // the copy's last fsync and the marker's write run side by side; the links wait for both
     const settled = await Promise.allSettled([
       (async () => {

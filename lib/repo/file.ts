@@ -73,7 +73,7 @@ export class FileRepo implements Repo {
   async publishMarked(p: MarkedPublish): Promise<MarkedResult> {
     // a stream (a compressed body) has no file to copy in place: two puts, as s3 does
     if (!('handle' in p.body)) return publishMarkedInSteps(this, p);
-    const done = await writeFileAndMarker(p.body, this.abs(p.key), { path: this.abs(p.markerKey), text: p.markerText }, { onTargetExists: p.onExists, signal: p.signal });
+    const done = await writeFileAndMarker(p.body, this.abs(p.key), { path: this.abs(p.markerKey), text: p.markerText }, { onTargetExists: p.onExists, signal: p.signal, encode: p.encode });
     return { created: !done.targetExisted, markerExisted: done.markerExisted };
   }
 

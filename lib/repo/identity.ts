@@ -20,6 +20,36 @@ export interface RepoIdentity {
   tool: { name: 'pgops'; version: string };
   /** s3 only: whether the store refuses a conditional PutObject (If-None-Match: *) on an existing key, probed at init */
   conditionalWrites?: boolean;
+  /** every writer encrypts what it stores to these (repo init --encrypt-to); absent: the repository is plaintext */
+  encryption?: RepoEncryption;
+  /** s3 only: every object of a set and every archived WAL file is stored under this retention (repo init --s3-object-lock) */
+  objectLock?: RepoObjectLock;
+}
+
+// The encryption every writer of a repository must honour: age (https://age-encryption.org/v1), public-key, so that
+// a writer holds nothing that reads what it stored.
+export interface RepoEncryption {
+  /** age X25519 recipients (age1...): each stored file's key is wrapped for every one of them */
+  recipients: string[];
+  /**
+   * passphrase mode (age's scrypt recipient) instead of recipients: writers and readers both need the passphrase
+   * (--passphrase-file). check: a small age file of a known text under the passphrase, so that a writer with a
+   * mistyped passphrase refuses to write rather than store backups nobody can read
+   */
+  passphrase?: { check: string; workFactor: number };
+  /** when the recipients (or passphrase) last changed: files written before are wrapped for the earlier ones */
+  changedAt: string;
+  /** recipients replaced by a later repo init whose files pgops repo rekey has not re-wrapped yet: still read */
+  previous?: string[];
+}
+
+// S3 object lock: the retention each stored object of a set and each archived WAL file carries.
+export interface RepoObjectLock {
+  mode: 'COMPLIANCE' | 'GOVERNANCE';
+  /** the retention as repo init was given it (30d) */
+  duration: string;
+  /** the same in seconds: each object is locked until its write time plus this */
+  seconds: number;
 }
 
 // Parses pgops-repo.json; throws naming what is wrong.

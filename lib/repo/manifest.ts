@@ -10,8 +10,21 @@ export const MANIFEST_VERSION = 1;
 export interface ManifestFile {
   /** relative to the set's folder: dump, globals.sql, dump/toc.dat, ... */
   path: string;
+  /** size and sha256 of the file itself: what pg_dump wrote, what a restore reads */
   size: number;
   sha256: string;
+  /** in an encrypted repository, size and sha256 of the age file stored for it (lib/repo/sealed.ts) */
+  sealed?: { size: number; sha256: string };
+}
+
+// A manifest's entry for a file a put wrote.
+export function fileEntry(path: string, put: { size: number; sha256: string; sealed?: { size: number; sha256: string } }): ManifestFile {
+  return { path, size: put.size, sha256: put.sha256, ...(put.sealed ? { sealed: { size: put.sealed.size, sha256: put.sealed.sha256 } } : {}) };
+}
+
+// Size and sha256 of what is stored for a listed file: its age file in an encrypted repository, else the file.
+export function storedDigest(f: ManifestFile): { size: number; sha256: string } {
+  return f.sealed ?? f;
 }
 
 export interface TableFingerprint {

@@ -16,10 +16,11 @@ export async function publishMarkedInSteps(repo: Repo, p: MarkedPublish): Promis
   }
   let text: string;
   try {
-    text = await p.markerText(written && { size: written.size, sha256: written.sha256 });
+    text = await p.markerText(written && { size: written.size, sha256: written.sha256 }, written?.sealed);
   } catch (err) {
-    // this publish created it, and no marker names it: take it back
-    if (written) await repo.delete([p.key]);
+    // this publish created it, and no marker names it: take it back (a credential that may not delete leaves it to
+    // the bucket's lifecycle rule: nothing vouches for it, and the refusal is the error to report)
+    if (written) await repo.delete([p.key]).catch(() => {});
     throw err;
   }
   try {

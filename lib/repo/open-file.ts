@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { Encoder } from '../age/index.ts';
 import { fsError } from './fs-errors.ts';
 
 // Reading an open file from its start, at positions (never by the handle's own file position, so that it can be read
@@ -64,7 +65,10 @@ export async function hashFile(source: fs.FileHandle): Promise<Digest> {
 // what is written so far, so that the final fsync has little left to wait for (PostgreSQL's checkpointer does the
 // like with sync_file_range). A failed read is named as the source's (its own path and disk), a failed write is
 // returned as it is, for the caller to name.
-export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: AbortSignal): Promise<{ copied: Digest; flushed: Promise<unknown> }> {
+//
+// encode: an encrypted repository's encryptor (lib/age createEncoder): what is written is then the age file of the
+// source, one piece per chunk read; copied stays the source's digest, stored is the age file's.
+export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: AbortSignal, encode?: Encoder): Promise<{ copied: Digest; stored?: Digest; flushed: Promise<unknown> }> {
   const readAt = (buf: Buffer, position: number) =>
     awaitedLater(
       source.handle.read(buf, 0, CHUNK, position).catch((err: unknown) => {
@@ -72,10 +76,20 @@ export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: 
       }),
     );
   const hash = createHash('sha256');
+  const storedHash = encode ? createHash('sha256') : undefined;
+  let storedSize = 0;
+  // what is written of a chunk read: the chunk itself, or its encryption (a buffer of its own, never a read buffer)
+  const written = (plain: Buffer): Buffer => {
+    if (!encode) return plain;
+    const sealed = encode.update(plain);
+    storedHash!.update(sealed);
+    storedSize += sealed.length;
+    return sealed;
+  };
   // three buffers: one being read, one being written, one free for the next read
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   let size = 0;
-  let written: Promise<unknown> = Promise.resolve();
+  let writing: Promise<unknown> = Promise.resolve();
   let flushing: Promise<unknown> = Promise.resolve();
   let inFlight = false;
   let reading = readAt(buffers[0], 0);
@@ -86,22 +100,30 @@ export async function copyHashed(source: OpenFile, out: fs.FileHandle, signal?: 
       signal?.throwIfAborted();
       size += bytesRead;
       reading = readAt(buffers[n % 3], size);
-      await written;
+      await writing;
       // one fdatasync at a time, and none queued behind it: the next one takes all written by then
       if ((n * CHUNK) % FLUSH_BYTES === 0 && !inFlight) {
         inFlight = true;
         flushing = awaitedLater(out.datasync().finally(() => (inFlight = false)));
       }
-      written = awaitedLater(writeAll(out, buffer, bytesRead));
-      hash.update(buffer.subarray(0, bytesRead));
+      const plain = buffer.subarray(0, bytesRead);
+      const bytes = written(plain);
+      writing = awaitedLater(writeAll(out, bytes, bytes.length));
+      hash.update(plain);
     }
-    await written;
+    await writing;
+    if (encode) {
+      const last = encode.final();
+      storedHash!.update(last);
+      storedSize += last.length;
+      await writeAll(out, last, last.length);
+    }
   } catch (err) {
     // never close the files under a read, write or flush still in flight
-    await Promise.allSettled([reading, written, flushing]);
+    await Promise.allSettled([reading, writing, flushing]);
     throw err;
   }
-  return { copied: { size, sha256: hash.digest('hex') }, flushed: flushing };
+  return { copied: { size, sha256: hash.digest('hex') }, ...(storedHash ? { stored: { size: storedSize, sha256: storedHash.digest('hex') } } : {}), flushed: flushing };
 }
 
 // A promise that runs while the copy awaits another (a write during the next read): its failure is seen when the copy

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ExitCode, PgopsError } from '../errors.ts';
+import type { Encoder } from '../age/index.ts';
 import type { Digest, OpenFile } from './open-file.ts';
 
 // One object as a listing returns it: key relative to the repository root.
@@ -9,11 +10,13 @@ export interface StoredObject {
   modified: Date;
 }
 
-// What a put wrote: computed while streaming, never by reading back.
+// What a put wrote: computed while streaming, never by reading back. size and sha256 are of the bytes the caller
+// handed over; in an encrypted repository (lib/repo/sealed.ts) sealed is the stored age file's.
 export interface PutResult {
   key: string;
   size: number;
   sha256: string;
+  sealed?: Digest;
 }
 
 export interface PutOptions {
@@ -46,9 +49,11 @@ export interface MarkedPublish {
    * The marker's text. written: size and sha256 of the bytes this publish wrote for key; undefined when key existed
    * and onExists accepted what is there without a copy being made (s3). A file repository makes the marker from its
    * copy before it links either file, so it passes the copy even when key turns out to exist (onExists then accepts
-   * only the same content). Throwing refuses the publish: nothing this call wrote stays.
+   * only the same content). Throwing refuses the publish: nothing this call wrote stays. sealed: in an encrypted
+   * repository, size and sha256 of the stored age file (the data object there, whoever wrote it); written is then
+   * what went into the encryption.
    */
-  markerText: (written: Digest | undefined) => string | Promise<string>;
+  markerText: (written: Digest | undefined, sealed?: Digest) => string | Promise<string>;
   /**
    * Called when key exists already (nothing of this publish is there): resolves to publish the marker beside what is
    * there, rejects to refuse. written: what this publish had copied when the repository knows it (a file
@@ -57,6 +62,11 @@ export interface MarkedPublish {
    */
   onExists: (written: Digest | undefined) => Promise<void>;
   signal?: AbortSignal;
+  /**
+   * an encrypted repository's encryptor (lib/repo/sealed.ts): a file repository then stores the age file of an open
+   * file's body as it copies it, in the same one pass (markerText gets both digests); others ignore it
+   */
+  encode?: Encoder;
 }
 
 // How publishMarked ended.
@@ -95,8 +105,11 @@ export interface Repo {
    * (s3: removed again when markerText refused it), as a crashed writer's would.
    */
   publishMarked(p: MarkedPublish): Promise<MarkedResult>;
-  /** Opens key for reading; rejects with NotFoundError when it does not exist. */
-  get(key: string): Promise<Readable>;
+  /**
+   * Opens key for reading; rejects with NotFoundError when it does not exist. sealed: in an encrypted repository, the
+   * stored age file's listed digest, checked as it is read (the stream fails with INTEGRITY at its end otherwise).
+   */
+  get(key: string, opts?: { sealed?: Digest }): Promise<Readable>;
   /** get for small objects; rejects with NotFoundError when key does not exist */
   getBytes(key: string): Promise<Buffer>;
   /**

@@ -6,6 +6,7 @@ import { ExitCode, PgopsError, messageOf } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { HashCounter } from './hashing.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed } from './s3-errors.ts';
+import { refusalOf, retainVersion, type RetentionHeaders } from './s3-object-lock.ts';
 import type { SseParams } from './s3-sse.ts';
 
 // A put in progress, as the client middleware sees it.
@@ -51,9 +52,19 @@ export interface UploadRequest {
   partSize: number;
   /** server-side encryption of the object (lib/repo/s3-sse.ts): on the PutObject or CreateMultipartUpload */
   sse: SseParams;
+  /** object lock (lib/repo/s3-object-lock.ts): the object's retention, on the PutObject or CreateMultipartUpload */
+  retention?: RetentionHeaders;
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+}
+
+// The fields a write with a retention carries: the retention, and a checksum, which AWS requires of a PutObject
+// (and of each UploadPart) with object lock headers. With --s3-checksum when-supported the SDK sends CRC32 on every
+// write anyway; naming it makes it so with when-required too. The SDK computes it over the part it holds in memory,
+// a header beside the body (not an aws-chunked trailer, which RGW 16 answers with 411), so streaming stays as it is.
+function lockFields(retention: RetentionHeaders | undefined): Partial<RetentionHeaders> & { ChecksumAlgorithm?: 'CRC32' } {
+  return retention ? { ...retention, ChecksumAlgorithm: 'CRC32' } : {};
 }
 
 // Why an upload failed: the body (or the abort) is passed on as is, S3's errors get mapped by the caller.
@@ -81,13 +92,14 @@ export async function uploadStream(req: UploadRequest): Promise<{ size: number; 
   // leavePartsOnError: the abort is ours (below), so that a server without AbortMultipartUpload is handled
   // the parts of a multipart upload need no encryption headers of their own (only SSE-C's would): CreateMultipartUpload
   // carries them for the whole object
-  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter, ...req.sse }, partSize: req.partSize, queueSize: partsInFlight(req.partSize), leavePartsOnError: true });
+  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: counter, ...req.sse, ...lockFields(req.retention) }, partSize: req.partSize, queueSize: partsInFlight(req.partSize), leavePartsOnError: true });
   // An errored or aborted body errors the counter: Upload never sees its end and cannot complete.
   const feed = pipeline(req.body, counter, { signal }).catch((err: unknown) => stop(err, false));
   req.watches.set(key, { signal, failed: (err) => stop(err, true) });
   let completed = false;
+  let versionId: string | undefined;
   try {
-    await upload.done();
+    versionId = (await upload.done()).VersionId;
     completed = true;
   } catch (err) {
     stop(err, true);
@@ -101,6 +113,18 @@ export async function uploadStream(req: UploadRequest): Promise<{ size: number; 
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch((err: unknown) => {
       req.log.warn('s3-abort', `could not delete s3://${bucket}/${key} written by an aborted put: ${messageOf(err)}`, { bucket, key });
     });
+  }
+  if (!failure && req.retention && upload.uploadId) {
+    // a multipart upload: RGW 16 completes it without the retention CreateMultipartUpload asked for
+    try {
+      await retainVersion(client, bucket, key, versionId, req.retention);
+    } catch (err) {
+      failure = new UploadFailure(err, true);
+      // not retained, so it can be taken back (where this credential may delete versions)
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })).catch((e: unknown) => {
+        req.log.warn('s3-retention', `could not delete s3://${bucket}/${key}, written without its retention (${refusalOf(e)}): it stays until the bucket's lifecycle rule removes it`, { bucket, key, versionId });
+      });
+    }
   }
   if (failure) {
     if (!completed) await abandon(req, upload.uploadId);
@@ -179,7 +203,7 @@ export async function conditionalPut(
   chunks.length = 0;
   for (let attempt = 1; ; attempt++) {
     try {
-      await req.client.send(new PutObjectCommand({ Bucket: req.bucket, Key: req.key, Body: data, IfNoneMatch: '*', ...req.sse }), { abortSignal: req.signal });
+      await req.client.send(new PutObjectCommand({ Bucket: req.bucket, Key: req.key, Body: data, IfNoneMatch: '*', ...req.sse, ...lockFields(req.retention) }), { abortSignal: req.signal });
       return { size: counter.bytes, sha256: counter.digest() };
     } catch (err) {
       if (isPreconditionFailed(err)) return 'exists';

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ExitCode, PgopsError, usageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { RepoObjectLock } from './identity.ts';
 import { publishMarkedInSteps } from './marked-put.ts';
 import {
   AlreadyExistsError,
@@ -25,6 +26,7 @@ import {
 } from './repo.ts';
 import { createS3Client, endpointOf, type S3Options } from './s3-client.ts';
 import { isNotFound, isPreconditionFailed, isUnsupported, s3Error } from './s3-errors.ts';
+import { ObjectLockStore, lockedKey, refusalOf, retentionHeaders, type RetentionHeaders } from './s3-object-lock.ts';
 import type { RegionProvider } from './s3-region.ts';
 import { sseParams, warnUnconfirmedSse, type SseParams } from './s3-sse.ts';
 import { UploadFailure, conditionalPut, uploadStream, watchUploads } from './s3-upload.ts';
@@ -57,6 +59,12 @@ export class S3Repo implements Repo {
    * until then: ifAbsent looks the key up first (a narrow race), and callers verify by reading back.
    */
   exclusiveCreate = false;
+  /**
+   * The retention each object of a set and each archived WAL file is written with (pgops-repo.json's objectLock, set
+   * by openRepo for a writer; lib/repo/s3-object-lock.ts says which keys); undefined: none is asked for, though a
+   * bucket's default retention still applies to what is written.
+   */
+  objectLock?: RepoObjectLock;
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;
@@ -68,6 +76,7 @@ export class S3Repo implements Repo {
   private readonly partSize: number;
   private readonly pageSize: number | undefined;
   private readonly watches: ReturnType<typeof watchUploads>;
+  private lockStore?: ObjectLockStore;
 
   constructor(config: S3RepoConfig) {
     this.bucket = config.bucket;
@@ -108,16 +117,51 @@ export class S3Repo implements Repo {
     return s3Error(err, { action, key, bucket: this.bucket, endpoint: this.endpoint, write, sse: this.sse });
   }
 
+  /** the retention a write of key starts now carries, when the repository asks for one and key is one it locks */
+  private retentionFor(key: string): RetentionHeaders | undefined {
+    return this.objectLock && lockedKey(key) ? retentionHeaders(this.objectLock, new Date()) : undefined;
+  }
+
+  /** the bucket's object lock configuration, object versions, what holds them and their deletion (repo init, prune) */
+  get locks(): ObjectLockStore {
+    this.lockStore ??= new ObjectLockStore({
+      client: this.client,
+      bucket: this.bucket,
+      root: this.prefix ? `${this.prefix}/` : '',
+      fail: (err, action, key) => this.fail(err, action, key),
+      pageSize: this.pageSize,
+    });
+    return this.lockStore;
+  }
+
+  /**
+   * Deletes an object this writer wrote and no longer wants (a check's probe, the data object of a refused publish).
+   * A refusal is no failure of the task: a write-only credential has no s3:DeleteObject, and on a versioned bucket
+   * the version stays anyway; the warning names what is left, for the bucket's lifecycle rule to remove.
+   */
+  private async deleteOwn(full: string, what: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: full }));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      this.log.warn('s3-cleanup', `could not delete ${what} s3://${this.bucket}/${full} (${refusalOf(err)}): it stays until the bucket's lifecycle rule removes it`, {
+        bucket: this.bucket,
+        key: full,
+        hint: "expected with a write-only credential (no s3:DeleteObject); give the bucket a lifecycle rule that expires noncurrent versions and objects below the repository's prefix that pgops does not list",
+      });
+    }
+  }
+
   /**
    * Writes and deletes a probe object, carrying the encryption every write carries; warns when the store's answer does
-   * not confirm that encryption (it ignored the headers: the objects are stored as its default has them).
+   * not confirm that encryption (it ignored the headers: the objects are stored as its default has them). A refused
+   * delete is a warning only: a write-only credential (object lock's runbook) may not delete.
    */
   async check(): Promise<void> {
     const probe = this.full(`.pgops-check-${randomBytes(4).toString('hex')}`);
+    let answer: { ServerSideEncryption?: string };
     try {
-      const answer = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops', ...this.sse }));
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
-      warnUnconfirmedSse(this.log, this.sse, answer, { endpoint: this.endpoint, bucket: this.bucket });
+      answer = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'pgops', ...this.sse }));
     } catch (err) {
       const mapped = this.fail(err, 'write of a probe object to', probe, true);
       // whatever stops the probe, the task cannot run: exit 3
@@ -125,6 +169,9 @@ export class S3Repo implements Repo {
         ? mapped
         : new PgopsError(`repository ${this.url} is not writable: ${mapped.message}`, { code: ExitCode.UNKNOWN, hint: mapped.hint, cause: err });
     }
+    // the repository is writable: whether this credential may also delete is prune's concern, not this task's
+    await this.deleteOwn(probe, 'the probe object of a check');
+    warnUnconfirmedSse(this.log, this.sse, answer, { endpoint: this.endpoint, bucket: this.bucket });
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
@@ -139,6 +186,7 @@ export class S3Repo implements Repo {
         body,
         partSize: partSizeFor(this.partSize, opts.sizeHint),
         sse: this.sse,
+        retention: this.retentionFor(key),
         log: this.log,
         signal: opts.signal,
         onProgress: opts.onProgress,
@@ -161,7 +209,7 @@ export class S3Repo implements Repo {
       return this.put(key, body, { ...opts, ifAbsent: false });
     }
     try {
-      const put = await conditionalPut({ client: this.client, bucket: this.bucket, key: full, body, sse: this.sse, signal: opts.signal, onProgress: opts.onProgress });
+      const put = await conditionalPut({ client: this.client, bucket: this.bucket, key: full, body, sse: this.sse, retention: this.retentionFor(key), signal: opts.signal, onProgress: opts.onProgress });
       if (put === 'exists') throw new AlreadyExistsError(key, this.url);
       return { key, ...put };
     } catch (err) {
@@ -175,7 +223,12 @@ export class S3Repo implements Repo {
   }
 
   publishMarked(p: MarkedPublish): Promise<MarkedResult> {
-    return publishMarkedInSteps(this, p);
+    // a refused publish takes back the data object it created (marked-put.ts): a refusal of that delete (a write-only
+    // credential) must not hide why the publish was refused, so this view of the repository only warns of it
+    const view = Object.create(this, {
+      delete: { value: async (keys: string[]) => { for (const key of keys) await this.deleteOwn(this.full(key), 'the data object of a refused publish'); } },
+    }) as S3Repo;
+    return publishMarkedInSteps(view, p);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { ExitCode, PgopsError } from '../errors.ts';
 import { listDrillReports, verifiedBackupIds } from './drill-reports.ts';
 import { backupIdTime, MANIFEST_FILE, setOfKey, setPrefix, setsFolder } from './layout.ts';
-import { type Manifest, listedPathProblems, parseManifest } from './manifest.ts';
+import { type Manifest, listedPathProblems, parseManifest, storedDigest } from './manifest.ts';
 import type { Repo, StoredObject } from './repo.ts';
 
 // What a set is, judged from the repository listing alone (nothing is hashed here; restore checks every sha256).
@@ -39,8 +39,9 @@ export function fileProblems(manifest: Pick<Manifest, 'files'>, prefix: string, 
   const wrong: string[] = [];
   for (const f of manifest.files) {
     const size = stored.get(prefix + f.path);
+    const listed = storedDigest(f).size;
     if (size === undefined) wrong.push(`${f.path} is missing`);
-    else if (size !== f.size) wrong.push(`${f.path} has ${size} bytes, the manifest lists ${f.size}`);
+    else if (size !== listed) wrong.push(`${f.path} has ${size} bytes, the manifest lists ${listed}`);
   }
   if (wrong.length === 0) return undefined;
   const named = wrong.slice(0, NAMED_FILES);

@@ -20,6 +20,8 @@ export interface Sidecar {
   /** the data object's name in the folder and its size as stored */
   stored: string;
   storedSize: number;
+  /** in an encrypted repository: size and sha256 of the age file stored as the data object (lib/repo/sealed.ts) */
+  sealed?: { size: number; sha256: string };
   pushedAt: string;
 }
 

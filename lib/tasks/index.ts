@@ -100,6 +100,16 @@ export const TASKS: readonly TaskEntry[] = [
     load: async () => (await import('./repo/info.ts')).repoInfo,
   },
   {
+    name: 'repo-rekey',
+    command: 'repo rekey',
+    describe: "re-wrap the keys of an encrypted repository's stored files for its current recipients (after repo init --encrypt-to changed them), without re-encrypting their data; prints the plan, --execute rewrites",
+    examples: [
+      ['pgops repo rekey --repo s3://backups/pgops --identity old-and-new-keys.txt', 'what would be re-wrapped (the identity file holds the old and the new key)'],
+      ['pgops repo rekey --repo s3://backups/pgops --identity old-and-new-keys.txt --execute', 're-wrap them: afterwards the old identity reads nothing'],
+    ],
+    load: async () => (await import('./repo/rekey.ts')).repoRekey,
+  },
+  {
     name: 'verify',
     command: 'verify',
     describe: "Nagios-style check: re-read every stored file of every set and every archived WAL file, compare size and sha256 with its manifest or sidecar, and check the WAL's continuity, without restoring anything",

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PgopsError } from '../../errors.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { execPgTool, streamPgTool } from '../../pg/exec-tool.ts';
-import type { ManifestFile } from '../../repo/manifest.ts';
+import { fileEntry, type ManifestFile } from '../../repo/manifest.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { streamFailure } from './outcome.ts';
 
@@ -58,7 +58,7 @@ async function dumpCustom(req: DumpRequest): Promise<ManifestFile[]> {
   const failure = streamFailure(put, done, req.signal);
   if (failure !== undefined || put.status === 'rejected') throw failure;
   if (put.value.size === 0) throw new PgopsError(`pg_dump (${req.pgDump.path}) exited 0 but wrote nothing`, { hint: 'run it by hand with --version; pass --pg-bin with the folder of a working pg_dump' });
-  return [{ path: 'dump', size: put.value.size, sha256: put.value.sha256 }];
+  return [fileEntry('dump', put.value)];
 }
 
 // Dumps in directory format into a staging folder, then puts each file under <set>/dump/.
@@ -82,7 +82,7 @@ async function dumpDirectory(req: DumpRequest): Promise<ManifestFile[]> {
         onProgress: (b) => req.onProgress(before + b),
       });
       before += put.size;
-      files.push({ path: `dump/${name}`, size: put.size, sha256: put.sha256 });
+      files.push(fileEntry(`dump/${name}`, put));
     }
     return files;
   } finally {
@@ -103,5 +103,5 @@ export async function dumpGlobals(req: { pgDumpall: PgBinary; connString: string
   const [put, done] = await Promise.allSettled([req.repo.put(`${req.prefix}globals.sql`, pgDumpall.stdout, { signal: req.signal }), pgDumpall.done]);
   const failure = streamFailure(put, done, req.signal);
   if (failure !== undefined || put.status === 'rejected') throw failure;
-  return { path: 'globals.sql', size: put.value.size, sha256: put.value.sha256 };
+  return fileEntry('globals.sql', put.value);
 }

@@ -3,7 +3,7 @@ import { ExitCode, PgopsError, messageOf } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { PgBinary } from '../../pg/binaries.ts';
 import { BACKUP_MANIFEST_FILE, baseTarName } from '../../repo/basebackup-manifest.ts';
-import type { ManifestFile } from '../../repo/manifest.ts';
+import { fileEntry, type ManifestFile } from '../../repo/manifest.ts';
 import type { Repo } from '../../repo/repo.ts';
 import { compressionText, type CompressionSpec } from '../../tar/compression.ts';
 import { archiveStalled, waitForStopSegment, watchArchiveWait } from './archive-wait.ts';
@@ -139,8 +139,8 @@ export async function takeBaseBackup(req: TakeRequest): Promise<Taken> {
     tarSize: tar.tarSize,
     memberCount: tar.memberCount,
     files: [
-      { path: tarKey.slice(req.prefix.length), size: streamed.put.size, sha256: streamed.put.sha256 },
-      { path: BACKUP_MANIFEST_FILE, size: manifestPut.size, sha256: manifestPut.sha256 },
+      fileEntry(tarKey.slice(req.prefix.length), streamed.put),
+      fileEntry(BACKUP_MANIFEST_FILE, manifestPut),
     ],
   };
 }

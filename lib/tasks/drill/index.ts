@@ -26,7 +26,7 @@ export const drill: TaskHandler<'drill'> = async (ctx) => {
   const { options: o, log } = ctx;
   const server = drillServer(ctx);
   const assertions = loadAssertions(o.assert ?? []);
-  const repo = await openRepo(o.repo, o, log, { writer: true });
+  const repo = await openRepo(o.repo, o, log, { writer: true, reads: true });
   const auth = childAuth(server, ctx.env);
   let report: DrillReport | undefined;
   try {

@@ -59,6 +59,46 @@ export interface RetentionDecision<S extends RetentionSet = RetentionSet> {
   set: S;
   action: RetentionAction;
   reasons: string[];
+  /** object lock keeps a set the rules would delete (keepLocked) */
+  lock?: LockHold;
+}
+
+// What object lock holds a set (or a WAL file) with: a retention until a moment (ISO 8601), or a legal hold, which
+// lasts until a person releases it.
+export interface LockHold {
+  until?: string;
+  legalHold?: boolean;
+}
+
+// A hold as the plan shows it: "locked until 2026-12-22T03:17:01Z", "under a legal hold".
+export function holdText(hold: LockHold): string {
+  if (hold.legalHold) return 'under a legal hold';
+  return `locked until ${holdTime(hold.until ?? '')}`;
+}
+
+// The end of a retention as people read it, rounded up to the second (before it, the version is still locked).
+export function holdTime(until: string): string {
+  const t = Date.parse(until);
+  return Number.isNaN(t) ? until : new Date(Math.ceil(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// The decisions with object lock applied: a set the rules would delete that holds is kept, its reason saying until
+// when and what the rules said. Locks are by setKey; sets the rules keep are as they were.
+export function keepLocked<S extends RetentionSet>(decisions: readonly RetentionDecision<S>[], locks: ReadonlyMap<string, LockHold>): RetentionDecision<S>[] {
+  return decisions.map((d) => {
+    const hold = d.action === 'delete' ? locks.get(setKey(d.set)) : undefined;
+    return hold ? { set: d.set, action: 'keep', reasons: [`${holdText(hold)} (${d.reasons.join('; ')})`], lock: hold } : d;
+  });
+}
+
+// The earliest moment a held set (or WAL file) becomes deletable, of all the holds with an end; undefined without one.
+export function nextDeletable(holds: Iterable<LockHold | undefined>): string | undefined {
+  let next: string | undefined;
+  for (const h of holds) {
+    if (!h?.until || h.legalHold) continue;
+    if (next === undefined || Date.parse(h.until) < Date.parse(next)) next = h.until;
+  }
+  return next === undefined ? undefined : holdTime(next);
 }
 
 const BUCKETS = [

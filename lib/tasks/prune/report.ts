@@ -23,8 +23,9 @@ export function formatWal(p: WalExpiry): string {
   const kept = `${p.kept.files} file(s), ${formatSize(p.kept.bytes)}`;
   if (p.keptBecause) return `${head}: ${p.keptBecause} (${kept})`;
   const from = `kept from ${p.cutoff!.segment} on, the start of base backup ${p.cutoff!.backupId}, the oldest kept (${kept}; history files always kept)`;
-  if (p.doomed.length === 0) return `${head}: nothing below ${p.cutoff!.segment} to delete; ${from}`;
-  return `${head}: delete ${walRanges(p.doomed)}; ${from}`;
+  const locked = p.locked ? `; ${p.locked.files} file(s) below it (${formatSize(p.locked.bytes)}) kept under object lock${p.locked.next ? `, the first deletable at ${p.locked.next}` : ''}` : '';
+  if (p.doomed.length === 0) return `${head}: nothing below ${p.cutoff!.segment} to delete; ${from}${locked}`;
+  return `${head}: delete ${walRanges(p.doomed)}; ${from}${locked}`;
 }
 
 // The files that go, per timeline: "000000010000000000000001..00000001000000000000000B: 11 files, 176.0 MB".

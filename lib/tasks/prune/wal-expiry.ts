@@ -2,6 +2,7 @@ import path from 'node:path';
 import { classifyKey, walFolder } from '../../repo/layout.ts';
 import type { StoredObject } from '../../repo/repo.ts';
 import { parseWalFileName, type WalFileKind, type WalFileName } from '../../wal/names.ts';
+import { nextDeletable, type LockHold } from './plan.ts';
 
 // Which archived WAL files of one system prune may delete. A kept base backup needs every WAL file from its start
 // segment on to become consistent and to reach any later moment, on whatever timeline that moment lies; a later
@@ -36,6 +37,8 @@ export interface WalExpiry {
   doomed: StoredWalFile[];
   /** what stays: WAL files (names) and their bytes, sidecars included */
   kept: { files: number; bytes: number };
+  /** files below the cutoff that object lock holds (counted in kept too), and when the first of them becomes deletable */
+  locked?: { files: number; bytes: number; next?: string };
 }
 
 // The WAL files a listing of wal/<system>/ holds, oldest first (segment position, then name). Objects that are no
@@ -105,4 +108,18 @@ export function planWalExpiry(systemIdentifier: string, files: readonly StoredWa
   });
   const bytes = doomed.reduce((s, f) => s + f.bytes, 0);
   return { systemIdentifier, cutoff: { segment: cutoff.segment, backupId: cutoff.backupId }, doomed, kept: { files: all.files - doomed.length, bytes: all.bytes - bytes } };
+}
+
+// The plan with object lock applied: the files below the cutoff that a lock holds (by name) stay, counted as kept and
+// as locked; the rest still go, oldest first.
+export function keepLockedWal(plan: WalExpiry, holds: ReadonlyMap<string, LockHold>): WalExpiry {
+  const held = plan.doomed.filter((f) => holds.has(f.name));
+  if (held.length === 0) return plan;
+  const bytes = held.reduce((s, f) => s + f.bytes, 0);
+  return {
+    ...plan,
+    doomed: plan.doomed.filter((f) => !holds.has(f.name)),
+    kept: { files: plan.kept.files + held.length, bytes: plan.kept.bytes + bytes },
+    locked: { files: held.length, bytes, next: nextDeletable(held.map((f) => holds.get(f.name))) },
+  };
 }

@@ -4,7 +4,7 @@ import type { BaseBackup } from '../../repo/basebackups.ts';
 import type { Repo, StoredObject } from '../../repo/repo.ts';
 import { formatSize } from '../../units.ts';
 import type { RetentionDecision } from './plan.ts';
-import { planWalExpiry, storedWalFiles, type KeptBaseBackup, type WalExpiry } from './wal-expiry.ts';
+import { planWalExpiry, storedWalFiles, type KeptBaseBackup, type StoredWalFile, type WalExpiry } from './wal-expiry.ts';
 
 // How many WAL files one delete call takes: between calls the run can be stopped, and the log says how far it got.
 const BATCH = 200;
@@ -30,10 +30,14 @@ export async function planWal(repo: Repo, backups: readonly BaseBackup[], decisi
   return plans;
 }
 
+// How a batch of WAL files is deleted, each file's sidecar before its data object: by key (the repository's delete,
+// in the order of each file's keys), or under object lock every version of them (locks.ts).
+export type WalRemover = (batch: readonly StoredWalFile[]) => Promise<void>;
+
 // Deletes the planned WAL files of one system, oldest first, each file's sidecar before its data object: a run that
 // stops half-way leaves at worst a data object without its sidecar (not archived, as far as fetch is concerned),
 // never a sidecar vouching for a missing file. Throws on the first failure, saying how far it got.
-export async function deleteWal(repo: Repo, plan: WalExpiry, log: Logger, signal?: AbortSignal): Promise<{ files: number; bytes: number }> {
+export async function deleteWal(repo: Repo, plan: WalExpiry, log: Logger, signal?: AbortSignal, remove: WalRemover = (batch) => repo.delete(batch.flatMap((f) => f.keys))): Promise<{ files: number; bytes: number }> {
   const done = { files: 0, bytes: 0 };
   if (plan.doomed.length === 0) return done;
   const total = formatSize(plan.doomed.reduce((s, f) => s + f.bytes, 0));
@@ -47,7 +51,7 @@ export async function deleteWal(repo: Repo, plan: WalExpiry, log: Logger, signal
     const batch = plan.doomed.slice(i, i + BATCH);
     try {
       signal?.throwIfAborted();
-      await repo.delete(batch.flatMap((f) => f.keys));
+      await remove(batch);
     } catch (err) {
       throw new PgopsError(
         `deleting WAL of system ${plan.systemIdentifier} failed: ${messageOf(err)} (${done.files} of ${plan.doomed.length} planned file(s) deleted, oldest first; stopped within ${batch[0].name}..${batch.at(-1)!.name})`,

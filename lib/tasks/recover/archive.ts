@@ -7,6 +7,7 @@ import { timelineOfSegment, type TimelineSpan } from '../../wal/history.ts';
 import { formatLsn, historyFileName, isValidSegmentSize, parseLsn, parseWalFileName, segmentName, segmentNumber, segmentOfLsn } from '../../wal/names.ts';
 import { readSidecar } from '../wal/archived.ts';
 import { archiveFiles, archivedChain, endSegment } from '../wal/check/repository.ts';
+import { SealedRepo } from '../../repo/sealed.ts';
 
 // What recovery will find in the archive (wal/<system identifier>/) for one base backup: the timelines it follows,
 // where the archive ends, and whether every segment from the backup's first one to that end is there.
@@ -72,7 +73,7 @@ export async function archiveFacts(repo: Repo, systemId: string, backup: { id: s
   const folder = `${repo.url.replace(/\/$/, '')}/${walFolder(systemId)}/`;
   const segmentSize = await segmentSizeFor(repo, systemId, backup);
   const objects = await repo.list(`${walFolder(systemId)}/`);
-  const files = archiveFiles(objects);
+  const files = archiveFiles(objects, repo instanceof SealedRepo);
   const sidecarTimes = new Map<string, Date>();
   for (const o of objects) {
     const k = classifyKey(path.posix.basename(o.key));

@@ -78,10 +78,10 @@ function listedButMissing(key: string, repo: Repo): PgopsError {
 }
 
 // Reads key through a hash into sink; a key the repository lacks is a damaged backup.
-async function readHashed(repo: Repo, key: string, sink: NodeJS.WritableStream, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ sha256: string; size: number }> {
+async function readHashed(repo: Repo, key: string, sink: NodeJS.WritableStream, signal: AbortSignal, onBytes: (n: number) => void, sealed?: ManifestFile['sealed']): Promise<{ sha256: string; size: number }> {
   let body;
   try {
-    body = await repo.get(key);
+    body = await repo.get(key, { sealed });
   } catch (err) {
     if (err instanceof NotFoundError) throw listedButMissing(key, repo);
     throw err;
@@ -121,7 +121,7 @@ export async function fetchBaseBackup(repo: Repo, b: CompleteBaseBackup, o: { st
     for (const f of files) {
       o.signal.throwIfAborted();
       const dest = path.join(o.staging, f.path);
-      compare(prefix + f.path, f, await readHashed(repo, prefix + f.path, createWriteStream(dest, { flags: 'wx', mode: 0o600 }), o.signal, progress));
+      compare(prefix + f.path, f, await readHashed(repo, prefix + f.path, createWriteStream(dest, { flags: 'wx', mode: 0o600 }), o.signal, progress, f.sealed));
       done += f.size;
       paths.push(dest);
     }

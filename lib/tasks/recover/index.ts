@@ -32,7 +32,7 @@ export const recover: TaskHandler<'recover'> = async (ctx) => {
   if (o.start && o.port === undefined) throw usageError('--start needs --port', 'pass the port the recovered server listens on (one that no other server uses): --start --port 5433');
   checkPgdata(pgdata);
 
-  const repo = await openRepo(o.repo, o, log);
+  const repo = await openRepo(o.repo, o, log, { reads: true });
   try {
     const plan = await planRecovery(repo, { systemId: o.systemId, backup: o.backup }, target);
     const binDir = await serverBinDir(majorOf(plan.backup.manifest.server.versionNum), o.pgBin);

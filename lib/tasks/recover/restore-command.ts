@@ -65,6 +65,10 @@ export function restoreCommandFor(repoUrl: string, systemIdentifier: string, o: 
     if (o.s3PathStyle !== undefined && o.s3PathStyle !== S3_DEFAULTS.s3PathStyle) words.push('--s3-path-style');
     if (o.s3Checksum && o.s3Checksum !== S3_DEFAULTS.s3Checksum) words.push('--s3-checksum', o.s3Checksum);
   }
+  // an encrypted repository's key files by their paths (never their content): the server's user must be able to
+  // read them for a recovery started by hand; while pgops waits for the replay, its spool serves the files
+  if (o.identity) words.push('--identity', path.resolve(o.identity));
+  if (o.passphraseFile) words.push('--passphrase-file', path.resolve(o.passphraseFile));
   const fetch = words.map((w) => (w === '%f' || w === '%p' ? w : commandWord(w))).join(' ');
   if (!spool) return fetch;
   return spooledCommand(spool, fetch);

@@ -73,7 +73,7 @@ export async function fetchVerified(repo: Repo, prefix: string, manifest: Manife
       const dest = path.join(dir, file.path);
       await fs.mkdir(path.dirname(dest), { recursive: true });
       const counter = new HashCounter();
-      await pipeline(await repo.get(key), counter, createWriteStream(dest), { signal: opts.signal });
+      await pipeline(await repo.get(key, { sealed: file.sealed }), counter, createWriteStream(dest), { signal: opts.signal });
       compare(key, file, { sha256: counter.digest(), size: counter.bytes });
     }
   } catch (err) {

@@ -26,7 +26,7 @@ export const restore: TaskHandler<'restore'> = async (ctx) => {
   if (!o.to) throw usageError('no target database given', 'pass --to postgresql://user@host:5432/dbname (a new or empty database; --create makes it)');
   const target = parseDbUrl(o.to, ctx.env);
   const passes = restorePasses(o.table, o.schema);
-  const repo = await openRepo(o.repo, o, log);
+  const repo = await openRepo(o.repo, o, log, { reads: true });
   const auth = childAuth(target, ctx.env);
   try {
     const { manifest: m } = await chooseSet(repo, o);

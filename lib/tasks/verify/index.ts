@@ -62,7 +62,7 @@ export const verify: TaskHandler<'verify'> = async (ctx) => {
   return checkWithin('VERIFY', ctx, o.timeout, async (deadline) => {
     let repo: Repo | undefined;
     try {
-      repo = await openRepo(o.repo, o, ctx.log);
+      repo = await openRepo(o.repo, o, ctx.log, { reads: o.deep });
       return await verifyRepository(ctx, repo, deadline.signal, started);
     } finally {
       await repo?.close();

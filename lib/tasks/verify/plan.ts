@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { ExitCode, messageOf, PgopsError } from '../../errors.ts';
-import { setPrefix, MANIFEST_FILE, classifyKey, isTempKey, sidecarKey, walFolder, type Compression } from '../../repo/layout.ts';
-import { outsideSet, parseManifest } from '../../repo/manifest.ts';
+import { setPrefix, LEASE_FILE, MANIFEST_FILE, classifyKey, isTempKey, sidecarKey, walFolder, type Compression } from '../../repo/layout.ts';
+import { outsideSet, parseManifest, storedDigest } from '../../repo/manifest.ts';
 import type { Repo, StoredObject } from '../../repo/repo.ts';
+import { SealedRepo } from '../../repo/sealed.ts';
 import { listSets, type BackupSet } from '../../repo/sets.ts';
 import { formatDuration } from '../../units.ts';
 import type { ArchivedFile } from '../../wal/continuity.ts';
@@ -19,6 +20,8 @@ export interface SetFileCheck {
   manifestKey: string;
   size: number;
   sha256: string;
+  /** in an encrypted repository: the stored age file's size and sha256 */
+  sealed?: { size: number; sha256: string };
 }
 
 // An archived WAL file to read: its sidecar, and the data objects stored under its name (one, unless something
@@ -107,11 +110,13 @@ async function planSets(repo: Repo, sets: readonly BackupSet[], now: Date, plan:
       known.add(key);
       const o = stored.get(key);
       if (!o) plan.findings.push({ level: 2, kind: 'missing', key, text: `${key} is missing (listed in its manifest)` });
-      else if (o.size !== f.size) plan.findings.push({ level: 2, kind: 'damaged', key, text: `${key} has ${o.size} bytes, its manifest lists ${f.size}` });
-      else plan.items.push({ kind: 'set', set: `${set.database}/${set.id}`, key, manifestKey, size: f.size, sha256: f.sha256 });
+      else if (o.size !== storedDigest(f).size) plan.findings.push({ level: 2, kind: 'damaged', key, text: `${key} has ${o.size} bytes, its manifest lists ${storedDigest(f).size}` });
+      else plan.items.push({ kind: 'set', set: `${set.database}/${set.id}`, key, manifestKey, size: f.size, sha256: f.sha256, ...(f.sealed ? { sealed: f.sealed } : {}) });
     }
     for (const o of set.objects) {
       if (known.has(o.key)) continue;
+      // the lease of a finished backup whose credential may not delete (a write-only backup host): pgops wrote it
+      if (o.key === `${prefix}${LEASE_FILE}`) continue;
       if (isTempKey(o.key)) plan.findings.push(leftover(now, o.modified, (age) => `${o.key} is a temp file of a write, untouched for ${age}`, 'temp', o.key));
       else plan.findings.push({ level: 1, kind: 'unlisted', key: o.key, text: `${o.key} is not listed in its set's manifest: no restore reads it, and pgops did not write it there` });
     }
@@ -120,7 +125,7 @@ async function planSets(repo: Repo, sets: readonly BackupSet[], now: Date, plan:
 
 // What to check of one WAL folder: each WAL file with a sidecar; data objects without one, temp files and objects
 // that are not WAL files become findings.
-function planWalFolder(systemId: string, objects: readonly StoredObject[], url: string, now: Date, plan: VerifyPlan): void {
+function planWalFolder(systemId: string, objects: readonly StoredObject[], url: string, now: Date, plan: VerifyPlan, sealed: boolean): void {
   const names = new Map<string, { sidecar?: StoredObject; data: WalFileCheck['data'] }>();
   const entry = (name: string) => names.get(name) ?? names.set(name, { data: [] }).get(name)!;
   for (const o of objects) {
@@ -149,7 +154,7 @@ function planWalFolder(systemId: string, objects: readonly StoredObject[], url: 
       plan.findings.push(leftover(now, d.modified, (age) => `${d.key} has no sidecar (untouched for ${age}): a wal push did not finish, so fetch and recovery do not use it; pushing ${name} again completes it`, 'orphan', d.key));
     }
   }
-  plan.systems.push({ systemId, folder: `${url.replace(/\/$/, '')}/${walFolder(systemId)}/`, files: archiveFiles(objects.filter((o) => !isTempKey(o.key))), withSidecar });
+  plan.systems.push({ systemId, folder: `${url.replace(/\/$/, '')}/${walFolder(systemId)}/`, files: archiveFiles(objects.filter((o) => !isTempKey(o.key)), sealed), withSidecar });
 }
 
 // Everything verify will read, from two listings (the sets, the WAL folders): nothing is read here but manifests.
@@ -169,6 +174,6 @@ export async function planVerify(repo: Repo, o: { database?: string; now: Date }
     }
     (folders.get(systemId) ?? folders.set(systemId, []).get(systemId)!).push(obj);
   }
-  for (const [systemId, objects] of [...folders].sort(([a], [b]) => a.localeCompare(b))) planWalFolder(systemId, objects, repo.url, o.now, plan);
+  for (const [systemId, objects] of [...folders].sort(([a], [b]) => a.localeCompare(b))) planWalFolder(systemId, objects, repo.url, o.now, plan, repo instanceof SealedRepo);
   return plan;
 }

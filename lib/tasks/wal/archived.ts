@@ -39,7 +39,7 @@ export async function readArchived(repo: Repo, systemId: string, s: Sidecar, sin
   const key = dataKey(systemId, s.name, s.compression);
   let body: Readable;
   try {
-    body = await abortable(repo.get(key), signal);
+    body = await abortable(repo.get(key, { sealed: s.sealed }), signal);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
     throw new PgopsError(`${s.name} has a sidecar in ${repo.url}/${walFolder(systemId)} but its data object ${s.stored} is missing`, {

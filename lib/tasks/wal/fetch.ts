@@ -22,7 +22,13 @@ export const walFetch: TaskHandler<'wal-fetch'> = async (ctx) => {
   const { name, destination } = ctx.args;
   if (!name || !destination) throw usageError('wal fetch needs a file name and a destination', "write restore_command = 'pgops wal fetch %f %p ...'");
   if (!parseWalFileName(name)) throw usageError(`${name} is not a WAL file name`, 'wal fetch takes %f from restore_command: a segment, a .partial segment, a .history or a .backup file');
-  const repo = await openRepo(o.repo, o, log);
+  // a reader reads pgops-repo.json first (is it encrypted?): a request that does not take the signal, so the
+  // interrupt must not wait on it
+  const opening = openRepo(o.repo, o, log, { reads: true });
+  const repo = await abortable(opening, ctx.signal).catch((err: unknown) => {
+    opening.then((r) => r.close(), () => {});
+    throw err;
+  });
   try {
     const systemId = await abortable(fetchSystemId(o, repo), ctx.signal);
     const sidecar = await abortable(readSidecar(repo, systemId, name), ctx.signal);

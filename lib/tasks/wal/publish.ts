@@ -4,10 +4,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import { abortable } from '../../repo/abortable.ts';
-import { discardSink, HashCounter } from '../../repo/hashing.ts';
+import { discardSink, hashStream, HashCounter } from '../../repo/hashing.ts';
+import { SealedRepo } from '../../repo/sealed.ts';
 import { dataKey, sidecarKey, type Compression } from '../../repo/layout.ts';
 import { hashFile, readFromStart, type Digest } from '../../repo/open-file.ts';
-import { AlreadyExistsError, NotFoundError, type Repo } from '../../repo/repo.ts';
+import { AlreadyExistsError, NotFoundError, type PutResult, type Repo } from '../../repo/repo.ts';
 import { encodeSidecar, SIDECAR_FORMAT, type Sidecar } from '../../repo/wal-sidecar.ts';
 import { hashStored, readArchived, readSidecar } from './archived.ts';
 import { compressor } from './compression.ts';
@@ -48,19 +49,28 @@ export async function pushAgain(req: PushRequest, existing: Sidecar): Promise<Pu
   const key = dataKey(systemId, existing.name, existing.compression);
   if (repo.exclusiveCreate) {
     if (await abortable(repo.exists(key), signal)) return { sidecar: existing, again: true, repaired: false };
-    await publishData(req, key, existing.compression);
-    return { sidecar: existing, again: true, repaired: true };
+    const put = await publishData(req, key, existing.compression);
+    return { sidecar: await resealed(req, existing, put.sidecar.sealed), again: true, repaired: true };
   }
   try {
-    await readArchived(repo, systemId, existing, discardSink(), signal);
+    await readPublished(repo, systemId, existing, signal);
     return { sidecar: existing, again: true, repaired: false };
   } catch (err) {
     if (!(err instanceof PgopsError) || err.code !== ExitCode.INTEGRITY) throw err;
   }
   const body = await storedBody(req.handle, existing.compression, existing.size);
-  await repo.put(key, body.body, { signal });
+  const put = await repo.put(key, body.body, { signal });
   await failedFeed(body);
-  return { sidecar: existing, again: true, repaired: true };
+  return { sidecar: await resealed(req, existing, put.sealed), again: true, repaired: true };
+}
+
+// In an encrypted repository a data object put back is a new age file of the same content: its sidecar is written
+// again with that file's digest (the one deliberate overwrite of a sidecar), else verify would call it damaged.
+async function resealed(req: PushRequest, existing: Sidecar, sealed: Digest | undefined): Promise<Sidecar> {
+  if (!sealed) return existing;
+  const sidecar: Sidecar = { ...existing, sealed: { size: sealed.size, sha256: sealed.sha256 } };
+  await req.repo.putBytes(sidecarKey(req.systemId, existing.name), encodeSidecar(sidecar), { signal: req.signal });
+  return sidecar;
 }
 
 // Archives a file that was not archived when the push looked: the data object (compressed or not), then the sidecar,
@@ -98,13 +108,13 @@ async function publishWithSidecar(req: PushRequest, key: string): Promise<{ side
         // uncompressed, what this push copied is the file: no need to read it again
         existing = await acceptStored(req, key, compression, !zipped ? written : undefined);
       },
-      markerText: async (written) => {
+      markerText: async (written, sealed) => {
         if (written) {
           if (zipped) await failedFeed(zipped);
-          sidecar = sidecarFor(req, key, contentOf(zipped, written), written.size, compression);
+          sidecar = sidecarFor(req, key, contentOf(zipped, written), written.size, compression, sealed);
         } else {
           // onExists accepted the data object there: this sidecar vouches for it
-          sidecar = sidecarFor(req, key, { bytes: existing!.local.size, sha256: existing!.local.sha256 }, existing!.storedSize, compression);
+          sidecar = sidecarFor(req, key, { bytes: existing!.local.size, sha256: existing!.local.sha256 }, existing!.storedSize, compression, sealed);
         }
         return encodeSidecar(sidecar);
       },
@@ -133,7 +143,7 @@ async function vanishedAgain<T>(publish: () => Promise<T>): Promise<T> {
 async function publishData(req: PushRequest, key: string, compression: Compression): Promise<{ sidecar: Sidecar; created: boolean }> {
   const { repo, signal } = req;
   const body = await storedBody(req.handle, compression, req.size);
-  let stored: { size: number; sha256: string };
+  let stored: PutResult;
   try {
     stored = await repo.put(key, body.body, { signal, ifAbsent: true });
   } catch (err) {
@@ -141,14 +151,15 @@ async function publishData(req: PushRequest, key: string, compression: Compressi
     await body.feed;
     if (!(err instanceof AlreadyExistsError)) throw err;
     const { local, storedSize } = await acceptStored(req, key, compression);
-    return { sidecar: sidecarFor(req, key, { bytes: local.size, sha256: local.sha256 }, storedSize, compression), created: false };
+    return { sidecar: sidecarFor(req, key, { bytes: local.size, sha256: local.sha256 }, storedSize, compression, await sealedDigest(repo, key)), created: false };
   }
   try {
     await failedFeed(body);
-    return { sidecar: sidecarFor(req, key, contentOf(body, stored), stored.size, compression), created: true };
+    return { sidecar: sidecarFor(req, key, contentOf(body, stored), stored.size, compression, stored.sealed), created: true };
   } catch (err) {
-    // this push created it, and no sidecar names it: take it back
-    await repo.delete([key]);
+    // this push created it, and no sidecar names it: take it back (where the credential may delete; the error to
+    // report is the one that refused the push)
+    await repo.delete([key]).catch(() => {});
     throw err;
   }
 }
@@ -156,6 +167,7 @@ async function publishData(req: PushRequest, key: string, compression: Compressi
 // A data object found under key (a racing push of this name, or a crashed one) is accepted when it holds this file's
 // content, else the push is refused naming both. copied: this file's size and hash, when the push has them already.
 async function acceptStored(req: PushRequest, key: string, compression: Compression, copied?: Digest): Promise<{ local: Digest; storedSize: number }> {
+  if (sealedWriter(req.repo)) throw leftoverSealed(req.repo.url, req.name, path.basename(key));
   const found = await hashStored(req.repo, key, compression, req.signal);
   const local = copied ?? (await hashFile(req.handle));
   if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(req.repo.url, req.name, path.basename(key), found, local);
@@ -200,7 +212,7 @@ async function readBack(req: PushRequest, mine: Sidecar): Promise<void> {
   const { repo, systemId, name } = req;
   for (let attempt = 1; ; attempt++) {
     try {
-      await readArchived(repo, systemId, mine, discardSink(), req.signal);
+      await readPublished(repo, systemId, mine, req.signal);
       break;
     } catch (err) {
       if (err instanceof PgopsError && err.code === ExitCode.INTEGRITY) throw replacedAfterPublish(repo.url, mine.stored, mine);
@@ -215,8 +227,34 @@ async function readBack(req: PushRequest, mine: Sidecar): Promise<void> {
   }
 }
 
+// A writer of an encrypted repository holds no key: it cannot read back what it stored, only compare the stored age
+// file with the digest its sidecar lists for it.
+function sealedWriter(repo: Repo): repo is SealedRepo {
+  return repo instanceof SealedRepo && !repo.canRead;
+}
+
+// Proves the data object holds what the sidecar s vouches for: decompressed and hashed, or, by a writer of an
+// encrypted repository, the stored age file against s.sealed. Throws INTEGRITY (exit 6) when it does not.
+async function readPublished(repo: Repo, systemId: string, s: Sidecar, signal: AbortSignal): Promise<void> {
+  if (!sealedWriter(repo) || !s.sealed) return readArchived(repo, systemId, s, discardSink(), signal);
+  const key = dataKey(systemId, s.name, s.compression);
+  const stored = await abortable(repo.raw.get(key), signal).then((body) => hashStream(body));
+  if (stored.sha256 !== s.sealed.sha256 || stored.size !== s.sealed.size) {
+    throw new PgopsError(`${key} in ${repo.url} is not the age file its sidecar lists (sha256 ${stored.sha256}, ${stored.size} bytes; listed ${s.sealed.sha256}, ${s.sealed.size} bytes)`, { code: ExitCode.INTEGRITY });
+  }
+}
+
+// In an encrypted repository a data object without its sidecar (a crashed push's) cannot be compared with this file
+// by a writer, which holds no key: nothing vouches for it, and nothing is overwritten.
+function leftoverSealed(repoUrl: string, name: string, stored: string): PgopsError {
+  return new PgopsError(`${name} is already stored in ${repoUrl} as ${stored}, without its sidecar, and this writer holds no key to compare it with this file: nothing was overwritten`, {
+    code: ExitCode.FAILED,
+    hint: `an earlier push crashed between the data object and its sidecar (or another server archives this name now): no sidecar vouches for ${stored}, so it is not archived; once no other server archives here, remove it (keep a copy until you know) and the next try of archive_command archives this file`,
+  });
+}
+
 // The sidecar of this file as stored under key; refuses a file that changed while it was read.
-function sidecarFor(req: PushRequest, key: string, content: { bytes: number; sha256: string }, storedSize: number, compression = req.compression): Sidecar {
+function sidecarFor(req: PushRequest, key: string, content: { bytes: number; sha256: string }, storedSize: number, compression = req.compression, sealed?: Digest): Sidecar {
   if (content.bytes !== req.size) {
     throw new PgopsError(`${req.name} changed while it was archived: ${content.bytes} bytes read, ${req.size} expected`, { code: ExitCode.FAILED, hint: 'nothing was archived; PostgreSQL retries archive_command' });
   }
@@ -230,8 +268,14 @@ function sidecarFor(req: PushRequest, key: string, content: { bytes: number; sha
     compression,
     stored: path.basename(key),
     storedSize,
+    ...(sealed ? { sealed: { size: sealed.size, sha256: sealed.sha256 } } : {}),
     pushedAt: req.now.toISOString(),
   };
+}
+
+// The stored age file's digest of an object another writer put, in an encrypted repository (undefined elsewhere).
+async function sealedDigest(repo: Repo, key: string): Promise<Digest | undefined> {
+  return repo instanceof SealedRepo ? hashStream(await repo.raw.get(key)) : undefined;
 }
 
 interface StoredBody {

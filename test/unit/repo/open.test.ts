@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { PgopsError } from '../../../lib/errors.ts';
 import { silentLogger } from '../../../lib/log.ts';
 import { FileRepo } from '../../../lib/repo/file.ts';
-import { openRepo } from '../../../lib/repo/open.ts';
+import { openLocation } from '../../../lib/repo/open.ts';
 import type { Repo } from '../../../lib/repo/repo.ts';
 import { S3Repo } from '../../../lib/repo/s3.ts';
 
-const open = (url: string | undefined): Promise<Repo> => openRepo(url, {}, silentLogger());
+// the URL's storage, as openRepo opens it before it reads the repository's pgops-repo.json (no S3 server here)
+const open = (url: string | undefined): Promise<Repo> => openLocation(url, {}, silentLogger());
 
 async function refusal(url: string | undefined): Promise<PgopsError> {
   const err = await open(url).then(
@@ -18,7 +19,7 @@ async function refusal(url: string | undefined): Promise<PgopsError> {
   return err as PgopsError;
 }
 
-describe('openRepo', () => {
+describe('openLocation', () => {
   it('opens a folder from a file:///abs URL', async () => {
     const repo = await open('file:///var/backups/pg');
     expect(repo).toBeInstanceOf(FileRepo);

@@ -33,7 +33,7 @@ export const drillPitr: TaskHandler<'drill'> = async (ctx) => {
   const assertions = loadAssertions(o.assert ?? []);
   const owner = runningAsRoot() ? await osUserIds(o.osUser) : undefined;
   for (const dir of leftoverScratch(o.tmpDir)) log.warn('leftover', `an earlier drill left its scratch folder ${dir} (kept with --keep, or killed)`, { hint: `when nobody needs it: stop its server if one runs (pg_ctl -D ${dir}/data stop -m fast, as ${o.osUser}), then rm -rf ${dir}` });
-  const repo = await openRepo(o.repo, o, log, { writer: true });
+  const repo = await openRepo(o.repo, o, log, { writer: true, reads: true });
   try {
     const started = ctx.now();
     const planned = await planDrill(repo, { systemId: o.systemId, backup: o.backup }, target);

@@ -81,8 +81,16 @@ export const walCheck: TaskHandler<'wal-check'> = async (ctx) => {
         let switched: SwitchResult | undefined;
         const switchTimeoutMs = switchWait(o.switchTimeout, deadline.remainingMs(), ctx);
         if (o.repo !== undefined) {
-          repo = await openRepo(o.repo, o, ctx.log);
-          if (!systemId) repoSide = { skipped: 'the system identifier is unknown (pass --system-id)' };
+          try {
+            repo = await openRepo(o.repo, o, ctx.log);
+          } catch (err) {
+            // the repository side could not be checked (its pgops-repo.json is read first): the server side still is
+            if (deadline.signal.aborted) throw err;
+            repoSide = { error: messageOf(err) };
+          }
+          if (repoSide) {
+            // the error is the repository side's finding
+          } else if (!systemId) repoSide = { skipped: 'the system identifier is unknown (pass --system-id)' };
           else if (server.inRecovery && server.archiveMode !== 'always') repoSide = { skipped: 'a standby with archive_mode = on does not archive' };
         } else if (o.switch) {
           throw usageError('--switch needs --repo', 'it proves that a switched segment reaches the repository, so it must know the repository');

@@ -8,6 +8,7 @@ import { parseHistory, timelineChain, timelineOfSegment, type TimelineSpan } fro
 import { historyFileName, parseWalFileName, segmentNumber } from '../../../wal/names.ts';
 import { readArchivedBytes, readSidecar } from '../archived.ts';
 import { baseBackupWindowStart } from './backup-window.ts';
+import { SealedRepo } from '../../../repo/sealed.ts';
 
 // What the repository side found: the files, the timelines followed, and the continuity of the checked range.
 export interface RepositoryFacts {
@@ -25,18 +26,19 @@ export interface RepositoryFacts {
 
 // Lists the system's WAL folder: each WAL file name with whether both its data object and its sidecar exist.
 export async function listArchive(repo: Repo, systemId: string): Promise<Map<string, ArchivedFile>> {
-  return archiveFiles(await repo.list(walFolder(systemId)));
+  return archiveFiles(await repo.list(walFolder(systemId)), repo instanceof SealedRepo);
 }
 
-// The WAL files a listing of one WAL folder shows (pgops verify lists the folder itself).
-export function archiveFiles(objects: readonly StoredObject[]): Map<string, ArchivedFile> {
+// The WAL files a listing of one WAL folder shows (pgops verify lists the folder itself). sealed: the repository is
+// encrypted, so a data object's listed size is its age file's, not the segment's (the sidecar holds that).
+export function archiveFiles(objects: readonly StoredObject[], sealed = false): Map<string, ArchivedFile> {
   const parts = new Map<string, { data?: { size: number; modified: Date; raw: boolean }; sidecar?: boolean }>();
   for (const o of objects) {
     const k = classifyKey(path.posix.basename(o.key));
     if (!k || !parseWalFileName(k.name)) continue;
     const p = parts.get(k.name) ?? {};
     if (k.role === 'sidecar') p.sidecar = true;
-    else p.data = { size: o.size, modified: o.modified, raw: k.compression === 'none' };
+    else p.data = { size: o.size, modified: o.modified, raw: k.compression === 'none' && !sealed };
     parts.set(k.name, p);
   }
   const files = new Map<string, ArchivedFile>();
