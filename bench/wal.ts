@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generateIdentity } from '../lib/age/index.ts';
 import { startCluster, SUPERUSER, type Cluster } from '../test/support/cluster.ts';
 import { startS3Server, type S3Server } from '../test/support/s3.ts';
 import { parseWalArgs, WAL_USAGE, type WalBenchOptions } from './lib/args.ts';
@@ -15,20 +16,27 @@ import { missedRatios } from './lib/report.ts';
 import { measure, running, type Command } from './lib/measure.ts';
 import { cleanEnv, gitCommit } from './lib/setup.ts';
 import { median, rotate } from './lib/stats.ts';
-import { formatWalText, summariseWal, writeWalResults, type StartupRow, type WalOp, type WalReport, type WalSample } from './lib/wal-report.ts';
+import { formatWalText, missedCosts, summariseWal, summariseWalCosts, writeWalResults, type StartupRow, type WalCostSpec, type WalOp, type WalReport, type WalSample } from './lib/wal-report.ts';
 
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 const MAX_RATIO = 1.5;
+const MAX_ENCRYPTION_MS = 5;
+const AGE_MAGIC = 'age-encryption.org/v1\n';
 
 const OPS: WalOp[] = [
   { id: 'cp', label: 'cp + sync (bare)' },
   { id: 'pgbackrest', label: 'pgBackRest archive-push, posix, compress-type=none' },
   { id: 'pgops-file', label: 'pgops wal push -> file repository', baseline: 'pgbackrest', maxRatio: MAX_RATIO },
+  { id: 'pgops-file-age', label: 'pgops wal push -> file repository, age-encrypted', baseline: 'pgbackrest' },
   { id: 'pgbackrest-gz', label: 'pgBackRest archive-push, posix, gz level 1' },
   { id: 'pgops-file-gzip', label: 'pgops wal push -> file, --wal-compress gzip', baseline: 'pgbackrest-gz' },
   { id: 'pgops-s3', label: 'pgops wal push -> S3 (s3rver)', baseline: 'pgbackrest' },
 ];
 
+// the same push into the same kind of repository, once encrypted to an age recipient and once not
+const COSTS: WalCostSpec[] = [
+  { id: 'encryption', label: 'age encryption: encrypted - plain file push, same segment', op: 'pgops-file-age', baseline: 'pgops-file', maxMedianMs: MAX_ENCRYPTION_MS },
+];
 
 interface Bench {
   cluster: Cluster;
@@ -37,6 +45,8 @@ interface Bench {
   launcher: PgopsLauncher;
   env: NodeJS.ProcessEnv;
   systemId: string;
+  /** the encrypted repositories' recipient, and the identity file that reads them (the untimed check only) */
+  age: { recipient: string; identityFile: string };
 }
 
 // Our environment without PG*, PGOPS_*, AWS_* and DATABASE_URL (only the flags count), and without NODE_OPTIONS and
@@ -116,6 +126,7 @@ function commandsFor(b: Bench, round: number, segment: string): Record<string, C
     pgbackrest: { file: 'pgbackrest', args: [`--config=${path.join(dir('pgbr'), 'pgbackrest.conf')}`, '--stanza=bench', 'archive-push', segment], env: b.env },
     'pgbackrest-gz': { file: 'pgbackrest', args: [`--config=${path.join(dir('pgbr-gz'), 'pgbackrest.conf')}`, '--stanza=bench', 'archive-push', segment], env: b.env },
     'pgops-file': pgops(b, ['wal', 'push', segment, '--repo', `file://${dir('pgops')}`]),
+    'pgops-file-age': pgops(b, ['wal', 'push', segment, '--repo', `file://${dir('pgops-age')}`]),
     'pgops-file-gzip': pgops(b, ['wal', 'push', segment, '--repo', `file://${dir('pgops-gz')}`, '--wal-compress', 'gzip']),
     'pgops-s3': pgops(b, ['wal', 'push', segment, '--repo', b.s3.repoUrl(`r${round}`), '--s3-endpoint', b.s3.endpoint, '--s3-path-style', '--s3-checksum', 'when-required'], b.s3.env),
   };
@@ -129,9 +140,25 @@ function prepareRound(b: Bench, round: number): void {
     execFileSync(process.execPath, [path.join(ROOT, 'bin/pgops.js'), 'repo', 'init', '--repo', ...repo], { env: { ...b.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   init([`file://${path.join(b.tmp, `r${round}-pgops`)}`]);
   init([`file://${path.join(b.tmp, `r${round}-pgops-gz`)}`]);
+  // writers of an encrypted repository need only its recipient, recorded here
+  init([`file://${path.join(b.tmp, `r${round}-pgops-age`)}`, '--encrypt-to', b.age.recipient]);
   init([b.s3.repoUrl(`r${round}`), '--s3-endpoint', b.s3.endpoint, '--s3-path-style', '--s3-checksum', 'when-required'], b.s3.env);
   pgBackRestStanza(b, `r${round}-pgbr`, ['compress-type=none']);
   pgBackRestStanza(b, `r${round}-pgbr-gz`, ['compress-type=gz', 'compress-level=1']);
+}
+
+// Proves (untimed) that the round's encrypted repository holds the segment as an age file, and that wal fetch with
+// the identity gives back the segment's bytes: pushes that stored it plain, or unreadable, would measure nothing.
+async function checkEncrypted(b: Bench, round: number, segment: string): Promise<void> {
+  const name = path.basename(segment);
+  const repo = path.join(b.tmp, `r${round}-pgops-age`);
+  const stored = fs.readFileSync(path.join(repo, 'wal', b.systemId, name));
+  if (stored.subarray(0, AGE_MAGIC.length).toString('latin1') !== AGE_MAGIC) throw new Error(`${name} in ${repo} is not an age file: wal push did not encrypt`);
+  const fetched = path.join(b.tmp, `r${round}-fetched-${name}`);
+  await measure(pgops(b, ['wal', 'fetch', name, fetched, '--repo', `file://${repo}`, '--system-id', b.systemId, '--identity', b.age.identityFile]));
+  const same = fs.readFileSync(fetched).equals(fs.readFileSync(segment));
+  fs.rmSync(fetched);
+  if (!same) throw new Error(`wal fetch of ${name} from the encrypted repository ${repo} gave other bytes than the segment`);
 }
 
 // Every segment pushed by every operation, in an order that changes per segment and round.
@@ -148,14 +175,16 @@ async function runRound(b: Bench, round: number, segments: string[]): Promise<Wa
     for (const op of order) {
       // untimed: flush what earlier pushes left in the page cache, so that no push waits for another one's writes
       await measure(SYNC);
+      const load1 = os.loadavg()[0];
       const m = await measure(commands[op]);
-      samples.push({ round, segment: path.basename(segment), op, seconds: m.seconds });
+      samples.push({ round, segment: path.basename(segment), op, seconds: m.seconds, load1 });
     }
     if ((i + 1) % 8 === 0 || i === segments.length - 1) {
       const last = samples.slice(-OPS.length).map((s) => `${s.op} ${(s.seconds * 1000).toFixed(0)}`).join(', ');
-      log(`round ${round}: ${i + 1}/${segments.length} segments (ms: ${last})`);
+      log(`round ${round}: ${i + 1}/${segments.length} segments (ms: ${last}; load ${os.loadavg()[0].toFixed(2)})`);
     }
   }
+  await checkEncrypted(b, round, segments[0]);
   return samples;
 }
 
@@ -185,6 +214,7 @@ async function startup(b: Bench): Promise<StartupRow[]> {
 
 async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): Promise<{ json: string; markdown: string }> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg();
   const pgbackrest = ensurePgBackRest();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgops-bench-wal-'));
   // the server (as postgres) copies segments into tmp/staging
@@ -202,7 +232,10 @@ async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): P
   const launcher = prepareWalLauncher(ROOT);
   log(`pgops runs from: ${launcher.entry}; pgBackRest: ${pgbackrest}`);
   const systemId = (await cluster.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
-  const b: Bench = { cluster, s3, tmp, launcher, env: walEnv(), systemId };
+  const { identity, recipient } = generateIdentity();
+  const identityFile = path.join(tmp, 'age-identity.txt');
+  fs.writeFileSync(identityFile, `# bench:wal's key, made for this run\n${identity}\n`, { mode: 0o600 });
+  const b: Bench = { cluster, s3, tmp, launcher, env: walEnv(), systemId, age: { recipient, identityFile } };
 
   log(`generating ${segments} WAL segments`);
   const segs = await makeSegments(cluster, staging, segments);
@@ -210,6 +243,7 @@ async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): P
   const warm = commandsFor(b, 0, segs[0]);
   prepareRound(b, 0);
   for (const op of OPS) await measure(warm[op.id]);
+  await checkEncrypted(b, 0, segs[0]);
 
   const samples: WalSample[] = [];
   for (let round = 1; round <= rounds; round++) samples.push(...(await runRound(b, round, segs)));
@@ -217,6 +251,7 @@ async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): P
   const start = await startup(b);
 
   const rows = summariseWal(OPS, samples);
+  const costs = summariseWalCosts(COSTS, samples);
   const report: WalReport = {
     benchmark: 'wal',
     startedAt,
@@ -226,14 +261,16 @@ async function run({ segments, rounds }: WalBenchOptions, cleanups: Cleanups): P
       node: process.version,
       postgres: execFileSync('pg_config', ['--version'], { encoding: 'utf8' }).trim(),
       pgbackrest: execFileSync('pgbackrest', ['version'], { encoding: 'utf8' }).trim(),
+      loadAverage: { start: loadAtStart, end: os.loadavg() },
     },
     // a source edited during the run would have sent later pushes through tsx: that counts as a rebuild
     pgops: { entry: entryAfterRun(ROOT, launcher, !walBundleCurrent(ROOT)), commit: gitCommit(ROOT) },
     options: { segments, rounds, segmentBytes: SEGMENT_BYTES },
     rows,
+    costs,
     startup: start,
     samples,
-    missed: missedRatios(rows),
+    missed: [...missedRatios(rows), ...missedCosts(costs)],
   };
   process.stdout.write(formatWalText(report, OPS));
   return writeWalResults(report, OPS, RESULTS);

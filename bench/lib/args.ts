@@ -2,18 +2,29 @@ import { parseArgs } from 'node:util';
 
 export type Fingerprint = 'count' | 'hash' | 'none';
 
+/** pgbench -i (compresses about 55:1), or bench/lib/pitr-data.ts's generated data (a few times, like production's) */
+export type BackupDataset = 'pgbench' | 'realistic';
+
 export interface BenchOptions {
-  /** pgbench scales to run the whole benchmark at, in order */
+  dataset: BackupDataset;
+  /** pgbench scales to run the whole benchmark at, in order (the pgbench dataset) */
   scales: number[];
+  /** the size the realistic dataset's database grows to, in MB */
+  sizeMb: number;
   rounds: number;
   fingerprint: Fingerprint;
 }
 
 export const USAGE = `usage: npm run bench:backup [-- options]
 
+  --dataset NAME       pgbench (default): pgbench -i, whose dump compresses about 55:1; or realistic: the
+                       generated data of bench:pitr (bench/lib/pitr-data.ts: text, jsonb, numeric, uuid), which
+                       compresses a few times, as production data does: what pgops does per byte of dump shows
   --scale N            pgbench scale of the benchmark database (default 50: about 750 MB)
   --scales N,M,...     run the whole benchmark at each scale and report how pgops's peak RSS grows
-  --rounds N           interleaved rounds; every operation runs once per round (default 3)
+  --size-mb N          realistic only: the database grows to at least this size, in MB (default 300)
+  --rounds N           interleaved rounds; every operation runs once per round (default 4: each of the four
+                       backups, rotated by one place a round, then runs once in every place)
   --fingerprint MODE   count, hash or none, passed to pgops backup (default count)
   --help               this text`;
 
@@ -41,13 +52,17 @@ function stringOptions(argv: string[], names: string[]): Record<string, string |
 
 // Parses the benchmark's own options; throws ArgsError naming the expected and the given value. Undefined for --help.
 export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
-  const values = stringOptions(argv, ['scale', 'scales', 'rounds', 'fingerprint']);
+  const values = stringOptions(argv, ['dataset', 'scale', 'scales', 'size-mb', 'rounds', 'fingerprint']);
   if (!values) return undefined;
+  const dataset = values.dataset ?? 'pgbench';
+  if (dataset !== 'pgbench' && dataset !== 'realistic') throw new ArgsError(`invalid --dataset "${dataset}": expected pgbench or realistic`);
+  if (dataset === 'realistic' && (values.scale !== undefined || values.scales !== undefined)) throw new ArgsError('--scale and --scales are for the pgbench dataset only; the realistic one takes --size-mb');
+  if (dataset === 'pgbench' && values['size-mb'] !== undefined) throw new ArgsError('--size-mb is for the realistic dataset only (--dataset realistic); pgbench takes --scale');
   if (values.scale !== undefined && values.scales !== undefined) throw new ArgsError('give --scale or --scales, not both');
   const scales = values.scales !== undefined ? values.scales.split(',').map((s) => positiveInt('scales', s)) : [positiveInt('scale', values.scale ?? '50')];
   const fingerprint = values.fingerprint ?? 'count';
   if (!['count', 'hash', 'none'].includes(fingerprint)) throw new ArgsError(`invalid --fingerprint "${fingerprint}": expected one of count, hash, none`);
-  return { scales, rounds: positiveInt('rounds', values.rounds ?? '3'), fingerprint: fingerprint as Fingerprint };
+  return { dataset, scales, sizeMb: positiveInt('size-mb', values['size-mb'] ?? '300'), rounds: positiveInt('rounds', values.rounds ?? '4'), fingerprint: fingerprint as Fingerprint };
 }
 
 export type DrillDataset = 'pgbench' | 'regression';

@@ -13,11 +13,23 @@ export interface OpSpec {
   pgops: boolean;
 }
 
+// A comparison of two operations of the same run, neither of them bare: what one option of pgops costs (encryption).
+export interface CostSpec {
+  id: string;
+  label: string;
+  /** the operation that pays the cost, and the one without it */
+  op: string;
+  baseline: string;
+  maxRatio: number;
+}
+
 export interface Sample {
   round: number;
   op: string;
   seconds: number;
   peakRssKb?: number;
+  /** 1-minute load average just before the command started */
+  load1?: number;
 }
 
 export interface Row {
@@ -33,26 +45,51 @@ export interface Row {
   peakRssMb?: number;
 }
 
-export interface ScaleResult {
-  scale: number;
+// What a cost costs: op against baseline, both pgops runs of the same round.
+export interface CostRow {
+  id: string;
+  label: string;
+  op: string;
+  baseline: string;
+  /** median over the rounds of (op's run - the baseline's run in the same round) */
+  medianAddedSeconds: number;
+  /** median over the rounds of (op's run / the baseline's run in the same round) */
+  ratio: number;
+  ratioRange: [number, number];
+  maxRatio: number;
+  pass: boolean;
+}
+
+// The database a part of the run measured: pgbench -i at a scale, or bench/lib/pitr-data.ts's generated data grown
+// to a size (it compresses a few times, as production data does; pgbench's about 55:1).
+export type Dataset = { dataset: 'pgbench'; scale: number } | { dataset: 'realistic'; sizeMb: number };
+
+// The dataset in a few words, for headings and messages: "scale 50", "realistic 300 MB".
+export function datasetName(d: Dataset): string {
+  return d.dataset === 'pgbench' ? `scale ${d.scale}` : `realistic ${d.sizeMb} MB`;
+}
+
+export type ScaleResult = Dataset & {
   databaseBytes: number;
   dumpBytes: number;
   samples: Sample[];
   rows: Row[];
+  costs: CostRow[];
   /** the highest peak RSS of any pgops run at this scale */
   peakRssMb: number;
   rssPass: boolean;
-}
+};
 
 export interface Report {
   benchmark: 'backup';
   startedAt: string;
   finishedAt: string;
-  machine: { cpus: number; node: string; pgDump: string };
+  machine: { cpus: number; node: string; pgDump: string; loadAverage: { start: number[]; end: number[] } };
   /** how bin/pgops.js ran (dist bundle or tsx) and the commit of lib/ */
   pgops: { entry: string; commit: string };
-  options: { scales: number[]; rounds: number; fingerprint: string };
-  targets: { maxRatio: number; maxRssMb: number; maxRssGrowth: number };
+  /** scales for the pgbench dataset, sizeMb for the realistic one */
+  options: { dataset: Dataset['dataset']; scales?: number[]; sizeMb?: number; rounds: number; fingerprint: string };
+  targets: { maxRatio: number; maxEncryptionRatio: number; maxRssMb: number; maxRssGrowth: number };
   scales: ScaleResult[];
   /** peak RSS at the largest scale / at the smallest, when several scales ran */
   rssGrowth?: { fromScale: number; toScale: number; ratio: number; pass: boolean };
@@ -61,26 +98,44 @@ export interface Report {
 
 const MB = 1024 * 1024;
 
+// op's run and baseline's run of each round that has both.
+function pairs(samples: readonly Sample[], op: string, baseline: string): [Sample, Sample][] {
+  return samples.flatMap((s) => {
+    const base = s.op === op ? samples.find((b) => b.op === baseline && b.round === s.round) : undefined;
+    return base ? [[s, base] as [Sample, Sample]] : [];
+  });
+}
+
+// The median and the range of the per-round ratios op / baseline.
+function ratioOf(samples: readonly Sample[], op: string, baseline: string): { ratio: number; ratioRange: [number, number] } {
+  const ratios = pairs(samples, op, baseline).map(([s, b]) => s.seconds / b.seconds);
+  return { ratio: median(ratios), ratioRange: [Math.min(...ratios), Math.max(...ratios)] };
+}
+
 // Medians, ratios and pass/fail of each operation from the samples of all rounds.
 export function summarise(specs: readonly OpSpec[], samples: readonly Sample[]): Row[] {
   return specs.map((spec) => {
     const own = samples.filter((s) => s.op === spec.id);
     const row: Row = { op: spec.id, label: spec.label, medianSeconds: median(own.map((s) => s.seconds)) };
     if (spec.baseline) {
-      const ratios = own.flatMap((s) => {
-        const base = samples.find((b) => b.op === spec.baseline && b.round === s.round);
-        return base ? [s.seconds / base.seconds] : [];
-      });
-      row.ratio = median(ratios);
-      row.ratioRange = [Math.min(...ratios), Math.max(...ratios)];
+      Object.assign(row, ratioOf(samples, spec.id, spec.baseline));
       if (spec.maxRatio !== undefined) {
         row.maxRatio = spec.maxRatio;
-        row.pass = row.ratio <= spec.maxRatio;
+        row.pass = row.ratio! <= spec.maxRatio;
       }
     }
     const rss = own.flatMap((s) => (s.peakRssKb === undefined ? [] : [s.peakRssKb]));
     if (rss.length) row.peakRssMb = Math.max(...rss) / 1024;
     return row;
+  });
+}
+
+// What each cost costs: the per-round ratio and the seconds it adds, against its target.
+export function summariseCosts(specs: readonly CostSpec[], samples: readonly Sample[]): CostRow[] {
+  return specs.map((spec) => {
+    const { ratio, ratioRange } = ratioOf(samples, spec.op, spec.baseline);
+    const medianAddedSeconds = median(pairs(samples, spec.op, spec.baseline).map(([s, b]) => s.seconds - b.seconds));
+    return { ...spec, medianAddedSeconds, ratio, ratioRange, pass: ratio <= spec.maxRatio };
   });
 }
 
@@ -98,14 +153,29 @@ function tableOf(result: ScaleResult, maxRssMb: number): string[][] {
     verdict(r.pass),
     r.peakRssMb === undefined ? '' : fmtMb(r.peakRssMb),
   ]);
+  for (const c of result.costs) {
+    const range = `${c.ratioRange[0].toFixed(2)}-${c.ratioRange[1].toFixed(2)}`;
+    rows.push([c.label, `${c.medianAddedSeconds >= 0 ? '+' : ''}${c.medianAddedSeconds.toFixed(2)}`, c.ratio.toFixed(2), range, `<= ${c.maxRatio.toFixed(2)}`, verdict(c.pass), '']);
+  }
   rows.push(['pgops peak RSS, any run', '', '', '', `<= ${maxRssMb} MB`, verdict(result.rssPass), fmtMb(result.peakRssMb)]);
   return rows;
 }
 
-const HEAD = ['operation', 'median s', 'pgops/bare', 'rounds range', 'target', 'result', 'pgops peak RSS'];
+// ratio: pgops / the bare tool, or on a cost row (median s then the seconds it adds) the one pgops run / the other
+const HEAD = ['operation', 'median s', 'ratio', 'rounds range', 'target', 'result', 'pgops peak RSS'];
 
+// Names the data and how well it compressed (database size / dump size): on data that compresses 55:1 the dump is
+// small, and what pgops does per byte of it hardly shows.
 function heading(r: Report, s: ScaleResult): string {
-  return `scale ${s.scale}: pgbench database ${fmtBytes(s.databaseBytes)}, custom-format dump ${fmtBytes(s.dumpBytes)}, ${r.options.rounds} rounds, --fingerprint ${r.options.fingerprint}, pgops from the ${r.pgops.entry}`;
+  const database = s.dataset === 'pgbench' ? 'pgbench database' : 'generated database (bench/lib/pitr-data.ts)';
+  const compression = `database / dump ${(s.databaseBytes / s.dumpBytes).toFixed(1)}:1`;
+  return `${datasetName(s)}: ${database} ${fmtBytes(s.databaseBytes)}, custom-format dump ${fmtBytes(s.dumpBytes)}, ${compression}, ${r.options.rounds} rounds, --fingerprint ${r.options.fingerprint}, pgops from the ${r.pgops.entry}${loadRange(s.samples)}`;
+}
+
+// The range of the 1-minute load average before the timed commands: on a 2-core machine anything above 2 competes.
+export function loadRange(samples: readonly { load1?: number }[]): string {
+  const loads = samples.flatMap((s) => (s.load1 === undefined ? [] : [s.load1]));
+  return loads.length ? `, load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : '';
 }
 
 function growthLine(r: Report): string | undefined {
@@ -134,8 +204,8 @@ export function formatMarkdown(r: Report, jsonFile: string): string {
   const out = [
     '# pgops backup benchmark: latest run',
     '',
-    `Run ${r.startedAt} to ${r.finishedAt} on ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.pgDump}; pgops ${r.pgops.commit} from the ${r.pgops.entry}. Raw samples: \`${jsonFile}\`.`,
-    'Ratios are the median over rounds of pgops / the bare tool in the same round; see bench/README.md.',
+    `Run ${r.startedAt} to ${r.finishedAt} on ${r.machine.cpus} CPUs (load average ${r.machine.loadAverage.start.map((l) => l.toFixed(2)).join(', ')} at the start, ${r.machine.loadAverage.end.map((l) => l.toFixed(2)).join(', ')} at the end), node ${r.machine.node}, ${r.machine.pgDump}; pgops ${r.pgops.commit} from the ${r.pgops.entry}. Raw samples: \`${jsonFile}\`.`,
+    'Ratios are the median over rounds of pgops / the bare tool in the same round (a cost row: the one pgops run / the other, its median s the seconds it adds); see bench/README.md.',
   ];
   for (const s of r.scales) {
     out.push('', `## ${heading(r, s)}`, '', `| ${HEAD.join(' | ')} |`, `|${HEAD.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadRange } from './report.ts';
 import { median, percentile } from './stats.ts';
 
 // One way of archiving a segment, as a row of the table.
@@ -12,11 +13,23 @@ export interface WalOp {
   maxRatio?: number;
 }
 
+// What one option of pgops costs a push: op against baseline, both pgops pushes of the same segment in the same round.
+export interface WalCostSpec {
+  id: string;
+  label: string;
+  op: string;
+  baseline: string;
+  /** the largest acceptable median of the per-segment differences */
+  maxMedianMs: number;
+}
+
 export interface WalSample {
   round: number;
   segment: string;
   op: string;
   seconds: number;
+  /** 1-minute load average just before the push started */
+  load1?: number;
 }
 
 export interface WalRow {
@@ -33,6 +46,14 @@ export interface WalRow {
   pass?: boolean;
 }
 
+// The per-segment differences op - baseline (same segment, same round): their median and p95, against the target.
+export interface WalCostRow extends WalCostSpec {
+  samples: number;
+  medianMs: number;
+  p95Ms: number;
+  pass: boolean;
+}
+
 export interface StartupRow {
   label: string;
   medianMs: number;
@@ -43,10 +64,11 @@ export interface WalReport {
   benchmark: 'wal';
   startedAt: string;
   finishedAt: string;
-  machine: { cpus: number; node: string; postgres: string; pgbackrest: string };
+  machine: { cpus: number; node: string; postgres: string; pgbackrest: string; loadAverage: { start: number[]; end: number[] } };
   pgops: { entry: string; commit: string };
   options: { segments: number; rounds: number; segmentBytes: number };
   rows: WalRow[];
+  costs: WalCostRow[];
   startup: StartupRow[];
   samples: WalSample[];
   missed: string[];
@@ -81,6 +103,18 @@ export function summariseWal(ops: readonly WalOp[], samples: readonly WalSample[
   });
 }
 
+// The per-segment differences of each cost, in ms.
+export function summariseWalCosts(specs: readonly WalCostSpec[], samples: readonly WalSample[]): WalCostRow[] {
+  return specs.map((spec) => {
+    const diffs = samples.flatMap((s) => {
+      const base = s.op === spec.op ? samples.find((b) => b.op === spec.baseline && b.round === s.round && b.segment === s.segment) : undefined;
+      return base ? [(s.seconds - base.seconds) * 1000] : [];
+    });
+    const medianMs = median(diffs);
+    return { ...spec, samples: diffs.length, medianMs, p95Ms: percentile(diffs, 95), pass: medianMs <= spec.maxMedianMs };
+  });
+}
+
 const HEAD = ['operation', 'median ms', 'p95 ms', 'segments/s', 'ratio', 'target', 'result'];
 
 function cells(r: WalRow, baselineLabel: (op: string) => string): string[] {
@@ -95,10 +129,22 @@ function cells(r: WalRow, baselineLabel: (op: string) => string): string[] {
   ];
 }
 
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(1)}`;
+
+// A cost as a row of the same table: its median ms and p95 ms are those of the per-segment differences.
+function costCells(c: WalCostRow): string[] {
+  return [c.label, signed(c.medianMs), signed(c.p95Ms), '', '', `median <= +${c.maxMedianMs.toFixed(1)} ms`, c.pass ? 'ok' : 'MISSED'];
+}
+
+// The costs that missed their target, as short phrases.
+export function missedCosts(costs: readonly WalCostRow[]): string[] {
+  return costs.filter((c) => !c.pass).map((c) => `${c.label} median ${signed(c.medianMs)} ms > +${c.maxMedianMs.toFixed(1)} ms`);
+}
+
 // The report as aligned text for the terminal.
 export function formatWalText(r: WalReport, ops: readonly WalOp[]): string {
   const base = (op: string) => ops.find((o) => o.id === ops.find((x) => x.id === op)?.baseline)?.id ?? '';
-  const rows = [HEAD, ...r.rows.map((row) => cells(row, base))];
+  const rows = [HEAD, ...r.rows.map((row) => cells(row, base)), ...r.costs.map(costCells)];
   const widths = HEAD.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const out = ['', heading(r), ''];
   for (const row of rows) out.push(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
@@ -109,7 +155,8 @@ export function formatWalText(r: WalReport, ops: readonly WalOp[]): string {
 }
 
 function heading(r: WalReport): string {
-  return `${r.options.segments} segments of ${(r.options.segmentBytes / 1024 / 1024).toFixed(0)} MB x ${r.options.rounds} rounds, interleaved; ratio = median over segments of (this / the baseline on the same segment); pgops from the ${r.pgops.entry}`;
+  const costs = r.costs.length ? `; a cost row's ms are of (the one push - the other on the same segment)` : '';
+  return `${r.options.segments} segments of ${(r.options.segmentBytes / 1024 / 1024).toFixed(0)} MB x ${r.options.rounds} rounds, interleaved; ratio = median over segments of (this / the baseline on the same segment)${costs}; pgops from the ${r.pgops.entry}${loadRange(r.samples)}`;
 }
 
 // The report as markdown, for bench/results/wal-latest.md.
@@ -118,13 +165,14 @@ export function formatWalMarkdown(r: WalReport, ops: readonly WalOp[], jsonFile:
   const out = [
     '# pgops WAL archiving benchmark: latest run',
     '',
-    `Run ${r.startedAt} to ${r.finishedAt} on ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.postgres}, ${r.machine.pgbackrest}, pgops ${r.pgops.commit}. Raw samples: \`${jsonFile}\`. See bench/README.md.`,
+    `Run ${r.startedAt} to ${r.finishedAt} on ${r.machine.cpus} CPUs (load average ${r.machine.loadAverage.start.map((l) => l.toFixed(2)).join(', ')} at the start, ${r.machine.loadAverage.end.map((l) => l.toFixed(2)).join(', ')} at the end), node ${r.machine.node}, ${r.machine.postgres}, ${r.machine.pgbackrest}, pgops ${r.pgops.commit}. Raw samples: \`${jsonFile}\`. See bench/README.md.`,
     '',
     `## ${heading(r)}`,
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...r.rows.map((row) => `| ${cells(row, base).join(' | ')} |`),
+    ...r.costs.map((c) => `| ${costCells(c).join(' | ')} |`),
     '',
     '## Start-up (no segment pushed)',
     '',

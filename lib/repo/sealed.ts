@@ -66,8 +66,16 @@ export class SealedRepo implements Repo {
       return this.putBytes(key, Buffer.concat(chunks), opts);
     }
     const enc = encryptStream(this.recipients(key));
+    // the body's errors reach the put through enc, which they destroy
     pipeline(body, enc, () => {});
-    const stored = await this.raw.put(key, enc, { ...opts, sizeHint: opts.sizeHint === undefined ? undefined : sealedSizeBound(opts.sizeHint) });
+    let stored: PutResult;
+    try {
+      stored = await this.raw.put(key, enc, { ...opts, sizeHint: opts.sizeHint === undefined ? undefined : sealedSizeBound(opts.sizeHint) });
+    } catch (err) {
+      // a put that gave up before reading everything must not leave the body waiting on enc
+      enc.destroy();
+      throw err;
+    }
     const plain = enc.plain();
     return { key, size: plain.size, sha256: plain.sha256, sealed: { size: stored.size, sha256: stored.sha256 } };
   }
