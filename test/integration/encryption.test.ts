@@ -153,6 +153,14 @@ describe('an encrypted repository', () => {
   });
 
   it('drills the set with the identity, and the stored report keeps its checks sealed', async () => {
+    // without it, or with another key, the drill stops before it creates its scratch database or stores a report
+    const before = await databases();
+    for (const extra of [[], ['--identity', bob.file]]) {
+      const refused = await cli('drill', '--repo', archive.url, '--drill-target', cluster.url(), ...extra);
+      expect(refused.exitCode, refused.stderr).toBe(3);
+    }
+    expect(await databases()).toEqual(before);
+    expect(repoFiles().filter((f) => f.includes('/drills/'))).toEqual([]);
     const r = await cli('drill', '--repo', archive.url, '--drill-target', cluster.url(), '--identity', alice.file, '--json');
     expect(r.exitCode, r.stderr).toBe(0);
     const report = repoFiles().find((f) => f.includes('/drills/app/'))!;
