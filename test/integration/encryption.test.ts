@@ -111,6 +111,8 @@ describe('an encrypted repository', () => {
     const list = await cli('backups', 'list', '--repo', archive.url, '--json');
     expect(list.exitCode, list.stderr).toBe(0);
     expect(JSON.stringify(jsonData(list.stdout))).toContain(setId);
+    const info = await cli('repo', 'info', '--repo', archive.url);
+    expect(info.stdout).toContain(`encrypted to ${alice.recipient}`);
     const verify = await cli('verify', '--repo', archive.url);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
     const deep = await cli('verify', '--repo', archive.url, '--deep', '--identity', alice.file);

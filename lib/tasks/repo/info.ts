@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ExitCode } from '../../errors.ts';
 import { listBaseBackups, type BaseBackup } from '../../repo/basebackups.ts';
 import { listDrillReports } from '../../repo/drill-reports.ts';
-import { notARepository, readIdentity, REPO_FILE } from '../../repo/identity.ts';
+import { notARepository, readIdentity, REPO_FILE, type RepoIdentity } from '../../repo/identity.ts';
 import { classifyKey } from '../../repo/layout.ts';
 import { nearbyRepositories } from '../../repo/nearby.ts';
 import { openRepo } from '../../repo/open.ts';
@@ -66,7 +66,7 @@ export const repoInfo: TaskHandler<'repo-info'> = async (ctx) => {
     const bytes = databases.reduce((s, d) => s + d.bytes, 0) + wal.reduce((s, w) => s + w.bytes, 0) + basebackups.reduce((s, b) => s + b.bytes, 0);
     const lines = [
       identity
-        ? `repository ${repo.url}: format ${identity.version}, created ${identity.createdAt} by pgops ${identity.tool?.version ?? '?'}${identity.conditionalWrites === false ? ' (store ignores conditional writes)' : ''}`
+        ? `repository ${repo.url}: format ${identity.version}, created ${identity.createdAt} by pgops ${identity.tool?.version ?? '?'}${identity.conditionalWrites === false ? ' (store ignores conditional writes)' : ''}${settingsOf(identity)}`
         : `${repo.url} holds pgops data but has no ${REPO_FILE}: writers refuse it until pgops repo init --repo ${repo.url} adopts it`,
       ...databases.map(
         (d) =>
@@ -140,4 +140,14 @@ function walSystems(objects: readonly StoredObject[]): WalInfo[] {
     out.set(parts[1], w);
   }
   return [...out.values()];
+}
+
+// What every writer must honour, as repo info names it: encryption and object lock.
+function settingsOf(identity: RepoIdentity): string {
+  const enc = identity.encryption;
+  const parts = [
+    enc ? (enc.passphrase ? 'encrypted with a passphrase (age scrypt)' : `encrypted to ${enc.recipients.join(', ')}${enc.previous?.length ? ` (earlier recipients not re-wrapped yet: ${enc.previous.join(', ')})` : ''}`) : '',
+    identity.objectLock ? `object lock ${identity.objectLock.mode} ${identity.objectLock.duration}` : '',
+  ].filter(Boolean);
+  return parts.length ? `; ${parts.join('; ')}` : '';
 }
