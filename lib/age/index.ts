@@ -5,6 +5,6 @@ export { generateIdentity, parseIdentities, parseRecipient, passphraseIdentity, 
 export type { Encoder, Sealed } from './stream.ts';
 export { createEncoder, decryptBytes, decryptStream, encryptBytes, encryptStream } from './stream.ts';
 export type { StanzaInfo } from './header.ts';
-export { MAX_HEADER_BYTES, headerInfo } from './header.ts';
+export { MAX_HEADER_BYTES, VERSION_LINE, headerInfo } from './header.ts';
 export { rewrapHeader } from './rekey.ts';
 export { AgeError, AgeFormatError, AgeIntegrityError, AgeKeyError, AgeNoIdentityError } from './errors.ts';

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AgeError, AgeNoIdentityError, headerInfo, MAX_HEADER_BYTES, rewrapHeader, type Identity, type Recipient } from '../age/index.ts';
+import { AgeError, AgeNoIdentityError, headerInfo, MAX_HEADER_BYTES, rewrapHeader, VERSION_LINE, type Identity, type Recipient } from '../age/index.ts';
 import { decryptError } from './encryption.ts';
 import type { Digest } from './open-file.ts';
 import type { Repo } from './repo.ts';
@@ -7,8 +7,6 @@ import { SEALED_FIELD } from './sealed-json.ts';
 
 // Re-wrapping one stored age file for new recipients: its header is replaced, its nonce and payload are copied byte
 // for byte (age's header holds the file key wrapped for each recipient; the data is encrypted under that key).
-
-const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
 
 export type Rewrapped = { status: 'rewrapped'; sealed: Digest } | { status: 'plain' } | { status: 'unreadable'; reason: string };
 
@@ -23,7 +21,7 @@ export async function rewrapObject(raw: Repo, key: string, identities: Identity[
     while (headerLength === undefined) {
       const next = await chunks.next();
       if (!next.done) head = Buffer.concat([head, next.value]);
-      if (head.length >= AGE_MAGIC.length && !head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) return { status: 'plain' };
+      if (head.length >= VERSION_LINE.length && !head.subarray(0, VERSION_LINE.length).equals(VERSION_LINE)) return { status: 'plain' };
       try {
         headerLength = headerInfo(head).headerLength;
       } catch (err) {

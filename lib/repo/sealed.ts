@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
-import { AgeNoIdentityError, createEncoder, decryptBytes, decryptStream, encryptBytes, encryptStream, type Identity, type Recipient } from '../age/index.ts';
+import { AgeNoIdentityError, VERSION_LINE, createEncoder, decryptBytes, decryptStream, encryptBytes, encryptStream, type Identity, type Recipient } from '../age/index.ts';
 import { ExitCode, PgopsError } from '../errors.ts';
 import { decryptError } from './encryption.ts';
 import { hashStream } from './hashing.ts';
@@ -17,8 +17,6 @@ import { openDocument, sealDocument, storageOf } from './sealed-json.ts';
 // it is: its manifest's sha256 vouches for it as before.
 //
 // No object is read in place (localPath) or written in place (scratchFolder): the stored bytes are not the file.
-
-const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
 
 export interface SealedKeys {
   /** what writes encrypt to; undefined for a task that only reads (a put then throws) */
@@ -46,6 +44,11 @@ export class SealedRepo implements Repo {
   /** the identities and recipients the task holds (repo rekey); throws when it lacks either */
   keys(): { identities: Identity[]; recipients: Recipient[] } {
     return { identities: this.identities('its files'), recipients: this.recipients('its files') };
+  }
+
+  /** size and sha256 of the age file stored under key, read as it is stored (no key needed) */
+  async storedDigest(key: string): Promise<Digest> {
+    return hashStream(await this.raw.get(key));
   }
 
   /** a reader of this repository can decrypt (the task was given an identity) */
@@ -104,7 +107,7 @@ export class SealedRepo implements Repo {
     return publishMarkedInSteps(this, {
       ...p,
       body,
-      markerText: async (written, sealed) => p.markerText(written, sealed ?? (await hashStream(await this.raw.get(p.key)))),
+      markerText: async (written, sealed) => p.markerText(written, sealed ?? (await this.storedDigest(p.key))),
     });
   }
 
@@ -136,7 +139,7 @@ export class SealedRepo implements Repo {
         throw decryptError(err, key, this.url);
       }
     }
-    if (!data.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) return data;
+    if (!data.subarray(0, VERSION_LINE.length).equals(VERSION_LINE)) return data;
     try {
       return decryptBytes(data, this.identities(key));
     } catch (err) {
@@ -194,7 +197,7 @@ export class SealedRepo implements Repo {
       const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       try {
         let head = Buffer.alloc(0);
-        while (head.length < AGE_MAGIC.length) {
+        while (head.length < VERSION_LINE.length) {
           const next = await chunks.next();
           if (next.done) break;
           head = Buffer.concat([head, counted(next.value)]);
@@ -208,7 +211,7 @@ export class SealedRepo implements Repo {
           }
           checkStored();
         }
-        if (!head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) {
+        if (!head.subarray(0, VERSION_LINE.length).equals(VERSION_LINE)) {
           yield* stored();
           return;
         }
@@ -244,11 +247,14 @@ export class SealedRepo implements Repo {
   }
 }
 
+// An encrypted repository opened by a task that holds no identity (a writer, verify without --deep): what it can
+// check of a stored file is the age file itself, against the sealed digest listed for it.
+export function keyless(repo: Repo): repo is SealedRepo {
+  return repo instanceof SealedRepo && !repo.canRead;
+}
+
 // The most an age file of n plaintext bytes can take: the header (a few hundred bytes per recipient), the nonce and
 // 16 bytes of tag per 64 KiB chunk. For S3's part sizing only.
 export function sealedSizeBound(n: number): number {
   return n + Math.ceil(n / 65536 + 1) * 16 + 16 + 64 * 1024;
 }
-
-// The digest of a raw stored object: for rekey and verify.
-export type { Digest };

@@ -2,7 +2,7 @@ import { ExitCode, messageOf, PgopsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { dataKey } from '../../repo/layout.ts';
 import type { Repo } from '../../repo/repo.ts';
-import { SealedRepo } from '../../repo/sealed.ts';
+import { keyless } from '../../repo/sealed.ts';
 import type { Sidecar } from '../../repo/wal-sidecar.ts';
 import { formatSize } from '../../units.ts';
 import { parseWalFileName } from '../../wal/names.ts';
@@ -60,7 +60,7 @@ function outcomeFinding(key: string, source: string, outcome: FileOutcome): Find
 // them, which needs no key; with --deep (an identity given) each is decrypted and its plaintext checked instead, which
 // also authenticates every chunk. A file without a sealed digest was stored before encryption: it is its own plaintext.
 function asStored(repo: Repo): Repo | undefined {
-  return repo instanceof SealedRepo && !repo.canRead ? repo.raw : undefined;
+  return keyless(repo) ? repo.raw : undefined;
 }
 
 // Reads one file of a set. A file gone together with its manifest was pruned while verify ran: that is no damage.

@@ -4,8 +4,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, PgopsError } from '../../errors.ts';
 import { abortable } from '../../repo/abortable.ts';
-import { discardSink, hashStream, HashCounter } from '../../repo/hashing.ts';
-import { SealedRepo } from '../../repo/sealed.ts';
+import { discardSink, HashCounter } from '../../repo/hashing.ts';
+import { keyless, SealedRepo } from '../../repo/sealed.ts';
 import { dataKey, sidecarKey, type Compression } from '../../repo/layout.ts';
 import { hashFile, readFromStart, type Digest } from '../../repo/open-file.ts';
 import { AlreadyExistsError, NotFoundError, type PutResult, type Repo } from '../../repo/repo.ts';
@@ -167,7 +167,7 @@ async function publishData(req: PushRequest, key: string, compression: Compressi
 // A data object found under key (a racing push of this name, or a crashed one) is accepted when it holds this file's
 // content, else the push is refused naming both. copied: this file's size and hash, when the push has them already.
 async function acceptStored(req: PushRequest, key: string, compression: Compression, copied?: Digest): Promise<{ local: Digest; storedSize: number }> {
-  if (sealedWriter(req.repo)) throw leftoverSealed(req.repo.url, req.name, path.basename(key));
+  if (keyless(req.repo)) throw leftoverSealed(req.repo.url, req.name, path.basename(key));
   const found = await hashStored(req.repo, key, compression, req.signal);
   const local = copied ?? (await hashFile(req.handle));
   if (found.sha256 !== local.sha256 || found.size !== local.size) throw storedDifferently(req.repo.url, req.name, path.basename(key), found, local);
@@ -227,18 +227,12 @@ async function readBack(req: PushRequest, mine: Sidecar): Promise<void> {
   }
 }
 
-// A writer of an encrypted repository holds no key: it cannot read back what it stored, only compare the stored age
-// file with the digest its sidecar lists for it.
-function sealedWriter(repo: Repo): repo is SealedRepo {
-  return repo instanceof SealedRepo && !repo.canRead;
-}
-
 // Proves the data object holds what the sidecar s vouches for: decompressed and hashed, or, by a writer of an
 // encrypted repository, the stored age file against s.sealed. Throws INTEGRITY (exit 6) when it does not.
 async function readPublished(repo: Repo, systemId: string, s: Sidecar, signal: AbortSignal): Promise<void> {
-  if (!sealedWriter(repo) || !s.sealed) return readArchived(repo, systemId, s, discardSink(), signal);
+  if (!keyless(repo) || !s.sealed) return readArchived(repo, systemId, s, discardSink(), signal);
   const key = dataKey(systemId, s.name, s.compression);
-  const stored = await abortable(repo.raw.get(key), signal).then((body) => hashStream(body));
+  const stored = await abortable(repo.storedDigest(key), signal);
   if (stored.sha256 !== s.sealed.sha256 || stored.size !== s.sealed.size) {
     throw new PgopsError(`${key} in ${repo.url} is not the age file its sidecar lists (sha256 ${stored.sha256}, ${stored.size} bytes; listed ${s.sealed.sha256}, ${s.sealed.size} bytes)`, { code: ExitCode.INTEGRITY });
   }
@@ -275,7 +269,7 @@ function sidecarFor(req: PushRequest, key: string, content: { bytes: number; sha
 
 // The stored age file's digest of an object another writer put, in an encrypted repository (undefined elsewhere).
 async function sealedDigest(repo: Repo, key: string): Promise<Digest | undefined> {
-  return repo instanceof SealedRepo ? hashStream(await repo.raw.get(key)) : undefined;
+  return repo instanceof SealedRepo ? repo.storedDigest(key) : undefined;
 }
 
 interface StoredBody {
